@@ -8,6 +8,7 @@ import math
 import sys
 
 from . import __version__
+from .cube import CubeError
 from .closed_form import compare_mimo_single, lemma3_inv_sum, theorem2_m2
 from .fisher import crlb
 from .layout import load_layout
@@ -203,7 +204,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         rc = args.func(args)
-    except InputError as exc:
+    except (InputError, CubeError) as exc:
         print(f"netsense: error: {exc}", file=sys.stderr)
         return 2
     return int(rc or 0)

@@ -1,0 +1,191 @@
+"""Dask clusters for the workflow: one embedded LocalCluster per run, or an existing one.
+
+* ``embedded``: the Snakefile's ``onstart`` starts :func:`serve` in a separate host process
+  (``python -m netsense.cluster``); it writes a scheduler file that every shard job of the run
+  connects to, records a Dask performance report for the whole run, and shuts the cluster down
+  on ``onsuccess``/``onerror`` (SIGTERM), on Ctrl-C (SIGINT) and, through a watchdog on the
+  Snakemake process id, when Snakemake itself dies (even by SIGKILL).
+* ``external``: connect to ``dask.scheduler_address`` or ``dask.scheduler_file``.
+* ``synchronous``: no cluster; blocks run in the shard process (debugging, tests).
+
+A shard job that finds no embedded cluster (e.g. a job sent to a SLURM node, or a run with
+``--no-hooks``) starts a private LocalCluster sized to its own threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HOST_START_TIMEOUT_S = 120
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_limit: str,
+          watch_pid: int | None, report: str | None) -> None:
+    """Run a LocalCluster until SIGTERM/SIGINT or until ``watch_pid`` exits."""
+    import dask
+    from distributed import Client, LocalCluster, performance_report
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    dask.config.set({"distributed.worker.daemon": False})
+    sched = Path(scheduler_file)
+    with LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                      processes=True, memory_limit=memory_limit, dashboard_address=":0",
+                      death_timeout=30) as cluster, Client(cluster) as client:
+        rep = performance_report(filename=report) if report else contextlib.nullcontext()
+        with rep:
+            tmp = sched.with_name(sched.name + ".tmp")
+            tmp.write_text(json.dumps({"address": cluster.scheduler_address, "type": "Scheduler",
+                                       "host_pid": os.getpid(), "n_workers": n_workers}))
+            os.replace(tmp, sched)
+            print(f"netsense: Dask cluster up at {cluster.scheduler_address} with {n_workers} "
+                  f"worker(s); dashboard {cluster.dashboard_link}", file=sys.stderr, flush=True)
+            try:
+                while not stop.wait(0.5):
+                    if watch_pid and not _pid_alive(watch_pid):
+                        print("netsense: Snakemake is gone; shutting the Dask cluster down",
+                              file=sys.stderr, flush=True)
+                        break
+            finally:
+                sched.unlink(missing_ok=True)
+        client.close()
+
+
+def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
+                   memory_limit: str = "auto", watch_pid: int | None = None) -> dict:
+    """Start the host process; wait for its scheduler file. Returns {"pid", "scheduler_file"}."""
+    run_dir = Path(run_dir)
+    ddir = run_dir / ".dask"
+    ddir.mkdir(parents=True, exist_ok=True)
+    stop_embedded(run_dir)  # a host left over from a killed run
+    sched = ddir / "scheduler.json"
+    sched.unlink(missing_ok=True)
+    log = open(ddir / "host.log", "ab")
+    cmd = [sys.executable, "-m", "netsense.cluster", "--scheduler-file", str(sched),
+           "--n-workers", str(n_workers), "--threads-per-worker", str(threads_per_worker),
+           "--memory-limit", str(memory_limit), "--report", str(run_dir / "dask-performance.html")]
+    if watch_pid:
+        cmd += ["--watch-pid", str(watch_pid)]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    (ddir / "host.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + HOST_START_TIMEOUT_S
+    while not sched.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"Dask host exited with {proc.returncode}; see {ddir / 'host.log'}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"Dask cluster did not start in {HOST_START_TIMEOUT_S} s")
+        time.sleep(0.1)
+    return {"pid": proc.pid, "scheduler_file": str(sched)}
+
+
+def stop_embedded(run_dir, timeout_s: float = 60.0) -> bool:
+    """Stop the host recorded under ``run_dir/.dask`` (SIGTERM, then SIGKILL). True if stopped."""
+    ddir = Path(run_dir) / ".dask"
+    pid_file = ddir / "host.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        pid = int(pid_file.read_text().strip())
+    except ValueError:
+        pid_file.unlink(missing_ok=True)
+        return False
+    stopped = False
+    if _pid_alive(pid) and _is_netsense_host(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        _reap(pid)
+        stopped = True
+    pid_file.unlink(missing_ok=True)
+    (ddir / "scheduler.json").unlink(missing_ok=True)
+    return stopped
+
+
+def _reap(pid):
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _is_netsense_host(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc: trust the pid file
+    return b"netsense.cluster" in cmdline
+
+
+@contextlib.contextmanager
+def connect(dask_opts: dict, threads: int = 1, log=sys.stderr):
+    """Yield a distributed Client per ``dask_opts``, or ``None`` for synchronous execution."""
+    mode = dask_opts.get("cluster", "embedded")
+    if mode == "synchronous":
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if mode == "external":
+        if dask_opts.get("scheduler_file"):
+            client = Client(scheduler_file=dask_opts["scheduler_file"], timeout="60s")
+        else:
+            client = Client(dask_opts["scheduler_address"], timeout="60s")
+        with client:
+            yield client
+        return
+    sched = dask_opts.get("embedded_scheduler_file")
+    if sched and Path(sched).exists():
+        try:
+            client = Client(scheduler_file=sched, timeout="20s")
+        except OSError as exc:
+            print(f"netsense: embedded cluster at {sched} unreachable ({exc}); "
+                  "starting a private one", file=log)
+        else:
+            with client:
+                yield client
+            return
+    n = max(1, int(threads))
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        print(f"netsense: private Dask cluster with {n} worker(s)", file=log)
+        yield client
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m netsense.cluster")
+    p.add_argument("--scheduler-file", required=True)
+    p.add_argument("--n-workers", type=int, required=True)
+    p.add_argument("--threads-per-worker", type=int, default=1)
+    p.add_argument("--memory-limit", default="auto")
+    p.add_argument("--watch-pid", type=int)
+    p.add_argument("--report")
+    a = p.parse_args(argv)
+    serve(a.scheduler_file, a.n_workers, a.threads_per_worker, a.memory_limit, a.watch_pid,
+          a.report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Sweep configuration: safe YAML loading, schema validation with defaults, one-line errors.
+
+The schema lives in ``workflow/schemas/config.schema.yaml`` (a copy ships inside the package so
+that the validation is the same from the CLI, the Snakefile and tests).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from .ppp import SamplerSpec
+from .system import InputError, SystemParams
+
+PAPER_POINT = {"M": 4, "rho_s_db": 120.0, "lam": 1.0 / 900.0, "gamma": 2.5}
+AXES = ("M", "rho_s_db", "lam", "gamma")
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """SafeLoader (no object construction) that reads 1e9 and 30.0e9 as floats (YAML 1.2)."""
+
+
+_SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def safe_load(text: str):
+    return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def schema() -> dict:
+    text = resources.files("netsense").joinpath("config.schema.yaml").read_text()
+    return safe_load(text)
+
+
+def load_yaml(path) -> dict:
+    """Load YAML safely (no object construction); errors name the file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise InputError("configfile", str(path), f"cannot be read ({exc.strerror})") from None
+    try:
+        doc = safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise InputError("configfile", str(path), f"is not valid YAML ({problem}{where})") from None
+    if not isinstance(doc, dict):
+        raise InputError("configfile", str(path), "must be a YAML mapping of config keys")
+    return doc
+
+
+def _walk_nonfinite(obj, path=""):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise InputError(path or "config", obj, "NaN and inf are not allowed; use finite numbers")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _walk_nonfinite(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _walk_nonfinite(v, f"{path}[{i}]")
+
+
+_FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _coerce_numbers(inst, sch):
+    """Turn number-like strings into floats where the schema wants a number.
+
+    Some YAML 1.1 loaders (including the one Snakemake uses for ``configfile:``) read ``30e9``
+    as a string; users mean a number.
+    """
+    if isinstance(inst, dict) and sch.get("type") == "object":
+        for key, sub in sch.get("properties", {}).items():
+            if key in inst:
+                inst[key] = _coerce_numbers(inst[key], sub)
+        return inst
+    if isinstance(inst, list) and "items" in sch:
+        return [_coerce_numbers(v, sch["items"]) for v in inst]
+    types = sch.get("type")
+    types = [types] if isinstance(types, str) else (types or [])
+    if "number" in types and isinstance(inst, str) and _FLOAT_TEXT.match(inst.strip()):
+        return float(inst)
+    return inst
+
+
+def _fill_defaults(inst, sch):
+    if not isinstance(inst, dict) or sch.get("type") != "object":
+        return
+    for key, sub in sch.get("properties", {}).items():
+        if key not in inst and "default" in sub:
+            inst[key] = copy.deepcopy(sub["default"])
+        if key in inst:
+            _fill_defaults(inst[key], sub)
+
+
+def _path(err) -> str:
+    out = ""
+    for p in err.absolute_path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "config"
+
+
+def _describe(err) -> InputError:
+    path = _path(err)
+    v, val = err.validator, err.validator_value
+    if v == "required":
+        missing = [k for k in val if k not in err.instance]
+        key = f"{path}.{missing[0]}" if path != "config" else missing[0]
+        return InputError(key, None, "required key is missing")
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed]
+        key = f"{path}.{extra[0]}" if path != "config" else extra[0]
+        return InputError(key, err.instance[extra[0]], f"unknown key (typo?); allowed: {allowed}")
+    if v == "type":
+        return InputError(path, err.instance, f"must be of type {val}")
+    if v == "minimum":
+        return InputError(path, err.instance, f"must be >= {val}")
+    if v == "exclusiveMinimum":
+        return InputError(path, err.instance, f"must be > {val}")
+    if v == "minItems":
+        return InputError(path, err.instance, f"must list at least {val} value(s)")
+    if v == "uniqueItems":
+        return InputError(path, err.instance, "values must not repeat")
+    if v == "enum":
+        return InputError(path, err.instance, f"must be one of {val}")
+    if v == "pattern":
+        return InputError(path, err.instance, f"must match {val}")
+    if v == "anyOf" and path.startswith("sweep.lam"):
+        return InputError(path, err.instance, "must be a density > 0 per m^2, or a fraction like 1/900")
+    return InputError(path, err.instance, err.message)
+
+
+def parse_density(name: str, v) -> float:
+    if isinstance(v, str):
+        try:
+            num, den = v.split("/", 1)
+            out = float(num) / float(den)
+        except (ValueError, ZeroDivisionError):
+            raise InputError(name, v, "must be a density > 0 per m^2, or a fraction like 1/900"
+                             ) from None
+    else:
+        out = float(v)
+    if not (math.isfinite(out) and out > 0):
+        raise InputError(name, v, "density must be finite and > 0 per m^2")
+    return out
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The validated, normalized sweep. Axes are sorted ascending."""
+
+    name: str
+    seed: int
+    trials: int
+    block_trials: int
+    shard_blocks: int
+    M: tuple[int, ...]
+    rho_s_db: tuple[float, ...]
+    lam: tuple[float, ...]
+    gamma: tuple[float, ...]
+    sampler: SamplerSpec
+    system: SystemParams
+    trial_chunk: int
+    reference: dict
+    dask: dict
+    raw: dict = field(compare=False, repr=False)
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.trials // self.block_trials)
+
+    def axes(self) -> dict:
+        return {"M": list(self.M), "rho_s_db": list(self.rho_s_db), "lam": list(self.lam),
+                "gamma": list(self.gamma)}
+
+
+def _reference(ref: dict, axes: dict) -> dict:
+    out = {}
+    for k in AXES:
+        values = axes[k]
+        if k in ref:
+            v = parse_density("plot.reference.lam", ref[k]) if k == "lam" else ref[k]
+            match = [x for x in values if math.isclose(x, v, rel_tol=1e-9)]
+            if not match:
+                raise InputError(f"plot.reference.{k}", ref[k], f"must be one of sweep.{k} {values}")
+            out[k] = match[0]
+        else:
+            paper = [x for x in values if math.isclose(x, PAPER_POINT[k], rel_tol=1e-9)]
+            out[k] = paper[0] if paper else values[len(values) // 2]
+    return out
+
+
+def resolve(doc: dict) -> SweepConfig:
+    """Validate a config mapping (filling defaults in place) and return a :class:`SweepConfig`."""
+    if not isinstance(doc, dict):
+        raise InputError("config", type(doc).__name__, "must be a mapping of config keys")
+    sch = schema()
+    _coerce_numbers(doc, sch)
+    _walk_nonfinite(doc)
+    errors = sorted(Draft202012Validator(sch).iter_errors(doc),
+                    key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
+    if errors:
+        raise _describe(errors[0])
+    _fill_defaults(doc, sch)
+    sw = doc["sweep"]
+    lam = [parse_density(f"sweep.lam[{i}]", v) for i, v in enumerate(sw["lam"])]
+    for name, vals in (("sweep.lam", lam), ("sweep.rho_s_db", [float(x) for x in sw["rho_s_db"]]),
+                       ("sweep.gamma", [float(x) for x in sw["gamma"]])):
+        s = sorted(vals)
+        for a, b in zip(s, s[1:]):
+            if math.isclose(a, b, rel_tol=1e-9):
+                raise InputError(name, b, "values must not repeat")
+    sampler = SamplerSpec(**doc["sampler"])
+    gamma = sorted(float(g) for g in sw["gamma"])
+    if sampler.kind == "plane" and gamma[0] <= 2.0:
+        raise InputError("sweep.gamma", gamma[0], "must be > 2 with sampler.kind plane (the "
+                         "far field of an infinite PPP diverges for gamma <= 2)")
+    d = doc["dask"]
+    if d.get("scheduler_address") and d.get("scheduler_file"):
+        raise InputError("dask.scheduler_file", d["scheduler_file"],
+                         "give either dask.scheduler_address or dask.scheduler_file, not both")
+    dask_cfg = dict(d)
+    if d.get("scheduler_address") or d.get("scheduler_file"):
+        dask_cfg["cluster"] = "external"
+    elif d["cluster"] == "external":
+        raise InputError("dask.cluster", "external", "needs dask.scheduler_address or "
+                         "dask.scheduler_file")
+    axes = {"M": sorted(int(m) for m in sw["M"]), "rho_s_db": sorted(float(x) for x in sw["rho_s_db"]),
+            "lam": sorted(lam), "gamma": gamma}
+    return SweepConfig(
+        name=doc["name"], seed=int(doc["seed"]), trials=int(doc["trials"]),
+        block_trials=int(doc["block_trials"]), shard_blocks=int(doc["shard_blocks"]),
+        M=tuple(axes["M"]), rho_s_db=tuple(axes["rho_s_db"]), lam=tuple(axes["lam"]),
+        gamma=tuple(gamma), sampler=sampler, system=SystemParams.from_mapping(doc["system"]),
+        trial_chunk=int(doc["cube"]["trial_chunk"]),
+        reference=_reference(doc["plot"]["reference"], axes), dask=dask_cfg, raw=doc,
+    )
+
+
+def load(path) -> SweepConfig:
+    return resolve(load_yaml(path))

@@ -1,0 +1,189 @@
+"""The result cube: a labeled xarray Dataset in a zarr v3 store.
+
+Dims ``M``, ``rho_s_db``, ``lam``, ``gamma``, ``trial``. Variables ``crlb_m2`` (eq. 18) and
+``jensen_m2`` (eq. 23) over all five dims, ``closed_form_m2`` (eq. 26) over the first four.
+Chunks are (all M, all rho_s, 1 lam, 1 gamma, ``trial_chunk`` trials): one (lam, gamma) slab is
+read without touching the others, and the trial axis reduces out of core with dask.
+
+Assembly writes a template and then one region per (lam, gamma, trial window) into a temporary
+store beside the target, marks it complete, consolidates the metadata and renames it into place:
+a reader sees no cube or a complete one, never a half-written store under the final name.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .closed_form import theorem2_m2
+from .config import SweepConfig
+from .store import CorruptFileError, load_arrays
+from .system import db_to_lin
+
+COMPLETE_ATTR = "netsense_complete"
+DIMS = ("M", "rho_s_db", "lam", "gamma", "trial")
+VAR_ATTRS = {
+    "crlb_m2": {"units": "m^2", "long_name": "CRLB tr(S^-1) on the target position, eq. (18)"},
+    "jensen_m2": {"units": "m^2",
+                  "long_name": "Jensen/Cauchy-Schwarz bound 2c^2/(M_r M_t eta A_t A_r), eq. (23)"},
+    "closed_form_m2": {"units": "m^2", "long_name": "Theorem 2 closed form, eq. (26)"},
+}
+COORD_ATTRS = {
+    "M": {"units": "1", "long_name": "antennas per TX and per RX (M_t = M_r = M)"},
+    "rho_s_db": {"units": "dB", "long_name": "normalized SNR rho_s"},
+    "lam": {"units": "m^-2", "long_name": "TX and RX density (lam_t = lam_r = lam)"},
+    "gamma": {"units": "1", "long_name": "path-loss exponent"},
+    "trial": {"units": "1", "long_name": "Monte Carlo trial (one PPP network)"},
+}
+
+
+class CubeError(RuntimeError):
+    pass
+
+
+def read_shards(cfg: SweepConfig, shard_files) -> dict:
+    """Load and verify shard files; returns {(lam, gamma): {"g18": (trials,), "g23": ...}}.
+
+    A corrupt shard is moved aside (``.corrupt``) so that the next run recomputes it, and a
+    :class:`CorruptFileError` naming it is raised.
+    """
+    parts: dict = {}
+    for f in shard_files:
+        try:
+            arrays, meta = load_arrays(f)
+        except CorruptFileError as exc:
+            p = Path(f)
+            if p.exists():
+                os.replace(p, p.with_name(p.name + ".corrupt"))
+            raise CorruptFileError(f, str(exc).split("(", 1)[-1].rstrip(")") +
+                                   "; moved aside, re-run the same command to recompute it"
+                                   ) from None
+        parts.setdefault((meta["lam"], meta["gamma"]), []).append(
+            (meta["trial_start"], meta["trial_stop"], arrays))
+    out = {}
+    for lam in cfg.lam:
+        for gamma in cfg.gamma:
+            pieces = sorted(parts.get((lam, gamma), []), key=lambda p: p[0])
+            pos = 0
+            for start, stop, _ in pieces:
+                if start != pos:
+                    raise CubeError(f"shards of lam={lam} gamma={gamma} leave a gap at trial {pos}")
+                pos = stop
+            if pos != cfg.trials:
+                raise CubeError(f"shards of lam={lam} gamma={gamma} cover {pos} of "
+                                f"{cfg.trials} trials")
+            out[(lam, gamma)] = {k: np.concatenate([p[2][k] for p in pieces])
+                                 for k in ("g18", "g23")}
+    return out
+
+
+def scales_m2(cfg: SweepConfig) -> np.ndarray:
+    """c^2 / (M^2 eta(rho_s)) on the (M, rho_s) grid [m^2 per unit geometric factor]."""
+    M = np.asarray(cfg.M, float)[:, None]
+    return cfg.system.error_scale_m2(M, M, db_to_lin(np.asarray(cfg.rho_s_db)[None, :]))
+
+
+def closed_form_grid(cfg: SweepConfig) -> np.ndarray:
+    M = np.asarray(cfg.M, float)[:, None, None, None]
+    rho = np.asarray(cfg.rho_s_db)[None, :, None, None]
+    lam = np.asarray(cfg.lam)[None, None, :, None]
+    out = np.full((len(cfg.M), len(cfg.rho_s_db), len(cfg.lam), len(cfg.gamma)), np.nan)
+    for j, g in enumerate(cfg.gamma):
+        if g > 2:  # Theorem 2 needs gamma > 2; NaN (no closed form) otherwise
+            out[..., j] = theorem2_m2(M_t=M[..., 0], M_r=M[..., 0], rho_s_db=rho[..., 0],
+                                      lam_t=lam[..., 0], lam_r=lam[..., 0], gamma=g,
+                                      system=cfg.system)
+    return out
+
+
+def template(cfg: SweepConfig, attrs: dict):
+    import dask.array as da
+    import xarray as xr
+
+    shape = (len(cfg.M), len(cfg.rho_s_db), len(cfg.lam), len(cfg.gamma), cfg.trials)
+    tchunk = min(cfg.trial_chunk, cfg.trials)
+    chunks = (len(cfg.M), len(cfg.rho_s_db), 1, 1, tchunk)
+    coords = {"M": np.asarray(cfg.M, np.int64), "rho_s_db": np.asarray(cfg.rho_s_db, float),
+              "lam": np.asarray(cfg.lam, float), "gamma": np.asarray(cfg.gamma, float),
+              "trial": np.arange(cfg.trials, dtype=np.int64)}
+    data = {v: (DIMS, da.full(shape, np.nan, chunks=chunks), VAR_ATTRS[v])
+            for v in ("crlb_m2", "jensen_m2")}
+    data["closed_form_m2"] = (DIMS[:4], closed_form_grid(cfg), VAR_ATTRS["closed_form_m2"])
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    for c, a in COORD_ATTRS.items():
+        ds[c].attrs.update(a)
+    encoding = {v: {"chunks": chunks} for v in ("crlb_m2", "jensen_m2")}
+    return ds, encoding, chunks
+
+
+def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None = None) -> Path:
+    """Build the cube at ``out_path`` from the shard files (see module docstring)."""
+    import xarray as xr
+    import zarr
+
+    samples = read_shards(cfg, shard_files)
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    attrs = {
+        "title": "netsense Monte Carlo cube",
+        "netsense_version": __version__,
+        "config_json": json.dumps(cfg.raw, sort_keys=True, default=str),
+        "seed": cfg.seed,
+        "sampler": cfg.sampler.key(),
+        "trials": cfg.trials,
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        COMPLETE_ATTR: False,
+        **(extra_attrs or {}),
+    }
+    ds, encoding, chunks = template(cfg, attrs)
+    ds.to_zarr(tmp, mode="w", compute=False, encoding=encoding, zarr_format=3,
+               consolidated=False)
+    scale = scales_m2(cfg)[:, :, None, None, None]
+    window = chunks[-1] * max(1, 2**24 // max(1, chunks[0] * chunks[1] * chunks[-1]))
+    for i, lam in enumerate(cfg.lam):
+        for j, gamma in enumerate(cfg.gamma):
+            s = samples[(lam, gamma)]
+            for a in range(0, cfg.trials, window):
+                b = min(a + window, cfg.trials)
+                region = {"M": slice(None), "rho_s_db": slice(None), "lam": slice(i, i + 1),
+                          "gamma": slice(j, j + 1), "trial": slice(a, b)}
+                part = xr.Dataset({
+                    "crlb_m2": (DIMS, scale * s["g18"][None, None, None, None, a:b]),
+                    "jensen_m2": (DIMS, scale * s["g23"][None, None, None, None, a:b]),
+                })
+                part.to_zarr(tmp, region=region, mode="r+", consolidated=False)
+    group = zarr.open_group(tmp, mode="r+")
+    group.attrs[COMPLETE_ATTR] = True
+    zarr.consolidate_metadata(tmp)
+    old = out_path.with_name(out_path.name + ".old")
+    if out_path.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out_path, old)
+    os.replace(tmp, out_path)
+    if old.exists():
+        shutil.rmtree(old)
+    return out_path
+
+
+def open_cube(path, require_complete: bool = True):
+    """Open a cube lazily (dask-backed). Refuses an incomplete store unless told otherwise."""
+    import xarray as xr
+
+    p = Path(path)
+    if not (p / "zarr.json").exists():
+        raise CubeError(f"{path}: not a netsense cube (no zarr.json)")
+    ds = xr.open_zarr(p, chunks={}, consolidated=None)
+    if "crlb_m2" not in ds or "trial" not in ds.dims:
+        raise CubeError(f"{path}: not a netsense cube (no crlb_m2 over trial)")
+    if require_complete and not ds.attrs.get(COMPLETE_ATTR, False):
+        raise CubeError(f"{path}: cube is incomplete (interrupted assembly); re-run the workflow")
+    return ds

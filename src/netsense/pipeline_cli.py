@@ -1,0 +1,116 @@
+"""Pipeline subcommands used by the Snakemake rules: shard, assemble, fit, figure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import xarray  # noqa: F401  (ImportError here hides these commands when extras are missing)
+
+from .system import InputError
+
+
+def _cfg(text):
+    from .config import resolve
+
+    return resolve(json.loads(text))
+
+
+def cmd_shard(args):
+    from .shard import run_shard
+
+    summary = run_shard(json.loads(args.params), args.out, args.cache_dir, json.loads(args.dask),
+                        threads=args.threads)
+    print(json.dumps(summary))
+
+
+def cmd_assemble(args):
+    import warnings
+
+    from .cube import assemble
+    from .store import CorruptFileError
+    from .sweep import code_version, plan
+
+    cfg = _cfg(args.config_json)
+    run = Path(args.run_dir)
+    files = [run / "shards" / f"{s.name}.npz" for s in plan(cfg)]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata")
+        try:
+            assemble(cfg, files, args.out,
+                     {"code_version_samples": code_version(),
+                      "code_version_cube": code_version(("system.py", "closed_form.py",
+                                                         "cube.py"))})
+        except CorruptFileError as exc:
+            print(f"netsense: error: {exc}", file=sys.stderr)
+            return 3
+    print(f"netsense: cube written to {args.out}", file=sys.stderr)
+
+
+def cmd_fit(args):
+    from .cube import open_cube
+    from .fits import fit_slopes, write_slopes
+
+    ds = open_cube(args.cube)
+    rows = fit_slopes(ds)
+    write_slopes(rows, args.csv, args.json)
+    bad = [r for r in rows if not r["consistent"]]
+    print(f"netsense: {len(rows)} slopes fitted, {len(rows) - len(bad)} consistent with theory",
+          file=sys.stderr)
+
+
+def cmd_figure(args):
+    from .config import resolve
+    from .cube import open_cube
+    from .plots import fig1
+
+    ds = open_cube(args.cube)
+    cfg = resolve(json.loads(ds.attrs["config_json"]))
+    slopes = json.loads(Path(args.slopes).read_text()) if args.slopes else []
+    fig1(ds, cfg.reference, slopes, title=f"netsense: {cfg.name} ({cfg.sampler.key()}, "
+         f"{cfg.trials} trials per point)", path_png=args.png, path_pdf=args.pdf)
+
+
+def cmd_validate(args):
+    from .config import load
+
+    cfg = load(args.configfile)
+    print(f"netsense: {args.configfile}: valid ({len(cfg.lam) * len(cfg.gamma)} cells, "
+          f"{cfg.trials} trials each)")
+
+
+def add_pipeline_commands(sub):
+    s = sub.add_parser("shard", help="(workflow) compute one shard")
+    s.add_argument("--params", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--cache-dir", required=True)
+    s.add_argument("--dask", default='{"cluster": "synchronous"}')
+    s.add_argument("--threads", type=int, default=1)
+    s.set_defaults(func=cmd_shard)
+
+    a = sub.add_parser("assemble", help="(workflow) assemble shards into the zarr cube")
+    a.add_argument("--config-json", required=True)
+    a.add_argument("--run-dir", required=True)
+    a.add_argument("--out", required=True)
+    a.set_defaults(func=cmd_assemble)
+
+    f = sub.add_parser("fit", help="(workflow) log-log slope fits of a cube")
+    f.add_argument("cube")
+    f.add_argument("--csv", required=True)
+    f.add_argument("--json", required=True)
+    f.set_defaults(func=cmd_fit)
+
+    g = sub.add_parser("figure", help="(workflow) Fig. 1 panels of a cube")
+    g.add_argument("cube")
+    g.add_argument("--slopes")
+    g.add_argument("--png", required=True)
+    g.add_argument("--pdf")
+    g.set_defaults(func=cmd_figure)
+
+    v = sub.add_parser("validate", help="validate a sweep config file")
+    v.add_argument("configfile")
+    v.set_defaults(func=cmd_validate)
+
+
+__all__ = ["add_pipeline_commands", "InputError"]

@@ -1,0 +1,41 @@
+# Slope fits against the scaling laws, the Fig. 1 panels, and the report entries.
+
+
+rule fit:
+    input:
+        f"{RUN}/cube.zarr",
+    output:
+        csv=report(
+            f"{RUN}/slopes.csv",
+            caption="../report/slopes.rst",
+            category="Scaling laws",
+        ),
+        json=f"{RUN}/slopes.json",
+    params:
+        code_version=ns_sweep.code_version(("fits.py",)),
+    log:
+        f"{RUN}/logs/fit.log",
+    shell:
+        "{PYTHON} -m netsense fit {input} --csv {output.csv} --json {output.json} "
+        "2>&1 | tee {log} >&2"
+
+
+rule figure:
+    input:
+        cube=f"{RUN}/cube.zarr",
+        slopes=f"{RUN}/slopes.json",
+    output:
+        png=report(
+            f"{RUN}/fig1.png",
+            caption="../report/fig1.rst",
+            category="Figures",
+        ),
+        pdf=f"{RUN}/fig1.pdf",
+    params:
+        plot=json.dumps(CFG.reference, sort_keys=True),
+        code_version=ns_sweep.code_version(("plots.py",)),
+    log:
+        f"{RUN}/logs/figure.log",
+    shell:
+        "{PYTHON} -m netsense figure {input.cube} --slopes {input.slopes} "
+        "--png {output.png} --pdf {output.pdf} 2>&1 | tee {log} >&2"

@@ -1,0 +1,19 @@
+# All shards -> one labeled zarr v3 cube, written beside the target and renamed into place.
+
+
+rule assemble:
+    input:
+        [f"{RUN}/shards/{name}.npz" for name in SHARDS],
+    output:
+        directory(f"{RUN}/cube.zarr"),
+    params:
+        cube_config=CUBE_CONFIG_JSON,
+        code_version=ns_sweep.code_version(ns_sweep.CUBE_MODULES),
+    log:
+        f"{RUN}/logs/assemble.log",
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{PYTHON} -m netsense assemble --config-json '{params.cube_config}' --run-dir {RUN} "
+        "--out {output} 2>&1 | tee {log} >&2"

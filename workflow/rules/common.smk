@@ -1,0 +1,78 @@
+# Helpers for the rules. No physics here: everything computed lives in the netsense package.
+import json
+import os
+import sys
+
+from netsense import cluster as ns_cluster
+from netsense import sweep as ns_sweep
+from netsense.config import resolve
+from netsense.system import InputError
+
+try:
+    CFG = resolve(config)
+except InputError as exc:
+    raise WorkflowError(f"netsense: config error: {exc}") from None
+
+PYTHON = sys.executable
+RUN = f"results/{CFG.name}"
+SHARDS = {s.name: s for s in ns_sweep.plan(CFG)}
+# How shard jobs reach Dask. Not a param: changing the cluster never changes a result.
+DASK_JSON = json.dumps({**CFG.dask, "embedded_scheduler_file": f"{RUN}/.dask/scheduler.json"})
+# The parts of the config that shape the cube and name its shards (not dask or plot).
+CUBE_CONFIG_JSON = json.dumps(
+    {k: v for k, v in CFG.raw.items() if k not in ("dask", "plot")},
+    sort_keys=True,
+)
+FINAL_OUTPUTS = [
+    f"{RUN}/cube.zarr",
+    f"{RUN}/slopes.csv",
+    f"{RUN}/slopes.json",
+    f"{RUN}/fig1.png",
+    f"{RUN}/fig1.pdf",
+]
+
+
+def shard_params(wildcards):
+    return json.dumps(SHARDS[f"{wildcards.cell}/shard-{wildcards.index}"].params(CFG), sort_keys=True)
+
+
+def _workflow_cores():
+    try:
+        return int(workflow.cores)
+    except Exception:
+        return os.cpu_count() or 1
+
+
+def start_cluster():
+    if CFG.dask["cluster"] != "embedded":
+        return
+    n = CFG.dask.get("n_workers") or _workflow_cores()
+    info = ns_cluster.start_embedded(
+        RUN,
+        n_workers=n,
+        threads_per_worker=CFG.dask["threads_per_worker"],
+        memory_limit=CFG.dask["memory_limit"],
+        watch_pid=os.getpid(),
+    )
+    print(
+        f"netsense: embedded Dask cluster with {n} worker(s) (scheduler file "
+        f"{info['scheduler_file']}); performance report -> {RUN}/dask-performance.html",
+        file=sys.stderr,
+    )
+
+
+def stop_cluster():
+    if CFG.dask["cluster"] == "embedded":
+        ns_cluster.stop_embedded(RUN)
+
+
+def print_outputs():
+    print(
+        "\nnetsense: done. Results:\n"
+        f"  cube     {RUN}/cube.zarr   (xarray.open_zarr)\n"
+        f"  slopes   {RUN}/slopes.csv  {RUN}/slopes.json\n"
+        f"  figure   {RUN}/fig1.png  {RUN}/fig1.pdf\n"
+        f"  dask     {RUN}/dask-performance.html\n"
+        f"  report:  snakemake --report {RUN}/report.html --configfile <this config>",
+        file=sys.stderr,
+    )
