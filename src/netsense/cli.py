@@ -190,11 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_system_args(m)
     m.set_defaults(func=cmd_mc)
 
-    try:
+    import importlib.util
+
+    if importlib.util.find_spec("xarray") is not None:  # pipeline extras installed
         from .pipeline_cli import add_pipeline_commands
-    except ImportError:  # pipeline extras not installed
-        pass
-    else:
+
         add_pipeline_commands(sub)
     return p
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 from .system import DEFAULT_SYSTEM, InputError, SystemParams, db_to_lin
 
@@ -31,6 +30,8 @@ def lemma3_inv_sum(lam_per_m2, gamma):
     Differs from [1]: eq. (37) prints the exponent -1/2; eq. (36) and eq. (24) give -gamma/2.
     Evaluated in log space for accuracy at large gamma.
     """
+    from scipy.special import gammaln  # lazy: keeps the shard jobs' start-up short
+
     g = _check_gamma(gamma)
     lam = _check_density("lam", lam_per_m2)
     log_val = gammaln(1.0 + g / 2.0) - (g / 2.0) * (  # eq. (24)

@@ -6,8 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-import xarray  # noqa: F401  (ImportError here hides these commands when extras are missing)
-
 from .system import InputError
 
 

@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gamma as gamma_fn
 
 from .fisher import LegStats, leg_stats
 from .system import InputError
@@ -162,5 +161,5 @@ def sample_stable_sum(rng: np.random.Generator, lam: float, gamma: float, size) 
     if not gamma > 2.0:
         raise InputError("gamma", gamma, "the stable law of A needs gamma > 2")
     lam = check_density(lam)
-    scale = (math.pi * lam * gamma_fn(1.0 - 2.0 / gamma)) ** (gamma / 2.0)
+    scale = (math.pi * lam * math.gamma(1.0 - 2.0 / gamma)) ** (gamma / 2.0)
     return scale * sample_positive_stable(rng, 2.0 / gamma, size)

@@ -1,0 +1,158 @@
+"""End to end through the real Snakefile on a real multi-process Dask cluster (issue 3)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from netsense.closed_form import theorem2_m2
+from netsense.system import SystemParams
+
+from wfhelpers import (
+    assert_cubes_identical,
+    changed,
+    cube_arrays,
+    make_workdir,
+    run_snakemake,
+    shard_state,
+    smoke_config,
+    write_config,
+)
+
+pytestmark = pytest.mark.slow
+
+# Closed form in the cube vs an independent evaluation: same formula, float64 rounding.
+CLOSED_FORM_RTOL = 1e-13
+
+
+def test_smoke_end_to_end(workdir):
+    cfg = smoke_config()
+    proc = run_snakemake(workdir, write_config(workdir, cfg))
+    run = workdir / "results" / "smoke"
+    for f in ("cube.zarr", "slopes.csv", "slopes.json", "fig1.png", "fig1.pdf",
+              "dask-performance.html"):
+        assert (run / f).exists(), f
+    assert "results/smoke/cube.zarr" in proc.stderr  # where the results are
+
+    import xarray as xr
+
+    ds = xr.open_zarr(run / "cube.zarr")
+    assert dict(ds.sizes) == {"M": 2, "rho_s_db": 2, "lam": 2, "gamma": 2, "trial": 3000}
+    assert ds.attrs["netsense_complete"] is True
+    assert ds.crlb_m2.attrs["units"] == "m^2"
+    assert json.loads(ds.attrs["config_json"])["seed"] == 7
+    # eq. (26) in the cube against an independent evaluation at each cell
+    sysp = SystemParams()
+    for M in ds.M.values:
+        for lam in ds.lam.values:
+            for g in ds.gamma.values:
+                want = theorem2_m2(M_t=M, M_r=M, rho_s_db=120.0, lam_t=lam, lam_r=lam, gamma=g,
+                                   system=sysp)
+                got = float(ds.closed_form_m2.sel(M=M, rho_s_db=120.0, lam=lam, gamma=g))
+                assert got == pytest.approx(want, rel=CLOSED_FORM_RTOL)
+    # one layout serves every (M, rho_s): crlb * M^2 * rho_lin is the same across M and rho
+    c = ds.crlb_m2.isel(lam=0, gamma=0).values
+    M = ds.M.values[:, None, None].astype(float)
+    rho = 10 ** (ds.rho_s_db.values[None, :, None] / 10)
+    norm = c * M**2 * rho
+    np.testing.assert_allclose(norm, np.broadcast_to(norm[:1, :1], norm.shape), rtol=1e-14)
+    # slopes table: all columns, exact slopes along M and rho_s
+    header = (run / "slopes.csv").read_text().splitlines()[0].split(",")
+    for col in ("quantity", "axis", "M", "rho_s_db", "lam", "gamma", "slope", "ci_low",
+                "ci_high", "theory", "consistent"):
+        assert col in header
+    rows = json.loads((run / "slopes.json").read_text())
+    for r in rows:
+        if r["axis"] in ("M", "rho_s") or r["quantity"] == "closed_form":
+            assert r["consistent"], r
+    assert {r["quantity"] for r in rows} == {"crlb", "jensen", "closed_form"}
+    assert {r["axis"] for r in rows} == {"rho_s", "M", "lam"}
+    # the report builds
+    rep = run_snakemake(workdir, write_config(workdir, cfg), "--report",
+                        str(run / "report.html"))
+    assert rep.returncode == 0 and (run / "report.html").stat().st_size > 10_000
+
+
+def test_determinism_workers_shards_scheduler(tmp_path):
+    """1 or 2 workers, other shard sizes, the synchronous scheduler: bit-identical cubes."""
+    variants = {
+        "two_workers": smoke_config(),
+        "one_worker": smoke_config(dask={"cluster": "embedded", "n_workers": 1}),
+        "shard_1_block": smoke_config(shard_blocks=1),
+        "shard_5_blocks": smoke_config(shard_blocks=5),
+        "synchronous": smoke_config(dask={"cluster": "synchronous"}),
+    }
+    cubes = {}
+    for name, cfg in variants.items():
+        wd = make_workdir(tmp_path / name)
+        run_snakemake(wd, write_config(wd, cfg))
+        cubes[name] = cube_arrays(wd / "results" / "smoke" / "cube.zarr")
+    base = cubes.pop("two_workers")
+    for name, cube in cubes.items():
+        assert_cubes_identical(base, cube)
+
+
+def test_incremental_reruns(tmp_path):
+    wd = make_workdir(tmp_path / "inc")
+    run = wd / "results" / "smoke"
+    cfg = smoke_config()
+    run_snakemake(wd, write_config(wd, cfg))
+    base = cube_arrays(run / "cube.zarr")
+    n_shards = len(shard_state(run))
+    assert n_shards == 2 * 2 * 2  # 2 lam x 2 gamma x 2 shards (3 blocks, 2 per shard)
+
+    # 1. one more lam value: only its 2 cells x 2 shards run, 2 x 3 blocks sampled
+    s0 = shard_state(run)
+    cfg["sweep"]["lam"] = ["1/400", "1/900", "1/1600"]
+    run_snakemake(wd, write_config(wd, cfg))
+    ch = changed(s0, shard_state(run))
+    assert len(ch) == 4 and sum(ch.values()) == 6
+    more_lam = cube_arrays(run / "cube.zarr")
+    old_idx = [list(more_lam["lam"]).index(v) for v in base["lam"]]
+    assert np.array_equal(more_lam["crlb_m2"][:, :, old_idx], base["crlb_m2"])
+
+    # 2. raise trials 3000 -> 4500: per cell, block 3 and block 4 are new (2 x 6 cells)
+    s0 = shard_state(run)
+    cfg["trials"] = 4500
+    run_snakemake(wd, write_config(wd, cfg))
+    ch = changed(s0, shard_state(run))
+    assert sum(ch.values()) == 2 * 6
+    more_trials = cube_arrays(run / "cube.zarr")
+    assert np.array_equal(more_trials["crlb_m2"][..., :3000], more_lam["crlb_m2"])
+    assert np.array_equal(more_trials["jensen_m2"][..., :3000], more_lam["jensen_m2"])
+
+    # 3. other rho_s and M lists: no layout is re-sampled
+    s0 = shard_state(run)
+    cfg["sweep"]["rho_s_db"] = [100, 110, 120]
+    cfg["sweep"]["M"] = [1, 2, 4]
+    run_snakemake(wd, write_config(wd, cfg))
+    assert changed(s0, shard_state(run)) == {}
+    grid = cube_arrays(run / "cube.zarr")
+    # M=4, rho=120 is in both: identical
+    assert np.array_equal(grid["crlb_m2"][2, 2], more_trials["crlb_m2"][1, 1])
+
+    # 4. a physical constant: nothing re-sampled, values follow (crlb ~ f_c^2)
+    s0 = shard_state(run)
+    cfg["system"] = {"carrier_hz": 60.0e9}
+    run_snakemake(wd, write_config(wd, cfg))
+    assert changed(s0, shard_state(run)) == {}
+    f60 = cube_arrays(run / "cube.zarr")
+    np.testing.assert_allclose(f60["crlb_m2"], 4.0 * grid["crlb_m2"], rtol=1e-14)
+
+    # the final state equals a fresh run of the final config
+    fresh = make_workdir(tmp_path / "fresh")
+    run_snakemake(fresh, write_config(fresh, cfg))
+    assert_cubes_identical(f60, cube_arrays(fresh / "results" / "smoke" / "cube.zarr"))
+
+    # 5. seed and sampler re-sample everything; nothing stale is served
+    for change in ({"seed": 8}, {"sampler": {"kind": "plane", "nearest": 16}}):
+        s0 = shard_state(run)
+        cfg.update(change)
+        run_snakemake(wd, write_config(wd, cfg))
+        ch = changed(s0, shard_state(run))
+        assert len(ch) == 3 * 2 * 3 and sum(ch.values()) == 3 * 2 * 5
+        now = cube_arrays(run / "cube.zarr")
+        assert not np.any(now["crlb_m2"] == f60["crlb_m2"])
+        f60 = now
