@@ -6,7 +6,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default sweep is config/config.yaml. A --configfile on the command line REPLACES it (it is
+# not merged key by key, so a key left out is an error or its documented default, never a value
+# silently inherited from the default sweep). See workflow/rules/common.smk.
+DEFAULT_CONFIGFILE = "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -29,6 +32,6 @@ onerror:
 
 
 rule all:
+    default_target: True
     input:
         FINAL_OUTPUTS,
-    default_target: True

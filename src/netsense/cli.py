@@ -8,8 +8,8 @@ import math
 import sys
 
 from . import __version__
-from .cube import CubeError
 from .closed_form import compare_mimo_single, lemma3_inv_sum, theorem2_m2
+from .cube import CubeError
 from .fisher import crlb
 from .layout import load_layout
 from .ppp import SamplerSpec
@@ -19,7 +19,7 @@ from .system import InputError, SystemParams
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error on one line."""
 
-    def error(self, message):  # noqa: D401
+    def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 

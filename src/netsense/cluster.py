@@ -80,13 +80,13 @@ def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
     stop_embedded(run_dir)  # a host left over from a killed run
     sched = ddir / "scheduler.json"
     sched.unlink(missing_ok=True)
-    log = open(ddir / "host.log", "ab")
     cmd = [sys.executable, "-m", "netsense.cluster", "--scheduler-file", str(sched),
            "--n-workers", str(n_workers), "--threads-per-worker", str(threads_per_worker),
            "--memory-limit", str(memory_limit), "--report", str(run_dir / "dask-performance.html")]
     if watch_pid:
         cmd += ["--watch-pid", str(watch_pid)]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    with open(ddir / "host.log", "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     (ddir / "host.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + HOST_START_TIMEOUT_S
     while not sched.exists():
@@ -172,6 +172,21 @@ def connect(dask_opts: dict, threads: int = 1, log=sys.stderr):
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         print(f"netsense: private Dask cluster with {n} worker(s)", file=log)
         yield client
+
+
+def export_job_environment(dask_opts: dict, run_dir: str) -> None:
+    """Set PATH and NETSENSE_DASK for the workflow's jobs (called by the Snakefile).
+
+    Jobs then run the ``netsense`` of the Python that runs Snakemake, and find the cluster
+    without a rule parameter (the cluster never changes a result, so it must not trigger
+    re-runs).
+    """
+    bindir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if bindir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, path]) if path else bindir
+    os.environ["NETSENSE_DASK"] = json.dumps(
+        {**dask_opts, "embedded_scheduler_file": f"{run_dir}/.dask/scheduler.json"})
 
 
 def main(argv=None):

@@ -7,6 +7,7 @@ that the validation is the same from the CLI, the Snakefile and tests).
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ _SafeLoader.add_implicit_resolver(
 
 
 def safe_load(text: str):
-    return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_SafeLoader)
 
 
 def schema() -> dict:
@@ -224,7 +225,7 @@ def resolve(doc: dict) -> SweepConfig:
     for name, vals in (("sweep.lam", lam), ("sweep.rho_s_db", [float(x) for x in sw["rho_s_db"]]),
                        ("sweep.gamma", [float(x) for x in sw["gamma"]])):
         s = sorted(vals)
-        for a, b in zip(s, s[1:]):
+        for a, b in itertools.pairwise(s):
             if math.isclose(a, b, rel_tol=1e-9):
                 raise InputError(name, b, "values must not repeat")
     sampler = SamplerSpec(**doc["sampler"])

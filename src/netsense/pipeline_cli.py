@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,9 +17,13 @@ def _cfg(text):
 
 
 def cmd_shard(args):
+    import os
+
     from .shard import run_shard
 
-    summary = run_shard(json.loads(args.params), args.out, args.cache_dir, json.loads(args.dask),
+    dask_opts = json.loads(args.dask or os.environ.get("NETSENSE_DASK") or
+                           '{"cluster": "embedded"}')
+    summary = run_shard(json.loads(args.params), args.out, args.cache_dir, dask_opts,
                         threads=args.threads)
     print(json.dumps(summary))
 
@@ -31,7 +36,7 @@ def cmd_assemble(args):
     from .sweep import code_version, plan
 
     cfg = _cfg(args.config_json)
-    run = Path(args.run_dir)
+    run = Path(args.out).parent
     files = [run / "shards" / f"{s.name}.npz" for s in plan(cfg)]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata")
@@ -78,18 +83,79 @@ def cmd_validate(args):
           f"{cfg.trials} trials each)")
 
 
+def _other_snakemake_here(cwd: Path) -> bool:
+    import os
+
+    import psutil
+
+    me = os.getpid()
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if p.info["pid"] != me and "snakemake" in cmd and "netsense" not in cmd.split()[:3] \
+                    and Path(p.cwd()).resolve() == cwd:
+                return True
+        except (psutil.Error, OSError):
+            continue
+    return False
+
+
+def cmd_run(args):
+    """Validate the config (one-line errors), then run the workflow and build the report."""
+    import os
+    import subprocess
+
+    from .config import load
+
+    cfg = load(args.configfile)
+    cwd = Path.cwd().resolve()
+    if not (cwd / "Snakefile").exists():
+        raise InputError("working directory", str(cwd), "must be the project root (holds the "
+                         "Snakefile)")
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    base = [snakemake, "--configfile", args.configfile]
+    locks = cwd / ".snakemake" / "locks"
+    if locks.exists() and any(locks.iterdir()):
+        if _other_snakemake_here(cwd):
+            raise InputError("working directory", str(cwd), "another Snakemake is running here; "
+                             "wait for it or stop it")
+        print("netsense: removing the lock of a Snakemake that was killed", file=sys.stderr)
+        subprocess.run([*base, "--unlock"], check=True, capture_output=True)
+    rc = subprocess.run([*base, "--cores", str(args.cores), "--rerun-incomplete",
+                         *args.snakemake_args]).returncode
+    if rc != 0:
+        return rc
+    run = Path("results") / cfg.name
+    if not args.no_report:
+        rc = subprocess.run([*base, "--report", str(run / "report.html")],
+                            capture_output=True, text=True)
+        if rc.returncode != 0:
+            print(rc.stderr[-3000:], file=sys.stderr)
+            return rc.returncode
+        print(f"netsense: report   {run / 'report.html'}", file=sys.stderr)
+    os.environ.pop("NETSENSE_DASK", None)
+    return 0
+
+
 def add_pipeline_commands(sub):
+    r = sub.add_parser("run", help="run the sweep workflow (validates the config first)")
+    r.add_argument("--configfile", default="config/config.yaml")
+    r.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    r.add_argument("--no-report", action="store_true", help="skip snakemake --report")
+    r.add_argument("snakemake_args", nargs="*", help="extra snakemake arguments (after --)")
+    r.set_defaults(func=cmd_run)
+
     s = sub.add_parser("shard", help="(workflow) compute one shard")
     s.add_argument("--params", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--cache-dir", required=True)
-    s.add_argument("--dask", default='{"cluster": "synchronous"}')
+    s.add_argument("--dask", help="JSON of the dask section (default: $NETSENSE_DASK, else a "
+                   "private LocalCluster)")
     s.add_argument("--threads", type=int, default=1)
     s.set_defaults(func=cmd_shard)
 
     a = sub.add_parser("assemble", help="(workflow) assemble shards into the zarr cube")
     a.add_argument("--config-json", required=True)
-    a.add_argument("--run-dir", required=True)
     a.add_argument("--out", required=True)
     a.set_defaults(func=cmd_assemble)
 
@@ -111,4 +177,4 @@ def add_pipeline_commands(sub):
     v.set_defaults(func=cmd_validate)
 
 
-__all__ = ["add_pipeline_commands", "InputError"]
+__all__ = ["InputError", "add_pipeline_commands"]

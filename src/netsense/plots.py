@@ -56,7 +56,7 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), constrained_layout=True)
     axis_of = {"M": "M", "rho_s_db": "rho_s", "lam": "lam"}
-    for ax, (dim, xlabel, logx) in zip(axes.ravel(), PANELS):
+    for ax, (dim, xlabel, logx) in zip(axes.ravel(), PANELS, strict=True):
         if ds.sizes[dim] < 2:
             ax.text(0.5, 0.5, f"{dim}: single value {ds[dim].values[0]:g}\n(not swept)",
                     ha="center", va="center", transform=ax.transAxes)

@@ -86,7 +86,7 @@ class SystemParams:
         return self._beta
 
     @classmethod
-    def from_mapping(cls, mapping: dict | None) -> "SystemParams":
+    def from_mapping(cls, mapping: dict | None) -> SystemParams:
         """Build from a dict with the public field names; unknown keys are an error."""
         mapping = dict(mapping or {})
         names = {f.name for f in fields(cls) if f.init}

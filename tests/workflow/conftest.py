@@ -1,5 +1,4 @@
 import pytest
-
 from wfhelpers import make_workdir
 
 

@@ -66,7 +66,7 @@ def _n_blocks(run):
 
 
 def _all_gone(procs, timeout=WAIT_S):
-    gone, alive = psutil.wait_procs(procs, timeout=timeout)
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
     return alive
 
 
@@ -109,8 +109,8 @@ def test_interrupted_run_resumes(workdir, undisturbed, how):
     if how == "sigkill":  # orphaned shard jobs end on their own (their cluster is gone)
         _wait_for(lambda: not [p for p in psutil.process_iter(["cmdline"])
                                if str(run) in " ".join(p.info["cmdline"] or [])
-                               or "netsense shard" in " ".join(p.info["cmdline"] or [])
-                               and str(workdir) in (p.cwd() if p.is_running() else "")],
+                               or ("netsense shard" in " ".join(p.info["cmdline"] or [])
+                               and str(workdir) in (p.cwd() if p.is_running() else ""))],
                   "orphaned shard jobs to end")
     before = shard_state(run)
     blocks_before = _n_blocks(run)

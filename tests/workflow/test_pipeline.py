@@ -6,10 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
-from netsense.closed_form import theorem2_m2
-from netsense.system import SystemParams
-
 from wfhelpers import (
     assert_cubes_identical,
     changed,
@@ -20,6 +16,9 @@ from wfhelpers import (
     smoke_config,
     write_config,
 )
+
+from netsense.closed_form import theorem2_m2
+from netsense.system import SystemParams
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +89,7 @@ def test_determinism_workers_shards_scheduler(tmp_path):
         run_snakemake(wd, write_config(wd, cfg))
         cubes[name] = cube_arrays(wd / "results" / "smoke" / "cube.zarr")
     base = cubes.pop("two_workers")
-    for name, cube in cubes.items():
+    for cube in cubes.values():
         assert_cubes_identical(base, cube)
 
 

@@ -11,12 +11,14 @@ rule fit:
             category="Scaling laws",
         ),
         json=f"{RUN}/slopes.json",
-    params:
-        code_version=ns_sweep.code_version(("fits.py",)),
     log:
         f"{RUN}/logs/fit.log",
+    conda:
+        "../envs/netsense.yaml"
+    params:
+        code_version=ns_sweep.code_version(("fits.py",)),
     shell:
-        "{PYTHON} -m netsense fit {input} --csv {output.csv} --json {output.json} "
+        "netsense fit {input} --csv {output.csv} --json {output.json} "
         "2>&1 | tee {log} >&2"
 
 
@@ -31,11 +33,13 @@ rule figure:
             category="Figures",
         ),
         pdf=f"{RUN}/fig1.pdf",
+    log:
+        f"{RUN}/logs/figure.log",
+    conda:
+        "../envs/netsense.yaml"
     params:
         plot=json.dumps(CFG.reference, sort_keys=True),
         code_version=ns_sweep.code_version(("plots.py",)),
-    log:
-        f"{RUN}/logs/figure.log",
     shell:
-        "{PYTHON} -m netsense figure {input.cube} --slopes {input.slopes} "
+        "netsense figure {input.cube} --slopes {input.slopes} "
         "--png {output.png} --pdf {output.pdf} 2>&1 | tee {log} >&2"

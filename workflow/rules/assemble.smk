@@ -6,14 +6,16 @@ rule assemble:
         [f"{RUN}/shards/{name}.npz" for name in SHARDS],
     output:
         directory(f"{RUN}/cube.zarr"),
-    params:
-        cube_config=CUBE_CONFIG_JSON,
-        code_version=ns_sweep.code_version(ns_sweep.CUBE_MODULES),
     log:
         f"{RUN}/logs/assemble.log",
+    conda:
+        "../envs/netsense.yaml"
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        cube_config=CUBE_CONFIG_JSON,
+        code_version=ns_sweep.code_version(ns_sweep.CUBE_MODULES),
     shell:
-        "{PYTHON} -m netsense assemble --config-json '{params.cube_config}' --run-dir {RUN} "
-        "--out {output} 2>&1 | tee {log} >&2"
+        "netsense assemble --config-json '{params.cube_config}' --out {output} "
+        "2>&1 | tee {log} >&2"

@@ -5,19 +5,21 @@ import sys
 
 from netsense import cluster as ns_cluster
 from netsense import sweep as ns_sweep
-from netsense.config import resolve
+from netsense.config import load_yaml, resolve
 from netsense.system import InputError
 
+if not config:
+    config.update(load_yaml(DEFAULT_CONFIGFILE))
 try:
     CFG = resolve(config)
 except InputError as exc:
     raise WorkflowError(f"netsense: config error: {exc}") from None
 
-PYTHON = sys.executable
 RUN = f"results/{CFG.name}"
 SHARDS = {s.name: s for s in ns_sweep.plan(CFG)}
-# How shard jobs reach Dask. Not a param: changing the cluster never changes a result.
-DASK_JSON = json.dumps({**CFG.dask, "embedded_scheduler_file": f"{RUN}/.dask/scheduler.json"})
+# Jobs run the `netsense` of the Python that runs Snakemake, and reach Dask as the environment
+# says: not params, since neither ever changes a result (no re-runs when the cluster changes).
+ns_cluster.export_job_environment(CFG.dask, RUN)
 # The parts of the config that shape the cube and name its shards (not dask or plot).
 CUBE_CONFIG_JSON = json.dumps(
     {k: v for k, v in CFG.raw.items() if k not in ("dask", "plot")},
@@ -33,7 +35,9 @@ FINAL_OUTPUTS = [
 
 
 def shard_params(wildcards):
-    return json.dumps(SHARDS[f"{wildcards.cell}/shard-{wildcards.index}"].params(CFG), sort_keys=True)
+    return json.dumps(
+        SHARDS[f"{wildcards.cell}/shard-{wildcards.index}"].params(CFG), sort_keys=True
+    )
 
 
 def _workflow_cores():

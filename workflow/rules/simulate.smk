@@ -5,15 +5,17 @@
 rule simulate:
     output:
         f"{RUN}/shards/{{cell}}/shard-{{index}}.npz",
-    params:
-        shard=shard_params,
     log:
         f"{RUN}/logs/simulate/{{cell}}/shard-{{index}}.log",
+    conda:
+        "../envs/netsense.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
+    params:
+        shard=shard_params,
+        cache_dir=lambda wc: f"{RUN}/blocks/{wc.cell}",
     shell:
-        "{PYTHON} -m netsense shard --params '{params.shard}' --out {output} "
-        "--cache-dir {RUN}/blocks/{wildcards.cell} --dask '{DASK_JSON}' --threads {threads} "
-        "2>&1 | tee {log} >&2"
+        "netsense shard --params '{params.shard}' --out {output} "
+        "--cache-dir {params.cache_dir} --threads {threads} 2>&1 | tee {log} >&2"
