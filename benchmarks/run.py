@@ -1,0 +1,173 @@
+"""netsense benchmarks: ratios measured in one run on one machine.
+
+    python benchmarks/run.py [--quick] [--only factorization,pipeline]
+
+Writes benchmarks/results/latest.json and prints a table. Times are medians of several repeats
+after a warm-up; only ratios are meant to be compared across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "latest.json"
+
+
+def median_time(fn, repeats, clock=time.perf_counter):
+    fn()  # warm-up
+    ts = []
+    for _ in range(repeats):
+        t = clock()
+        fn()
+        ts.append(clock() - t)
+    return statistics.median(ts)
+
+
+def machine() -> dict:
+    info = {"cores": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__, "platform": platform.platform()}
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture")}
+                        for d in threadpool_info()]
+    except ImportError:
+        pass
+    return info
+
+
+# ---------------------------------------------------------------------------------------------
+def bench_factorization(quick: bool) -> dict:
+    """Eq. (18): factorized O(N_t + N_r) vs the naive O(N_t N_r) double sum, same layouts."""
+    from netsense.fisher import crlb
+    from netsense.system import DEFAULT_SYSTEM
+
+    rng = np.random.default_rng(1)
+    n = 870  # nodes per side in the paper's 500 m window at lam = 1/900
+    layouts = 2 if quick else 8
+    r = 500 * np.sqrt(rng.uniform(size=(layouts, 2, n)))
+    phi = rng.uniform(-np.pi, np.pi, size=(layouts, 2, n))
+    pts = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=-1)
+    tx, rx = pts[:, 0], pts[:, 1]
+    target = np.zeros((layouts, 2))
+    kw = dict(M_t=4, M_r=4, rho_s_db=120.0, gamma=2.5)
+
+    def factorized():
+        return crlb(tx, rx, target, **kw)["crlb_m2"]
+
+    def naive():  # vectorized numpy double sum over all (k, l) pairs, one layout at a time
+        out = []
+        scale = DEFAULT_SYSTEM.error_scale_m2(4, 4, 1e12)
+        for i in range(layouts):
+            dt = -tx[i]
+            dr = -rx[i]
+            nt = np.linalg.norm(dt, axis=1)
+            nr = np.linalg.norm(dr, axis=1)
+            ut, ur = dt / nt[:, None], dr / nr[:, None]
+            w = np.outer(nt**-2.5, nr**-2.5)  # L_k L_l
+            v = ut[:, None, :] + ur[None, :, :]  # u_k + u_l, (N_t, N_r, 2)
+            G = np.einsum("kl,kli,klj->ij", w, v, v)  # eq. (15) double sum
+            out.append(scale * np.trace(np.linalg.inv(G)))
+        return np.array(out)
+
+    a, b = factorized(), naive()
+    rel = float(np.max(np.abs(a - b) / b))
+    tf = median_time(factorized, 5 if quick else 15)
+    tn = median_time(naive, 2 if quick else 5)
+    return {"n_per_side": n, "layouts": layouts, "factorized_s": tf, "naive_s": tn,
+            "speedup": tn / tf, "max_rel_diff": rel, "target": ">= 100"}
+
+
+# ---------------------------------------------------------------------------------------------
+def _workdir() -> Path:
+    wd = Path(tempfile.mkdtemp(prefix="netsense-bench-"))
+    shutil.copy(ROOT / "Snakefile", wd / "Snakefile")
+    shutil.copytree(ROOT / "workflow", wd / "workflow")
+    shutil.copytree(ROOT / "config", wd / "config")
+    return wd
+
+
+def _snakemake(wd: Path, configfile: str, cores: int, *extra) -> float:
+    snake = str(Path(sys.executable).parent / "snakemake")
+    t = time.perf_counter()
+    subprocess.run([snake, "--cores", str(cores), "--configfile", configfile, *extra], cwd=wd,
+                   check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def bench_pipeline(quick: bool) -> dict:
+    """End-to-end wall time of a sweep vs the bare kernel's CPU time / cores, same trials."""
+    from netsense.config import load
+    from netsense.mc import simulate_block
+
+    configfile = "config/smoke.yaml" if quick else "config/config.yaml"
+    cores = os.cpu_count() or 1
+    cfg = load(ROOT / configfile)
+    repeats = 1 if quick else 3
+    walls = []
+    for _ in range(repeats + 1):  # first run warms caches (imports, matplotlib fonts)
+        wd = _workdir()
+        try:
+            walls.append(_snakemake(wd, configfile, cores))
+        finally:
+            shutil.rmtree(wd, ignore_errors=True)
+    wall = statistics.median(walls[1:])
+
+    def kernel():
+        for lam in cfg.lam:
+            for g in cfg.gamma:
+                for b in range(cfg.n_blocks):
+                    simulate_block(cfg.seed, cfg.sampler, lam, g, b, cfg.block_trials)
+
+    cpu = median_time(kernel, repeats, clock=time.process_time)
+    return {"config": configfile, "cores": cores, "trials_total": cfg.trials * len(cfg.lam)
+            * len(cfg.gamma), "wall_s": wall, "kernel_cpu_s": cpu,
+            "ratio_wall_to_kernel_per_core": wall / (cpu / cores), "target": "<= 1.5",
+            "all_walls_s": walls}
+
+
+BENCHES = {"factorization": bench_factorization, "pipeline": bench_pipeline}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--only", default=",".join(BENCHES))
+    a = p.parse_args(argv)
+    res = {"machine": machine(), "quick": a.quick,
+           "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    prev = json.loads(OUT.read_text()) if OUT.exists() else {}
+    for name in a.only.split(","):
+        t = time.perf_counter()
+        res[name] = BENCHES[name](a.quick)
+        print(f"[{name}] {json.dumps(res[name])}  ({time.perf_counter() - t:.0f} s)", flush=True)
+    merged = {**prev, **res}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(merged, indent=1))
+    print("\n| benchmark | figure | target |\n| --- | --- | --- |")
+    if "factorization" in res:
+        f = res["factorization"]
+        print(f"| factorization (eq. 18, N_t = N_r = {f['n_per_side']}) | {f['speedup']:.0f}x "
+              f"faster than the naive double sum | {f['target']} |")
+    if "pipeline" in res:
+        q = res["pipeline"]
+        print(f"| pipeline ({q['config']}, {q['cores']} cores) | wall / (kernel CPU / cores) = "
+              f"{q['ratio_wall_to_kernel_per_core']:.2f} | {q['target']} |")
+    print(f"\nwritten {OUT}")
+
+
+if __name__ == "__main__":
+    main()
