@@ -77,7 +77,7 @@ def cmd_crlb(args):
     kw = load_layout(args.layout)
     out = crlb(**kw)
     c, j = float(out["crlb_m2"]), float(out["jensen_m2"])
-    if math.isinf(c):
+    if not (math.isfinite(c) and c > 0):
         raise InputError("layout", args.layout, "all nodes are collinear with the target: the "
                          "FIM is singular and the CRLB is infinite (position not identifiable)")
     _print_json({"crlb_m2": c, "jensen_m2": j, "rmse_m": math.sqrt(c),

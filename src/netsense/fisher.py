@@ -21,8 +21,10 @@ import numpy as np
 
 from .system import DEFAULT_SYSTEM, InputError, SystemParams, db_to_lin
 
-# det(G) below this multiple of eps * G_xx * G_yy is rounding noise: the layout is singular.
-SINGULAR_RTOL = 64 * np.finfo(float).eps
+# G is singular to working precision when its small eigenvalue is below this multiple of eps
+# times the size of the summed terms (4 A_t A_r >= tr G): rounding in the sums is then as large
+# as the eigenvalue itself. Above it, tr(G^-1) has a relative error below ~1e-3.
+SINGULAR_RTOL = 1024 * np.finfo(float).eps
 
 
 class LegStats(NamedTuple):
@@ -72,23 +74,31 @@ def geometric_fim(tx: LegStats, rx: LegStats):
     return gxx, gxy, gyy
 
 
-def trace_inverse_2x2(gxx, gxy, gyy):
-    """tr(G^-1) for symmetric 2x2 G, eq. (18); ``inf`` where G is singular to rounding.
+def trace_inverse_2x2(gxx, gxy, gyy, scale=None):
+    """tr(G^-1) for symmetric PSD 2x2 G, eq. (18); ``inf`` where G is singular to rounding.
 
-    A layout whose nodes are all collinear with the target has rank-1 G (all gradients parallel):
-    the position is not identifiable across that line and the CRLB is infinite.
+    ``scale`` is the size of the terms that were summed into G (default tr G); G counts as
+    singular when its smaller eigenvalue is below ``SINGULAR_RTOL * scale``. A layout whose
+    nodes are all collinear with the target has rank-1 G (all gradients parallel): the position
+    is not identifiable across that line and the CRLB is infinite.
     """
     gxx, gxy, gyy = np.broadcast_arrays(*(np.asarray(g, float) for g in (gxx, gxy, gyy)))
+    tr = gxx + gyy
+    if scale is None:
+        scale = np.abs(tr)
+    half_gap = np.hypot(0.5 * (gxx - gyy), gxy)
+    lam_min = 0.5 * tr - half_gap
+    singular = ~(lam_min > SINGULAR_RTOL * np.asarray(scale, float))
     det = gxx * gyy - gxy * gxy
-    singular = ~(det > SINGULAR_RTOL * np.abs(gxx * gyy))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = (gxx + gyy) / det  # eq. (18): tr(S^-1) of a 2x2 matrix
+        out = tr / det  # eq. (18): tr(S^-1) of a 2x2 matrix
     return np.where(singular, np.inf, out)
 
 
 def crlb_geometric(tx: LegStats, rx: LegStats):
     """tr(G^-1): eq. (18) in units where c^2 / (M_r M_t eta) = 1."""
-    return trace_inverse_2x2(*geometric_fim(tx, rx))
+    # every term w_k w_l (u_k+u_l)(u_k+u_l)^T has norm <= 4 w_k w_l: the sums' scale is 4 A_t A_r
+    return trace_inverse_2x2(*geometric_fim(tx, rx), scale=4.0 * tx.A * rx.A)
 
 
 def jensen_geometric(tx: LegStats, rx: LegStats):
@@ -230,6 +240,7 @@ def crlb_direct(tx_xy, rx_xy, target_xy, *, M_t, M_r, rho_s_db, gamma,
     gains = np.full(len(tx), float(M_t)) if tx_gain is None else np.asarray(tx_gain, float)
     betas = np.full(len(tx), system.beta_hz) if tx_beta_hz is None else np.asarray(tx_beta_hz, float)
     S = np.zeros((2, 2))
+    scale = 0.0  # sum of the terms' norms: the size of the rounding in S
     for k in range(len(tx)):
         dk = np.linalg.norm(ds - tx[k])
         uk = (ds - tx[k]) / dk
@@ -241,6 +252,7 @@ def crlb_direct(tx_xy, rx_xy, target_xy, *, M_t, M_r, rho_s_db, gamma,
             info = 8 * math.pi**2 * M_r * alpha2 * betas[k] ** 2  # eq. (13)
             v = (uk + ul) / c  # eq. (16), with unit vectors
             S += info * np.outer(v, v)  # eq. (15)
-    if np.linalg.matrix_rank(S) < 2:
+            scale += info * 4.0 / c**2
+    if np.linalg.eigvalsh(S)[0] <= SINGULAR_RTOL * scale:
         return math.inf
     return float(np.trace(np.linalg.inv(S)))  # eq. (18)
