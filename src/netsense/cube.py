@@ -122,17 +122,8 @@ def template(cfg: SweepConfig, attrs: dict):
     return ds, encoding, chunks
 
 
-def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None = None) -> Path:
-    """Build the cube at ``out_path`` from the shard files (see module docstring)."""
-    import xarray as xr
-    import zarr
-
-    samples = read_shards(cfg, shard_files)
-    out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    attrs = {
+def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
+    return {
         "title": "netsense Monte Carlo cube",
         "netsense_version": __version__,
         "config_json": json.dumps(cfg.raw, sort_keys=True, default=str),
@@ -143,25 +134,49 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
         COMPLETE_ATTR: False,
         **(extra_attrs or {}),
     }
+
+
+def write_template(cfg: SweepConfig, path, attrs: dict) -> tuple:
+    """Metadata, coordinates and closed form only; data chunks stay unwritten (NaN)."""
     ds, encoding, chunks = template(cfg, attrs)
-    ds.to_zarr(tmp, mode="w", compute=False, encoding=encoding, zarr_format=3,
+    ds.to_zarr(path, mode="w", compute=False, encoding=encoding, zarr_format=3,
                consolidated=False)
+    return chunks
+
+
+def write_cell(cfg: SweepConfig, path, chunks, i: int, j: int, cell: dict) -> None:
+    """Write the (lam_i, gamma_j) slab from its per-trial geometric factors, in trial windows
+    aligned to whole chunks (concurrent writers of distinct cells never share a chunk)."""
+    import xarray as xr
+
     scale = scales_m2(cfg)[:, :, None, None, None]
     window = chunks[-1] * max(1, 2**24 // max(1, chunks[0] * chunks[1] * chunks[-1]))
+    for a in range(0, cfg.trials, window):
+        b = min(a + window, cfg.trials)
+        region = {"M": slice(None), "rho_s_db": slice(None), "lam": slice(i, i + 1),
+                  "gamma": slice(j, j + 1), "trial": slice(a, b)}
+        part = xr.Dataset({
+            "crlb_m2": (DIMS, scale * cell["g18"][None, None, None, None, a:b]),
+            "jensen_m2": (DIMS, scale * cell["g23"][None, None, None, None, a:b]),
+        })
+        part.to_zarr(path, region=region, mode="r+", consolidated=False)
+
+
+def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None = None) -> Path:
+    """Build the cube at ``out_path`` from the shard files (see module docstring)."""
+    import zarr
+
+    samples = read_shards(cfg, shard_files)
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    chunks = write_template(cfg, tmp, cube_attrs(cfg, extra_attrs))
     for i, lam in enumerate(cfg.lam):
         for j, gamma in enumerate(cfg.gamma):
-            s = samples[(lam, gamma)]
-            for a in range(0, cfg.trials, window):
-                b = min(a + window, cfg.trials)
-                region = {"M": slice(None), "rho_s_db": slice(None), "lam": slice(i, i + 1),
-                          "gamma": slice(j, j + 1), "trial": slice(a, b)}
-                part = xr.Dataset({
-                    "crlb_m2": (DIMS, scale * s["g18"][None, None, None, None, a:b]),
-                    "jensen_m2": (DIMS, scale * s["g23"][None, None, None, None, a:b]),
-                })
-                part.to_zarr(tmp, region=region, mode="r+", consolidated=False)
+            write_cell(cfg, tmp, chunks, i, j, samples[(lam, gamma)])
     group = zarr.open_group(tmp, mode="r+")
-    group.attrs[COMPLETE_ATTR] = True
+    group.attrs[COMPLETE_ATTR] = True  # written last: only a finished store says complete
     zarr.consolidate_metadata(tmp)
     old = out_path.with_name(out_path.name + ".old")
     if out_path.exists():
@@ -181,7 +196,12 @@ def open_cube(path, require_complete: bool = True):
     p = Path(path)
     if not (p / "zarr.json").exists():
         raise CubeError(f"{path}: not a netsense cube (no zarr.json)")
-    ds = xr.open_zarr(p, chunks={}, consolidated=None)
+    try:
+        root = json.loads((p / "zarr.json").read_text())
+    except (OSError, ValueError):
+        raise CubeError(f"{path}: not a netsense cube (unreadable zarr.json)") from None
+    consolidated = bool(root.get("consolidated_metadata"))  # only finished cubes have it
+    ds = xr.open_zarr(p, chunks={}, consolidated=consolidated)
     if "crlb_m2" not in ds or "trial" not in ds.dims:
         raise CubeError(f"{path}: not a netsense cube (no crlb_m2 over trial)")
     if require_complete and not ds.attrs.get(COMPLETE_ATTR, False):

@@ -137,7 +137,78 @@ def cmd_run(args):
     return 0
 
 
+def cmd_info(args):
+    from .query import info
+
+    d = info(args.cube)
+    if args.json:
+        print(json.dumps(d, indent=1, default=str))
+        return
+    print(f"cube       {d['path']}  ({d['size_on_disk_bytes'] / 1e6:.1f} MB on disk)"
+          f"{'' if d['complete'] else '  INCOMPLETE (assembly did not finish)'}")
+    print(f"made by    netsense {d['netsense_version']} at {d['created_utc']}; seed {d['seed']}; "
+          f"sampler {d['sampler']}")
+    print("dims       " + ", ".join(f"{k}={v}" for k, v in d["dims"].items()))
+    for a, vals in d["coords"].items():
+        print(f"  {a:9s}{', '.join(f'{v:g}' for v in vals)}")
+    print("variables")
+    for k, v in d["variables"].items():
+        print(f"  {k:15s}[{v['units']}] over ({', '.join(v['dims'])}): {v['long_name']}")
+    print(f"trials     {d['trials_per_cell']} per cell; {d['cells']} cells: {d['cells_filled']} "
+          f"filled, {d['cells_partly_filled']} partly, {d['cells_unfilled']} unfilled "
+          f"({d['trials_filled']} of {d['trials_stored']} trial values present)")
+    print(f"config     {json.dumps(d['config'], sort_keys=True)}")
+
+
+def cmd_query(args):
+    from .query import summarize
+
+    where = {}
+    for w in args.where:
+        if "=" not in w:
+            raise InputError("--where", w, "must be KEY=VALUE, e.g. gamma=3 or lam=1/900")
+        k, v = w.split("=", 1)
+        if k.strip() in where:
+            raise InputError("--where", w, f"{k.strip()} is given twice")
+        where[k.strip()] = v.strip()
+    from .cube import open_cube
+
+    ds = open_cube(args.cube, require_complete=False)
+    df = summarize(ds, var=[v for v in args.var.split(",") if v],
+                   stats=[s for s in args.stats.split(",") if s], where=where,
+                   nearest=args.nearest)
+    if args.format == "csv":
+        print(df.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(df.to_json(orient="records", indent=1))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", 200, "display.float_format", "{:.6g}".format):
+            print(df.to_string(index=False))
+    if not ds.attrs.get("netsense_complete", False):
+        print("netsense: warning: this cube is INCOMPLETE (assembly did not finish); counts "
+              "show the filled trials", file=sys.stderr)
+
+
 def add_pipeline_commands(sub):
+    i = sub.add_parser("info", help="what a stored cube holds and which config made it")
+    i.add_argument("cube")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+
+    q = sub.add_parser("query", help="statistics over trials from a stored cube")
+    q.add_argument("cube")
+    q.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                   help="M, rho_s_db, lam (also 1/900) or gamma; repeatable")
+    q.add_argument("--var", default="crlb_m2,jensen_m2")
+    q.add_argument("--stats", default="mean,sem,ci95,count",
+                   help="mean,median,std,sem,ci95,count,filled,quantile:Q")
+    q.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    q.add_argument("--nearest", action="store_true", help="take the nearest stored value")
+    q.set_defaults(func=cmd_query)
+
     r = sub.add_parser("run", help="run the sweep workflow (validates the config first)")
     r.add_argument("--configfile", default="config/config.yaml")
     r.add_argument("--cores", type=int, default=os.cpu_count() or 1)

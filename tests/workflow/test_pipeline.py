@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,3 +158,20 @@ def test_incremental_reruns(tmp_path):
         now = cube_arrays(run / "cube.zarr")
         assert not np.any(now["crlb_m2"] == f60["crlb_m2"])
         f60 = now
+
+
+def test_readme_run_command_default_config(workdir):
+    """`make run` = `netsense run --configfile config/config.yaml`: the default sweep end to end,
+    printing where the cube, slopes, figure and report are."""
+    proc = subprocess.run([str(Path(sys.executable).parent / "netsense"), "run", "--configfile",
+                           "config/config.yaml", "--cores", "2"], cwd=workdir,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    run = workdir / "results" / "default"
+    for f in ("cube.zarr", "slopes.csv", "fig1.png", "fig1.pdf", "report.html"):
+        assert (run / f).exists(), f
+        assert f"results/default/{f}" in proc.stderr, f
+    import xarray as xr
+
+    ds = xr.open_zarr(run / "cube.zarr")
+    assert dict(ds.sizes) == {"M": 4, "rho_s_db": 3, "lam": 4, "gamma": 4, "trial": 40000}

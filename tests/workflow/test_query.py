@@ -1,0 +1,152 @@
+"""Querying stored cubes made by the real workflow (issue 5), including one with unfilled cells."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from wfhelpers import make_workdir, run_snakemake, smoke_config, write_config
+
+import netsense
+from netsense.config import resolve
+from netsense.cube import cube_attrs, read_shards, write_cell, write_template
+from netsense.mc import Z95
+from netsense.sweep import plan
+
+pytestmark = pytest.mark.slow
+NETSENSE = str(Path(sys.executable).parent / "netsense")
+# Same numbers through dask reductions vs numpy: float64 summation order only.
+STAT_RTOL = 1e-12
+
+
+@pytest.fixture(scope="module")
+def cubes(tmp_path_factory):
+    wd = make_workdir(tmp_path_factory.mktemp("query"))
+    cfg = smoke_config(cube={"trial_chunk": 1000})
+    run_snakemake(wd, write_config(wd, cfg))
+    run = wd / "results" / "smoke"
+    # An interrupted assembly: template written, some regions not (cell (0,0) full, cell (0,1)
+    # only its first 1000 trials, the others never written).
+    c = resolve(json.loads(json.dumps(cfg)))
+    samples = read_shards(c, [run / "shards" / f"{s.name}.npz" for s in plan(c)])
+    part = wd / "partial.zarr"
+    chunks = write_template(c, part, cube_attrs(c))
+    write_cell(c, part, chunks, 0, 0, samples[(c.lam[0], c.gamma[0])])
+    import xarray as xr
+
+    g = samples[(c.lam[0], c.gamma[1])]
+    scale = netsense.cube.scales_m2(c)[:, :, None, None, None]
+    xr.Dataset({
+        "crlb_m2": (netsense.cube.DIMS, scale * g["g18"][None, None, None, None, :1000]),
+        "jensen_m2": (netsense.cube.DIMS, scale * g["g23"][None, None, None, None, :1000]),
+    }).to_zarr(part, region={"M": slice(None), "rho_s_db": slice(None), "lam": slice(0, 1),
+                             "gamma": slice(1, 2), "trial": slice(0, 1000)}, mode="r+")
+    return {"full": run / "cube.zarr", "partial": part, "cfg": c}
+
+
+def _cli(*args):
+    return subprocess.run([NETSENSE, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def test_summarize_matches_numpy(cubes):
+    ds = netsense.open_cube(cubes["full"])
+    df = netsense.summarize(ds, var=["crlb_m2"], stats=["mean", "std", "sem", "ci95", "median",
+                                                         "quantile:0.9", "count"],
+                            where={"gamma": "4", "lam": "1/900", "M": 4})
+    assert len(df) == 2  # the two rho_s values remain
+    raw = ds.crlb_m2.sel(gamma=4.0, lam=1 / 900, M=4).values  # (rho_s, trial)
+    for row, x in zip(df.itertuples(), raw, strict=True):
+        m, sd = x.mean(), x.std(ddof=1)
+        assert row.crlb_m2_mean == pytest.approx(m, rel=STAT_RTOL)
+        assert row.crlb_m2_std == pytest.approx(sd, rel=STAT_RTOL)
+        assert row.crlb_m2_sem == pytest.approx(sd / np.sqrt(x.size), rel=STAT_RTOL)
+        assert row.crlb_m2_ci95_low == pytest.approx(m - Z95 * sd / np.sqrt(x.size), rel=1e-10)
+        assert row.crlb_m2_median == pytest.approx(np.median(x), rel=STAT_RTOL)
+        assert row.crlb_m2_count == x.size
+    assert df["crlb_m2_q0.9"].tolist() == pytest.approx(np.quantile(raw, 0.9, axis=1).tolist(),
+                                                        rel=STAT_RTOL)
+    want = ds.closed_form_m2.sel(gamma=4.0, lam=1 / 900, M=4).values
+    assert df["closed_form_m2"].tolist() == pytest.approx(want.tolist(), rel=0)
+    assert (df["crlb_m2_mean_over_closed_form"] * df["closed_form_m2"]).tolist() == \
+        pytest.approx(df["crlb_m2_mean"].tolist(), rel=1e-14)
+
+
+def test_cli_query_csv_and_value_forms(cubes):
+    a = _cli("query", cubes["full"], "--where", "lam=1/400", "--where", "gamma=2.50",
+             "--where", "rho_s_db=120.0000000001", "--stats", "mean,count", "--format", "csv")
+    assert a.returncode == 0, a.stderr
+    df = pd.read_csv(io.StringIO(a.stdout))
+    assert len(df) == 2 and set(df["M"]) == {1, 4}
+    ds = netsense.open_cube(cubes["full"])
+    want = ds.jensen_m2.sel(lam=1 / 400, gamma=2.5, rho_s_db=120.0).mean("trial").values
+    assert df["jensen_m2_mean"].tolist() == pytest.approx(want.tolist(), rel=STAT_RTOL)
+    j = _cli("query", cubes["full"], "--where", "gamma=2.6", "--nearest", "--format", "json")
+    assert j.returncode == 0, j.stderr
+    rows = json.loads(j.stdout)
+    assert {r["gamma"] for r in rows} == {2.5} and len(rows) == 8
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--where", "gamma=3"], "--where gamma"),           # off the axis: nearest values shown
+    (["--where", "colour=3"], "--where colour"),         # unknown key
+    (["--var", "snr"], "--var"),                         # unknown variable
+    (["--stats", "mode"], "--stats"),                    # unknown statistic
+    (["--where", "M=4", "--where", "M=1"], "--where"),   # the same key twice
+    (["--where", "lam=abc"], "--where lam"),
+])
+def test_cli_query_errors(cubes, args, field):
+    p = _cli("query", cubes["full"], *args)
+    assert p.returncode != 0
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], p.stderr
+    if args[:2] == ["--where", "gamma=3"]:
+        assert "2.5, 4" in lines[0]
+
+
+def test_cli_query_not_a_cube(tmp_path):
+    p = _cli("query", tmp_path)
+    assert p.returncode != 0 and "not a netsense cube" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_unfilled_cells_are_counted_not_averaged(cubes):
+    ds = netsense.open_cube(cubes["partial"], require_complete=False)
+    with pytest.raises(netsense.cube.CubeError, match="incomplete"):
+        netsense.open_cube(cubes["partial"])
+    df = netsense.summarize(ds, var=["crlb_m2"], stats=["mean", "count", "filled"],
+                            where={"M": 4, "rho_s_db": 120})
+    full = netsense.open_cube(cubes["full"])
+    c = cubes["cfg"]
+    for row in df.itertuples():
+        i, j = c.lam.index(row.lam), c.gamma.index(row.gamma)
+        ref = full.crlb_m2.sel(M=4, rho_s_db=120.0, lam=row.lam, gamma=row.gamma).values
+        if (i, j) == (0, 0):
+            assert row.crlb_m2_count == 3000 and row.crlb_m2_unfilled == 0
+            assert row.crlb_m2_mean == pytest.approx(ref.mean(), rel=STAT_RTOL)
+        elif (i, j) == (0, 1):
+            assert row.crlb_m2_count == 1000 and row.crlb_m2_unfilled == 2000
+            assert row.crlb_m2_mean == pytest.approx(ref[:1000].mean(), rel=STAT_RTOL)
+        else:
+            assert row.crlb_m2_count == 0 and row.crlb_m2_unfilled == 3000
+            assert np.isnan(row.crlb_m2_mean)  # no data: no number, never a zero
+    info = _cli("info", cubes["partial"], "--json")
+    assert info.returncode == 0, info.stderr
+    d = json.loads(info.stdout)
+    assert d["complete"] is False
+    assert (d["cells_filled"], d["cells_partly_filled"], d["cells_unfilled"]) == (4, 4, 8)
+    q = _cli("query", cubes["partial"], "--where", "M=4")
+    assert q.returncode == 0 and "INCOMPLETE" in q.stderr
+
+
+def test_info_full_cube(cubes):
+    p = _cli("info", cubes["full"])
+    assert p.returncode == 0, p.stderr
+    for text in ("dims       M=2, rho_s_db=2, lam=2, gamma=2, trial=3000", "seed 7",
+                 "sampler plane;K=32", "16 filled, 0 partly, 0 unfilled", "[m^2]"):
+        assert text in p.stdout, text
