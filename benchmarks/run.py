@@ -141,6 +141,66 @@ def bench_pipeline(quick: bool, configfile: str | None = None) -> dict:
             "all_walls_s": walls}
 
 
+_QUERY_PROBE = r"""
+import json, resource, sys, time
+import netsense
+from netsense.query import summarize
+
+def rchar():
+    for line in open("/proc/self/io"):
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+
+cube, where = sys.argv[1], json.loads(sys.argv[2])
+r0, t0 = rchar(), time.perf_counter()
+ds = netsense.open_cube(cube)
+df = summarize(ds, var=["crlb_m2", "jensen_m2"], stats=["mean", "sem", "count"], where=where)
+t1, r1 = time.perf_counter(), rchar()
+print(json.dumps({"seconds": t1 - t0, "bytes_read": r1 - r0, "rows": len(df),
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_query(quick: bool) -> dict:
+    """A point query and a whole-cube query on a >= 1 GB cube: time, bytes read, peak memory."""
+    configfile = "config/smoke.yaml" if quick else "benchmarks/query.yaml"
+    cache = ROOT / "benchmarks" / "results" / "query-cube"
+    cache.mkdir(parents=True, exist_ok=True)
+    name = "smoke" if quick else "bench-query"
+    cube = cache / "results" / name / "cube.zarr"
+    if not cube.exists():  # build it with the real workflow (kept for later runs)
+        for item in ("Snakefile", "workflow", "config", "benchmarks"):
+            src, dst = ROOT / item, cache / item
+            if dst.exists():
+                shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
+            (shutil.copytree if src.is_dir() else shutil.copy)(
+                src, dst, **({"ignore": shutil.ignore_patterns("results")} if src.is_dir()
+                             else {}))
+        _snakemake(cache, configfile, os.cpu_count() or 1)
+    import xarray as xr
+
+    ds = xr.open_zarr(cube)
+    data_bytes = int(sum(ds[v].nbytes for v in ("crlb_m2", "jensen_m2")))
+    disk = sum(f.stat().st_size for f in cube.rglob("*") if f.is_file())
+    point = {a: str(ds[a].values[len(ds[a]) // 2]) for a in ("M", "rho_s_db", "lam", "gamma")}
+    slab_bytes = data_bytes // (ds.sizes["lam"] * ds.sizes["gamma"])
+
+    def probe(where):
+        out = subprocess.run([sys.executable, "-c", _QUERY_PROBE, str(cube), json.dumps(where)],
+                             check=True, capture_output=True, text=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    runs = [probe(point) for _ in range(3 if quick else 5)]
+    whole = probe({})
+    return {"cube_data_bytes": data_bytes, "cube_disk_bytes": disk,
+            "point_query_s_median": statistics.median(r["seconds"] for r in runs),
+            "point_query_bytes_read_median": statistics.median(r["bytes_read"] for r in runs),
+            "one_lam_gamma_slab_disk_bytes_approx": int(disk * slab_bytes / data_bytes),
+            "whole_cube_query_s": whole["seconds"], "whole_cube_bytes_read": whole["bytes_read"],
+            "whole_cube_query_max_rss_mb": whole["max_rss_mb"],
+            "point_query_max_rss_mb": statistics.median(r["max_rss_mb"] for r in runs)}
+
+
 def bench_pipeline_heavy(quick: bool) -> dict:
     """The same ratio on a compute-heavy sweep (benchmarks/heavy.yaml)."""
     if quick:
@@ -149,7 +209,7 @@ def bench_pipeline_heavy(quick: bool) -> dict:
 
 
 BENCHES = {"factorization": bench_factorization, "pipeline": bench_pipeline,
-           "pipeline_heavy": bench_pipeline_heavy}
+           "pipeline_heavy": bench_pipeline_heavy, "query": bench_query}
 
 
 def main(argv=None):
@@ -178,6 +238,14 @@ def main(argv=None):
             print(f"| {key} ({q['config']}, {q['trials_total']} trials, {q['cores']} cores) | "
                   f"wall / (kernel CPU / cores) = {q['ratio_wall_to_kernel_per_core']:.2f} "
                   f"({q['wall_s']:.1f} s vs {q['kernel_cpu_s']:.1f} CPU-s) | {q['target']} |")
+    if "query" in res:
+        q = res["query"]
+        print(f"| query, one point of a {q['cube_data_bytes'] / 1e9:.2f} GB cube "
+              f"({q['cube_disk_bytes'] / 1e9:.2f} GB on disk) | {q['point_query_s_median']:.3f} s, "
+              f"{q['point_query_bytes_read_median'] / 1e6:.1f} MB read | well under 1 s; only "
+              "that point's chunks |")
+        print(f"| query, whole cube (mean, sem, count) | {q['whole_cube_query_s']:.1f} s, peak "
+              f"RSS {q['whole_cube_query_max_rss_mb']:.0f} MB | bounded memory |")
     print(f"\nwritten {OUT}")
 
 

@@ -109,6 +109,14 @@ def test_defaults_and_normalization():
     assert cfg.reference == {"M": 4, "rho_s_db": 120.0, "lam": 1 / 900, "gamma": 2.5}
 
 
+@pytest.mark.parametrize("text, value", [("1/900", 1 / 900), ("0.0025", 0.0025),
+                                         ("2.5e-3", 0.0025), (" 1 / 400 ", 1 / 400), (0.01, 0.01)])
+def test_parse_density_forms(text, value):
+    from netsense.config import parse_density
+
+    assert parse_density("lam", text) == value
+
+
 def test_numbers_written_as_1e9_are_numbers():
     cfg = resolve(_with("system.carrier_hz", "60e9"))  # as YAML 1.1 loaders hand it over
     assert cfg.system.carrier_hz == 60e9

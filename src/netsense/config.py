@@ -151,8 +151,11 @@ def _describe(err) -> InputError:
 def parse_density(name: str, v) -> float:
     if isinstance(v, str):
         try:
-            num, den = v.split("/", 1)
-            out = float(num) / float(den)
+            if "/" in v:
+                num, den = v.split("/", 1)
+                out = float(num) / float(den)
+            else:
+                out = float(v)
         except (ValueError, ZeroDivisionError):
             raise InputError(name, v, "must be a density > 0 per m^2, or a fraction like 1/900"
                              ) from None

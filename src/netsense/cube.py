@@ -2,8 +2,9 @@
 
 Dims ``M``, ``rho_s_db``, ``lam``, ``gamma``, ``trial``. Variables ``crlb_m2`` (eq. 18) and
 ``jensen_m2`` (eq. 23) over all five dims, ``closed_form_m2`` (eq. 26) over the first four.
-Chunks are (all M, all rho_s, 1 lam, 1 gamma, ``trial_chunk`` trials): one (lam, gamma) slab is
-read without touching the others, and the trial axis reduces out of core with dask.
+Chunks are (1 M, 1 rho_s, 1 lam, 1 gamma, ``trial_chunk`` trials): a query for one point reads
+only that point's trials, one (lam, gamma) slab is read without touching the others, and the trial
+axis reduces out of core with dask.
 
 Assembly writes a template and then one region per (lam, gamma, trial window) into a temporary
 store beside the target, marks it complete, consolidates the metadata and renames it into place:
@@ -108,7 +109,7 @@ def template(cfg: SweepConfig, attrs: dict):
 
     shape = (len(cfg.M), len(cfg.rho_s_db), len(cfg.lam), len(cfg.gamma), cfg.trials)
     tchunk = min(cfg.trial_chunk, cfg.trials)
-    chunks = (len(cfg.M), len(cfg.rho_s_db), 1, 1, tchunk)
+    chunks = (1, 1, 1, 1, tchunk)
     coords = {"M": np.asarray(cfg.M, np.int64), "rho_s_db": np.asarray(cfg.rho_s_db, float),
               "lam": np.asarray(cfg.lam, float), "gamma": np.asarray(cfg.gamma, float),
               "trial": np.arange(cfg.trials, dtype=np.int64)}
@@ -150,7 +151,8 @@ def write_cell(cfg: SweepConfig, path, chunks, i: int, j: int, cell: dict) -> No
     import xarray as xr
 
     scale = scales_m2(cfg)[:, :, None, None, None]
-    window = chunks[-1] * max(1, 2**24 // max(1, chunks[0] * chunks[1] * chunks[-1]))
+    per_trial = len(cfg.M) * len(cfg.rho_s_db)
+    window = chunks[-1] * max(1, 2**24 // max(1, per_trial * chunks[-1]))  # ~128 MB per write
     for a in range(0, cfg.trials, window):
         b = min(a + window, cfg.trials)
         region = {"M": slice(None), "rho_s_db": slice(None), "lam": slice(i, i + 1),

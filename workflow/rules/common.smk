@@ -20,6 +20,10 @@ SHARDS = {s.name: s for s in ns_sweep.plan(CFG)}
 # Jobs run the `netsense` of the Python that runs Snakemake, and reach Dask as the environment
 # says: not params, since neither ever changes a result (no re-runs when the cluster changes).
 ns_cluster.export_job_environment(CFG.dask, RUN)
+# A shard job on a shared cluster is only a Dask client: it claims no core (the workers hold
+# them) and one `dask_clients` slot (workflow/profiles/default caps them). Run synchronously,
+# it computes its blocks itself and claims a core.
+SHARD_THREADS = 1 if CFG.dask["cluster"] == "synchronous" else 0
 # The parts of the config that shape the cube and name its shards (not dask or plot).
 CUBE_CONFIG_JSON = json.dumps(
     {k: v for k, v in CFG.raw.items() if k not in ("dask", "plot")},

@@ -9,8 +9,9 @@ rule simulate:
         f"{RUN}/logs/simulate/{{cell}}/shard-{{index}}.log",
     conda:
         "../envs/netsense.yaml"
-    threads: 1
+    threads: SHARD_THREADS
     resources:
+        dask_clients=1,
         mem_mb=2000,
         runtime=60,
     params:
