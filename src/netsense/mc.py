@@ -13,6 +13,7 @@ Given a layout, S is linear in M_t M_r rho_s (full beamforming gain), so one blo
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ from .seeding import block_rng, cell_key
 from .system import DEFAULT_SYSTEM, InputError, SystemParams, db_to_lin
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
+# Fault-injection hook for the reliability tests: "LAM,GAMMA,BLOCK" makes that block raise.
+FAULT_ENV = "NETSENSE_INJECT_BLOCK_FAULT"
 
 
 class BlockError(RuntimeError):
@@ -35,6 +38,9 @@ def simulate_block(seed: int, spec: SamplerSpec, lam: float, gamma: float, block
     """Sample one block of networks and return ``{"g18": ..., "g23": ...}`` (float64, per trial)."""
     key = cell_key(spec.key(), lam, gamma, block_trials)
     try:
+        fault = os.environ.get(FAULT_ENV)
+        if fault and [float(x) for x in fault.split(",")] == [lam, gamma, block_index]:
+            raise RuntimeError("injected fault")
         rng = block_rng(seed, key, block_index)
         tx = side_stats(rng, spec, lam, gamma, block_trials)
         rx = side_stats(rng, spec, lam, gamma, block_trials)
@@ -42,7 +48,7 @@ def simulate_block(seed: int, spec: SamplerSpec, lam: float, gamma: float, block
         g23 = jensen_geometric(tx, rx)
     except InputError:
         raise
-    except Exception as exc:  # pragma: no cover - exercised by fault-injection tests
+    except Exception as exc:  # exercised by the fault-injection tests
         raise BlockError(f"block failed: lam={lam!r} gamma={gamma!r} sampler={spec.key()} "
                          f"block={block_index} seed={seed} key='{key}': "
                          f"{type(exc).__name__}: {exc}") from exc

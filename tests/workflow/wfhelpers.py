@@ -6,9 +6,11 @@ import copy
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import yaml
 
 from netsense.store import load_arrays
@@ -81,3 +83,44 @@ def assert_cubes_identical(a: dict, b: dict):
     for k in a:
         assert a[k].shape == b[k].shape, k
         assert np.array_equal(a[k], b[k], equal_nan=True), f"{k} differs"
+
+
+WAIT_S = 120  # generous bound for a run step on a loaded 2-core machine
+
+
+def start_snakemake(workdir, cfgfile, env=None):
+    return subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", str(cfgfile),
+                             "--rerun-incomplete"], cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env=env)
+
+
+def wait_for(pred, what):
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def cluster_procs(run):
+    pid_file = run / ".dask" / "host.pid"
+
+    def get():
+        if not (run / ".dask" / "scheduler.json").exists() or not pid_file.exists():
+            return None
+        host = psutil.Process(int(pid_file.read_text()))
+        kids = host.children(recursive=True)
+        return [host, *kids] if len(kids) >= 2 else None
+    return wait_for(get, "the embedded Dask cluster")
+
+
+def n_blocks(run):
+    return len(list((run / "blocks").glob("*/block-*.npz")))
+
+
+def still_alive(procs, timeout=WAIT_S):
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    return alive

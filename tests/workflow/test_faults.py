@@ -1,16 +1,23 @@
-"""A shard or block file corrupted on disk is detected, named, and never read as data (issue 6)."""
+"""Faults on the real workflow (issue 6): corrupted files on disk are detected, named and never
+read as data; a block that raises names its parameters and seed key and loses nothing else; the
+embedded cluster never outlives a run, whichever way it ends."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from wfhelpers import (
     assert_cubes_identical,
     changed,
+    cluster_procs,
     cube_arrays,
     make_workdir,
     run_snakemake,
     shard_state,
     smoke_config,
+    start_snakemake,
+    still_alive,
     write_config,
 )
 
@@ -56,3 +63,39 @@ def test_corrupt_block_is_resampled_not_read(tmp_path):
     now = cube_arrays(run / "cube.zarr")
     for v in ("crlb_m2", "jensen_m2"):
         assert (now[v][..., :3000] == good[v]).all()
+
+
+def test_block_exception_names_block_and_keeps_finished_work(tmp_path):
+    cfg = smoke_config(shard_blocks=1)
+    wd = make_workdir(tmp_path / "f")
+    cfgfile = write_config(wd, cfg)
+    run = wd / "results" / "smoke"
+    env = {**os.environ, "NETSENSE_INJECT_BLOCK_FAULT": f"{1 / 400!r},4.0,2"}
+    proc = start_snakemake(wd, cfgfile, env=env)
+    procs = cluster_procs(run)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode != 0
+    assert "block 2 failed" in err and "lam=0.0025 gamma=4" in err
+    assert "seed=7 key='plane;K=32;lam=0.0025;gamma=4.0;block=1000' block=2" in err
+    assert not still_alive(procs), "the embedded cluster outlived a failed run"
+    kept = shard_state(run)
+    assert len(kept) >= 1  # finished shards stay
+    # without the fault the run completes, re-using every finished shard and block
+    s0 = shard_state(run)
+    run_snakemake(wd, cfgfile)
+    ch = changed(s0, shard_state(run))
+    assert not set(ch) & set(kept)
+    fresh = make_workdir(tmp_path / "fresh")
+    run_snakemake(fresh, write_config(fresh, cfg))
+    assert_cubes_identical(cube_arrays(fresh / "results" / "smoke" / "cube.zarr"),
+                           cube_arrays(run / "cube.zarr"))
+
+
+def test_cluster_gone_after_success(tmp_path):
+    wd = make_workdir(tmp_path / "s")
+    proc = start_snakemake(wd, write_config(wd, smoke_config()))
+    procs = cluster_procs(wd / "results" / "smoke")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    assert not still_alive(procs, timeout=30)
+    assert (wd / "results" / "smoke" / "dask-performance.html").stat().st_size > 10_000
