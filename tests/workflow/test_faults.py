@@ -99,3 +99,38 @@ def test_cluster_gone_after_success(tmp_path):
     assert proc.returncode == 0, err[-3000:]
     assert not still_alive(procs, timeout=30)
     assert (wd / "results" / "smoke" / "dask-performance.html").stat().st_size > 10_000
+
+
+def test_interrupted_assembly_never_presents_a_partial_cube(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from wfhelpers import wait_for
+
+    import netsense
+    from netsense.cube import CubeError
+
+    # a cube big enough (~0.4 GB of float64) that assembly takes seconds
+    cfg = smoke_config(trials=20000, block_trials=5000, shard_blocks=4,
+                       sweep={"M": [1, 2, 3, 4, 5, 6, 7, 8], "rho_s_db": [100, 105, 110, 115, 120,
+                                                                         125, 130, 135]})
+    wd = make_workdir(tmp_path / "a")
+    cfgfile = write_config(wd, cfg)
+    run = wd / "results" / "smoke"
+    partial = run / "cube.zarr.partial"
+    proc = start_snakemake(wd, cfgfile)
+    wait_for(lambda: (partial / "crlb_m2").exists(), "the assembly to start writing")
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the assembly job die mid-write
+    proc.communicate(timeout=120)
+    assert not (run / "cube.zarr").exists()  # no cube under the final name...
+    with pytest.raises(CubeError, match="incomplete"):  # ...and the partial one says so
+        netsense.open_cube(partial)
+    q = subprocess.run([str(__import__("pathlib").Path(sys.executable).parent / "netsense"),
+                        "query", str(partial), "--where", "M=4", "--where", "rho_s_db=120"],
+                       capture_output=True, text=True, timeout=120)
+    assert "INCOMPLETE" in q.stderr
+    run_snakemake(wd, cfgfile, "--unlock")
+    run_snakemake(wd, cfgfile)
+    assert netsense.open_cube(run / "cube.zarr").attrs["netsense_complete"] is True
+    assert not partial.exists()
