@@ -143,6 +143,7 @@ def bench_pipeline(quick: bool, configfile: str | None = None) -> dict:
 
 _QUERY_PROBE = r"""
 import json, resource, sys, time
+import dask.array, pandas, xarray, zarr  # start-up: the libraries a query needs
 import netsense
 from netsense.query import summarize
 
@@ -201,6 +202,56 @@ def bench_query(quick: bool) -> dict:
             "point_query_max_rss_mb": statistics.median(r["max_rss_mb"] for r in runs)}
 
 
+def _variant(wd: Path, base: str, name: str, **changes) -> str:
+    import yaml
+
+    cfg = yaml.safe_load((wd / base).read_text())
+    for k, v in changes.items():
+        node = cfg
+        *path, last = k.split(".")
+        for p in path:
+            node = node.setdefault(p, {})
+        node[last] = v
+    (wd / name).write_text(yaml.safe_dump(cfg))
+    return name
+
+
+def bench_workers(quick: bool) -> dict:
+    """Dask speed-up of the simulate stage from 1 to 2 workers (same shards, same trials)."""
+    base = "config/smoke.yaml" if quick else "benchmarks/scaling.yaml"
+    out = {}
+    for n in (1, 2):
+        times = []
+        for _ in range(1 if quick else 2):
+            wd = _workdir()
+            try:
+                cfg = _variant(wd, base, f"w{n}.yaml", **{"dask.n_workers": n})
+                times.append(_snakemake(wd, cfg, 2, "--omit-from", "assemble"))
+            finally:
+                shutil.rmtree(wd, ignore_errors=True)
+        out[f"simulate_wall_s_{n}_worker"] = statistics.median(times)
+    out["speedup_1_to_2"] = out["simulate_wall_s_1_worker"] / out["simulate_wall_s_2_worker"]
+    out["target"] = ">= 1.8"
+    out["config"] = base
+    return out
+
+
+def bench_incremental(quick: bool) -> dict:
+    """Full run of a five-gamma sweep vs the re-run after adding a sixth gamma."""
+    base = "config/smoke.yaml" if quick else "benchmarks/scaling.yaml"
+    wd = _workdir()
+    try:
+        five = [2.5, 3.0, 3.5, 4.0, 4.5]
+        c5 = _variant(wd, base, "five.yaml", **{"sweep.gamma": five})
+        c6 = _variant(wd, base, "six.yaml", **{"sweep.gamma": [*five, 5.0]})
+        full = _snakemake(wd, c5, 2)
+        inc = _snakemake(wd, c6, 2)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+    return {"config": base, "full_run_s": full, "add_one_gamma_s": inc,
+            "fraction": inc / full, "target": "<= 0.30"}
+
+
 def bench_pipeline_heavy(quick: bool) -> dict:
     """The same ratio on a compute-heavy sweep (benchmarks/heavy.yaml)."""
     if quick:
@@ -209,7 +260,8 @@ def bench_pipeline_heavy(quick: bool) -> dict:
 
 
 BENCHES = {"factorization": bench_factorization, "pipeline": bench_pipeline,
-           "pipeline_heavy": bench_pipeline_heavy, "query": bench_query}
+           "pipeline_heavy": bench_pipeline_heavy, "query": bench_query,
+           "workers": bench_workers, "incremental": bench_incremental}
 
 
 def main(argv=None):
@@ -238,6 +290,15 @@ def main(argv=None):
             print(f"| {key} ({q['config']}, {q['trials_total']} trials, {q['cores']} cores) | "
                   f"wall / (kernel CPU / cores) = {q['ratio_wall_to_kernel_per_core']:.2f} "
                   f"({q['wall_s']:.1f} s vs {q['kernel_cpu_s']:.1f} CPU-s) | {q['target']} |")
+    if "workers" in res:
+        w = res["workers"]
+        print(f"| Dask workers 1 -> 2, simulate stage ({w['config']}) | "
+              f"{w['speedup_1_to_2']:.2f}x | {w['target']} |")
+    if "incremental" in res:
+        i = res["incremental"]
+        print(f"| add one gamma to a five-gamma sweep ({i['config']}) | {i['fraction']:.0%} of the "
+              f"full run ({i['add_one_gamma_s']:.1f} s vs {i['full_run_s']:.1f} s) | "
+              f"{i['target']} |")
     if "query" in res:
         q = res["query"]
         print(f"| query, one point of a {q['cube_data_bytes'] / 1e9:.2f} GB cube "

@@ -37,15 +37,12 @@ def _finite(name):
 
 def _density(text):
     """A density per m^2, also as a fraction like ``1/900``."""
+    from .config import parse_density
+
     try:
-        if "/" in text:
-            num, den = text.split("/", 1)
-            v = float(num) / float(den)
-        else:
-            v = float(text)
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"got {text!r}; must be a number or a/b") from None
-    return v
+        return parse_density("density", text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(f"got {text!r}; {exc.rule}") from None
 
 
 def _json_default(o):
