@@ -97,6 +97,7 @@ def _workdir() -> Path:
     shutil.copy(ROOT / "Snakefile", wd / "Snakefile")
     shutil.copytree(ROOT / "workflow", wd / "workflow")
     shutil.copytree(ROOT / "config", wd / "config")
+    shutil.copytree(ROOT / "profiles", wd / "profiles")
     shutil.copytree(ROOT / "benchmarks", wd / "benchmarks", ignore=shutil.ignore_patterns(
         "results"))
     return wd
@@ -170,7 +171,7 @@ def bench_query(quick: bool) -> dict:
     name = "smoke" if quick else "bench-query"
     cube = cache / "results" / name / "cube.zarr"
     if not cube.exists():  # build it with the real workflow (kept for later runs)
-        for item in ("Snakefile", "workflow", "config", "benchmarks"):
+        for item in ("Snakefile", "workflow", "config", "profiles", "benchmarks"):
             src, dst = ROOT / item, cache / item
             if dst.exists():
                 shutil.rmtree(dst) if dst.is_dir() else dst.unlink()

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-HOST_START_TIMEOUT_S = 120
+HOST_START_TIMEOUT_S = 600  # a jobqueue cluster waits for SLURM to start a worker
 
 
 def _pid_alive(pid: int) -> bool:
@@ -38,20 +38,45 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _make_cluster(n_workers, threads_per_worker, memory_limit, jobqueue: dict | None):
+    """A LocalCluster, or with ``jobqueue`` a dask-jobqueue SLURMCluster scaled to its jobs."""
+    if not jobqueue:
+        from distributed import LocalCluster
+
+        return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                            processes=True, memory_limit=memory_limit, dashboard_address=":0",
+                            death_timeout=30)
+    from dask_jobqueue import SLURMCluster
+
+    jq = dict(jobqueue)
+    log_dir = jq.pop("log_directory", None)
+    cluster = SLURMCluster(
+        cores=jq["cores"], processes=jq.get("processes") or jq["cores"], memory=jq["memory"],
+        walltime=jq["walltime"], queue=jq.get("queue"), account=jq.get("account"),
+        python=sys.executable, log_directory=log_dir, scheduler_options={"dashboard_address": ":0"},
+        job_extra_directives=list(jq.get("job_extra_directives") or []),
+        worker_extra_args=["--death-timeout", "60"],
+    )
+    cluster.scale(jobs=jq["jobs"])
+    return cluster
+
+
 def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_limit: str,
-          watch_pid: int | None, report: str | None) -> None:
-    """Run a LocalCluster until SIGTERM/SIGINT or until ``watch_pid`` exits."""
+          watch_pid: int | None, report: str | None, jobqueue: dict | None = None) -> None:
+    """Run a cluster until SIGTERM/SIGINT or until ``watch_pid`` exits, then release it."""
     import dask
-    from distributed import Client, LocalCluster, performance_report
+    from distributed import Client, performance_report
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     dask.config.set({"distributed.worker.daemon": False})
     sched = Path(scheduler_file)
-    with LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                      processes=True, memory_limit=memory_limit, dashboard_address=":0",
-                      death_timeout=30) as cluster, Client(cluster) as client:
+    with _make_cluster(n_workers, threads_per_worker, memory_limit, jobqueue) as cluster, \
+            Client(cluster) as client:
+        if jobqueue:  # fail early if SLURM never starts a worker
+            client.wait_for_workers(1, timeout=jobqueue.get("start_timeout_s", 300))
+            n_workers = jobqueue["jobs"] * (jobqueue.get("processes") or jobqueue["cores"])
         rep = performance_report(filename=report) if report else contextlib.nullcontext()
         with rep:
             tmp = sched.with_name(sched.name + ".tmp")
@@ -72,7 +97,8 @@ def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_l
 
 
 def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
-                   memory_limit: str = "auto", watch_pid: int | None = None) -> dict:
+                   memory_limit: str = "auto", watch_pid: int | None = None,
+                   jobqueue: dict | None = None) -> dict:
     """Start the host process; wait for its scheduler file. Returns {"pid", "scheduler_file"}."""
     run_dir = Path(run_dir)
     ddir = run_dir / ".dask"
@@ -85,6 +111,9 @@ def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
            "--memory-limit", str(memory_limit), "--report", str(run_dir / "dask-performance.html")]
     if watch_pid:
         cmd += ["--watch-pid", str(watch_pid)]
+    if jobqueue:
+        cmd += ["--jobqueue", json.dumps({"log_directory": str(ddir / "jobqueue-logs"),
+                                          **jobqueue})]
     with open(ddir / "host.log", "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     (ddir / "host.pid").write_text(str(proc.pid))
@@ -197,9 +226,10 @@ def main(argv=None):
     p.add_argument("--memory-limit", default="auto")
     p.add_argument("--watch-pid", type=int)
     p.add_argument("--report")
+    p.add_argument("--jobqueue", help="JSON of dask.jobqueue: a SLURMCluster instead of local")
     a = p.parse_args(argv)
     serve(a.scheduler_file, a.n_workers, a.threads_per_worker, a.memory_limit, a.watch_pid,
-          a.report)
+          a.report, json.loads(a.jobqueue) if a.jobqueue else None)
 
 
 if __name__ == "__main__":

@@ -246,6 +246,12 @@ def resolve(doc: dict) -> SweepConfig:
     elif d["cluster"] == "external":
         raise InputError("dask.cluster", "external", "needs dask.scheduler_address or "
                          "dask.scheduler_file")
+    elif d["cluster"] == "jobqueue":
+        import importlib.util
+
+        if importlib.util.find_spec("dask_jobqueue") is None:
+            raise InputError("dask.cluster", "jobqueue", "needs dask-jobqueue (pip install -e "
+                             "'.[hpc]')")
     axes = {"M": sorted(int(m) for m in sw["M"]), "rho_s_db": sorted(float(x) for x in sw["rho_s_db"]),
             "lam": sorted(lam), "gamma": gamma}
     return SweepConfig(

@@ -24,6 +24,8 @@ ns_cluster.export_job_environment(CFG.dask, RUN)
 # them) and one `dask_clients` slot (workflow/profiles/default caps them). Run synchronously,
 # it computes its blocks itself and claims a core.
 SHARD_THREADS = 1 if CFG.dask["cluster"] == "synchronous" else 0
+# Clusters this run starts itself in onstart (and stops in onsuccess/onerror).
+HOSTED = ("embedded", "jobqueue")
 # The parts of the config that shape the cube and name its shards (not dask or plot).
 CUBE_CONFIG_JSON = json.dumps(
     {k: v for k, v in CFG.raw.items() if k not in ("dask", "plot")},
@@ -52,7 +54,15 @@ def _workflow_cores():
 
 
 def start_cluster():
-    if CFG.dask["cluster"] != "embedded":
+    mode = CFG.dask["cluster"]
+    if mode not in HOSTED:
+        return
+    if mode == "embedded" and not workflow.local_exec:
+        print(
+            "netsense: cluster executor: each shard job starts a Dask cluster sized to "
+            "its allocation",
+            file=sys.stderr,
+        )
         return
     n = CFG.dask.get("n_workers") or _workflow_cores()
     info = ns_cluster.start_embedded(
@@ -61,16 +71,17 @@ def start_cluster():
         threads_per_worker=CFG.dask["threads_per_worker"],
         memory_limit=CFG.dask["memory_limit"],
         watch_pid=os.getpid(),
+        jobqueue=CFG.dask["jobqueue"] if mode == "jobqueue" else None,
     )
     print(
-        f"netsense: embedded Dask cluster with {n} worker(s) (scheduler file "
-        f"{info['scheduler_file']}); performance report -> {RUN}/dask-performance.html",
+        f"netsense: {mode} Dask cluster up (scheduler file {info['scheduler_file']}); "
+        f"performance report -> {RUN}/dask-performance.html",
         file=sys.stderr,
     )
 
 
 def stop_cluster():
-    if CFG.dask["cluster"] == "embedded":
+    if CFG.dask["cluster"] in HOSTED:
         ns_cluster.stop_embedded(RUN)
 
 
