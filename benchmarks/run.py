@@ -260,7 +260,11 @@ def bench_pipeline_heavy(quick: bool) -> dict:
     return bench_pipeline(False, "benchmarks/heavy.yaml")
 
 
-BENCHES = {"factorization": bench_factorization, "pipeline": bench_pipeline,
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernel_bench import bench_accuracy_per_cost, bench_kernel_floor, bench_memory  # noqa: E402
+
+BENCHES = {"factorization": bench_factorization, "kernel_floor": bench_kernel_floor,
+           "accuracy_per_cost": bench_accuracy_per_cost, "memory": bench_memory, "pipeline": bench_pipeline,
            "pipeline_heavy": bench_pipeline_heavy, "query": bench_query,
            "workers": bench_workers, "incremental": bench_incremental}
 
@@ -291,6 +295,15 @@ def main(argv=None):
             print(f"| {key} ({q['config']}, {q['trials_total']} trials, {q['cores']} cores) | "
                   f"wall / (kernel CPU / cores) = {q['ratio_wall_to_kernel_per_core']:.2f} "
                   f"({q['wall_s']:.1f} s vs {q['kernel_cpu_s']:.1f} CPU-s) | {q['target']} |")
+    if "kernel_floor" in res:
+        k = res["kernel_floor"]
+        print(f"| kernel (eq. 18 + eq. 23, plane, K = 64) vs floor (same variates, one power and "
+              f"one sin/cos per node) | {k['ratio']:.2f}x the floor; "
+              f"{k['kernel_trials_per_s_per_core']:.0f} trials/s/core | {k['target']} |")
+    if "memory" in res:
+        m = res["memory"]
+        print(f"| peak worker memory, 1e5 -> 1e7 trials per cell | max/min RSS "
+              f"{m['max_over_min_rss']:.3f} | flat |")
     if "workers" in res:
         w = res["workers"]
         print(f"| Dask workers 1 -> 2, simulate stage ({w['config']}) | "

@@ -26,6 +26,14 @@ import time
 from pathlib import Path
 
 HOST_START_TIMEOUT_S = 600  # a jobqueue cluster waits for SLURM to start a worker
+# glibc keeps freeing and re-faulting the kernel's ~5 MB temporaries; a 256 MB top pad stops it
+# (benchmarks/kernel_bench.py experiment_allocator: ~1.19x kernel throughput, same numbers).
+WORKER_ENV = {"MALLOC_TOP_PAD_": str(256 << 20)}
+
+
+def _worker_env():
+    for k, v in WORKER_ENV.items():
+        os.environ.setdefault(k, v)  # spawned worker processes inherit it
 
 
 def _pid_alive(pid: int) -> bool:
@@ -43,6 +51,7 @@ def _make_cluster(n_workers, threads_per_worker, memory_limit, jobqueue: dict | 
     if not jobqueue:
         from distributed import LocalCluster
 
+        _worker_env()
         return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
                             processes=True, memory_limit=memory_limit, dashboard_address=":0",
                             death_timeout=30)
@@ -197,6 +206,7 @@ def connect(dask_opts: dict, threads: int = 1, log=sys.stderr):
                 yield client
             return
     n = max(1, int(threads))
+    _worker_env()
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         print(f"netsense: private Dask cluster with {n} worker(s)", file=log)
