@@ -11,7 +11,7 @@ CORES ?= 2
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[pipeline,test]"
+	$(BIN)/pip install --quiet -e ".[pipeline,hpc,test]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -49,8 +49,8 @@ def smoke_config(**over) -> dict:
 
 
 def run_snakemake(workdir: Path, configfile: Path, *extra, cores=2, check=True):
-    cmd = [SNAKEMAKE, "--cores", str(cores), "--configfile", str(configfile), "--rerun-incomplete",
-           *extra]
+    cmd = [SNAKEMAKE, *(["--cores", str(cores)] if cores else []), "--configfile",
+           str(configfile), "--rerun-incomplete", *extra]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-6000:]}")

@@ -86,12 +86,13 @@ def stop_cluster():
 
 
 def print_outputs():
+    dask_report = f"{RUN}/dask-performance.html"
     print(
         "\nnetsense: done. Results:\n"
         f"  cube     {RUN}/cube.zarr   (xarray.open_zarr)\n"
         f"  slopes   {RUN}/slopes.csv  {RUN}/slopes.json\n"
         f"  figure   {RUN}/fig1.png  {RUN}/fig1.pdf\n"
-        f"  dask     {RUN}/dask-performance.html\n"
-        f"  report:  snakemake --report {RUN}/report.html --configfile <this config>",
+        + (f"  dask     {dask_report}\n" if os.path.exists(dask_report) else "")
+        + f"  report:  snakemake --report {RUN}/report.html --configfile <this config>",
         file=sys.stderr,
     )

@@ -1,0 +1,71 @@
+"""The smoke sweep on a real SLURM, both ways onto a cluster (issue 4): Snakemake's SLURM
+executor (each shard job a SLURM job with its own Dask cluster) and one dask-jobqueue
+SLURMCluster shared by the run. Both cubes must be bit-identical to the local run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+from wfhelpers import (
+    assert_cubes_identical,
+    cube_arrays,
+    make_workdir,
+    run_snakemake,
+    smoke_config,
+    write_config,
+)
+
+pytestmark = pytest.mark.slow
+TIMINGS = {}
+
+
+@pytest.fixture(scope="module")
+def local_cube(tmp_path_factory):
+    wd = make_workdir(tmp_path_factory.mktemp("local"))
+    t = time.perf_counter()
+    run_snakemake(wd, write_config(wd, smoke_config()))
+    TIMINGS["local_s"] = time.perf_counter() - t
+    return cube_arrays(wd / "results" / "smoke" / "cube.zarr")
+
+
+def _squeue_empty():
+    out = subprocess.run(["squeue", "-h"], capture_output=True, text=True).stdout.strip()
+    return out == ""
+
+
+def test_snakemake_slurm_executor(slurm, local_cube, tmp_path):
+    wd = make_workdir(tmp_path / "executor")
+    t = time.perf_counter()
+    p = run_snakemake(wd, write_config(wd, smoke_config()), "--workflow-profile",
+                      "workflow/profiles/slurm", cores=None)
+    TIMINGS["slurm_executor_s"] = time.perf_counter() - t
+    assert "each shard job starts a Dask cluster sized to its allocation" in p.stderr
+    logs = list((wd / "results" / "smoke" / "logs" / "simulate").glob("*/*.log"))
+    assert logs and all("private Dask cluster with 2 worker(s)" in f.read_text() for f in logs)
+    assert_cubes_identical(local_cube, cube_arrays(wd / "results" / "smoke" / "cube.zarr"))
+    assert _squeue_empty()
+    print(f"timings: {TIMINGS}")
+
+
+def test_dask_jobqueue_cluster(slurm, local_cube, tmp_path):
+    wd = make_workdir(tmp_path / "jobqueue")
+    cfg = smoke_config(dask={"cluster": "jobqueue", "jobqueue": {
+        "jobs": 2, "cores": 1, "memory": "2GB", "walltime": "00:30:00", "queue": "debug"}})
+    t = time.perf_counter()
+    run_snakemake(wd, write_config(wd, cfg))
+    TIMINGS["jobqueue_s"] = time.perf_counter() - t
+    host_log = (wd / "results" / "smoke" / ".dask" / "host.log").read_text()
+    assert "with 2 worker(s)" in host_log
+    assert_cubes_identical(local_cube, cube_arrays(wd / "results" / "smoke" / "cube.zarr"))
+    # the workers' SLURM jobs are released when the run ends
+    deadline = time.monotonic() + 60
+    while not _squeue_empty() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _squeue_empty()
+    print(f"timings: {TIMINGS}")
