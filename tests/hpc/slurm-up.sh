@@ -6,6 +6,8 @@
 # the file is rewritten and slurmctld/slurmd are restarted (running jobs survive a restart).
 # Teardown: tests/hpc/slurm-down.sh (stops the daemons, keeps the packages).
 # Env: SLURM_UP_TIMEOUT (seconds to wait for the node to be idle, default 60).
+# MinJobAge=300 (> the snakemake slurm plugin's 180 s max poll interval): finished jobs stay
+# visible to `squeue --states=all`, which the plugin needs when sacct is unavailable (no accounting).
 set -euo pipefail
 
 log() { echo "slurm-up: $*" >&2; }
@@ -87,7 +89,7 @@ SchedulerType=sched/backfill
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
-MinJobAge=60
+MinJobAge=300
 KillWait=10
 NodeName=${host}${node_addr} CPUs=${cpus} RealMemory=${mem} State=UNKNOWN
 PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP
