@@ -42,8 +42,10 @@ def _squeue_empty():
 def test_snakemake_slurm_executor(slurm, local_cube, tmp_path):
     wd = make_workdir(tmp_path / "executor")
     t = time.perf_counter()
+    # fast status polling for a test (the profile's default polls every 40 s)
     p = run_snakemake(wd, write_config(wd, smoke_config()), "--workflow-profile",
-                      "workflow/profiles/slurm", cores=None)
+                      "workflow/profiles/slurm", "--seconds-between-status-checks", "2",
+                      "--slurm-init-seconds-before-status-checks", "2", cores=None)
     TIMINGS["slurm_executor_s"] = time.perf_counter() - t
     assert "each shard job starts a Dask cluster sized to its allocation" in p.stderr
     logs = list((wd / "results" / "smoke" / "logs" / "simulate").glob("*/*.log"))
