@@ -174,7 +174,11 @@ def cmd_query(args):
     from .cube import open_cube
 
     ds = open_cube(args.cube, require_complete=False)
-    df = summarize(ds, var=[v for v in args.var.split(",") if v],
+    from .query import VARS
+
+    wanted = [v for v in args.var.split(",") if v] if args.var else \
+        [v for v in VARS if v in ds.data_vars]  # default: every per-trial variable present
+    df = summarize(ds, var=wanted,
                    stats=[s for s in args.stats.split(",") if s], where=where,
                    nearest=args.nearest)
     if args.format == "csv":
@@ -202,7 +206,8 @@ def add_pipeline_commands(sub):
     q.add_argument("cube")
     q.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                    help="M, rho_s_db, lam (also 1/900) or gamma; repeatable")
-    q.add_argument("--var", default="crlb_m2,jensen_m2")
+    q.add_argument("--var", default="", help="comma-separated, e.g. crlb_m2,jensen_m2 "
+                   "(default: all per-trial variables)")
     q.add_argument("--stats", default="mean,sem,ci95,count",
                    help="mean,median,std,sem,ci95,count,filled,quantile:Q")
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")

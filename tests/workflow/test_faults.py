@@ -120,7 +120,8 @@ def test_interrupted_assembly_never_presents_a_partial_cube(tmp_path):
     run = wd / "results" / "smoke"
     partial = run / "cube.zarr.partial"
     proc = start_snakemake(wd, cfgfile)
-    wait_for(lambda: (partial / "crlb_m2").exists(), "the assembly to start writing")
+    # the template (all variables' metadata) is written; region writes have begun
+    wait_for(lambda: (partial / "jensen_m2" / "c").exists(), "the assembly to start writing data")
     os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the assembly job die mid-write
     proc.communicate(timeout=120)
     assert not (run / "cube.zarr").exists()  # no cube under the final name...
