@@ -151,6 +151,12 @@ def cmd_mc(args):
         print(f"  eq. (26) Theorem 2 closed form {closed:.6e} m^2")
 
 
+def cmd_map(args):
+    from .crlbmap import run_map
+
+    _print_json(run_map(args.layout, args.extent, args.step, args.out, args.format))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="netsense", description=__doc__)
     p.add_argument("--version", action="version", version=f"netsense {__version__}")
@@ -186,6 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--no-progress", action="store_true")
     _add_system_args(m)
     m.set_defaults(func=cmd_mc)
+
+    g = sub.add_parser("map", help="CRLB (eq. 18) map over a grid of target positions, fixed sites")
+    g.add_argument("layout", help="layout JSON as for `netsense crlb` (its target is ignored)")
+    g.add_argument("--extent", nargs=4, type=float, required=True,
+                   metavar=("XMIN", "XMAX", "YMIN", "YMAX"), help="grid bounds [m]")
+    g.add_argument("--step", type=float, required=True, help="grid spacing [m]")
+    g.add_argument("--out", required=True, metavar="PREFIX",
+                   help="writes PREFIX.zarr (or PREFIX.nc) and PREFIX.png")
+    g.add_argument("--format", default="zarr", help="zarr (default) or netcdf")
+    g.set_defaults(func=cmd_map)
 
     import importlib.util
 
