@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 CORES ?= 2
 
-.PHONY: run test venv bench bench-quick clean
+.PHONY: run test venv bench bench-quick paper clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,13 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
+
+# The paper reproduction (issue 8): three sweeps, then their findings into data/findings/, docs/
+# and the README. About 10 minutes on 2 cores.
+PAPER_RUNS := paper-sec2c paper-fig1 paper-gap
+paper: $(STAMP)
+	for c in $(PAPER_RUNS); do $(BIN)/netsense run --configfile config/$$c.yaml --cores $(CORES) || exit 1; done
+	$(BIN)/netsense findings collect $(addprefix results/,$(PAPER_RUNS)) --readme README.md
 
 clean:
 	rm -rf results .snakemake

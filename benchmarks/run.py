@@ -130,10 +130,11 @@ def bench_pipeline(quick: bool, configfile: str | None = None) -> dict:
     wall = statistics.median(walls[1:])
 
     def kernel():
-        for lam in cfg.lam:
-            for g in cfg.gamma:
-                for b in range(cfg.n_blocks):
-                    simulate_block(cfg.seed, cfg.sampler, lam, g, b, cfg.block_trials)
+        for spec in cfg.samplers:
+            for lam in cfg.lam:
+                for g in cfg.gamma:
+                    for b in range(cfg.n_blocks):
+                        simulate_block(cfg.seed, spec, lam, g, b, cfg.block_trials)
 
     cpu = median_time(kernel, repeats, clock=time.process_time)
     return {"config": configfile, "cores": cores, "trials_total": cfg.trials * len(cfg.lam)
@@ -184,7 +185,8 @@ def bench_query(quick: bool) -> dict:
     ds = xr.open_zarr(cube)
     data_bytes = int(sum(ds[v].nbytes for v in ("crlb_m2", "jensen_m2")))
     disk = sum(f.stat().st_size for f in cube.rglob("*") if f.is_file())
-    point = {a: str(ds[a].values[len(ds[a]) // 2]) for a in ("M", "rho_s_db", "lam", "gamma")}
+    point = {a: str(ds[a].values[len(ds[a]) // 2]) for a in ("sampler", "M", "rho_s_db", "lam",
+                                                              "gamma")}
     slab_bytes = data_bytes // (ds.sizes["lam"] * ds.sizes["gamma"])
 
     def probe(where):

@@ -54,6 +54,18 @@ BAD = [
     ("inf", _with("system.carrier_hz", float("inf")), "system.carrier_hz", "NaN and inf"),
     ("bad sampler kind", _with("sampler.kind", "square"), "sampler.kind", "one of"),
     ("bad name", _with("name", "../etc"), "name", "match"),
+    ("sampler not a mapping", _with("sampler", "plane"), "sampler", "mapping"),
+    ("empty sampler list", _with("sampler", []), "sampler", "non-empty list"),
+    ("bad entry in a sampler list", _with("sampler", [{"kind": "plane"}, {"kind": "disk",
+                                                                          "radius_m": -1}]),
+     "sampler[1].radius_m", "> 0"),
+    ("typo in a sampler list", _with("sampler", [{"kind": "disk", "raduis_m": 9}]),
+     "sampler[0].raduis_m", "unknown key"),
+    ("sampler listed twice", _with("sampler", [{"kind": "disk"}, {"kind": "disk", "radius_m": 500}]),
+     "sampler[1]", "repeats sampler disk-R500"),
+    ("unknown analysis", _with("analyses", ["fig2"]), "analyses[0]", "one of"),
+    ("sec2c without M lam on the lam axis", _with("analyses", ["sec2c"]), "analyses",
+     "needs 1 in sweep.M"),
 ]
 
 
@@ -103,7 +115,19 @@ def test_yaml_is_loaded_safely(tmp_path):
 def test_defaults_and_normalization():
     cfg = resolve(copy.deepcopy(GOOD))
     assert cfg.lam == (1 / 900, 1 / 400)  # sorted ascending, fractions parsed
-    assert cfg.sampler.kind == "plane" and cfg.sampler.nearest == 32
+    assert [(s.kind, s.nearest) for s in cfg.samplers] == [("plane", 32)]
+    assert cfg.analyses == ("fig1",)
+
+
+def test_sampler_list_and_sec2c_config():
+    cfg = resolve(_with("sampler", [{"kind": "plane", "nearest": 16}, {"kind": "disk",
+                                                                       "radius_m": "250"}]))
+    assert cfg.sampler_labels == ["plane-K16", "disk-R250"]
+    assert cfg.samplers[1].radius_m == 250.0  # number-like text read as a number
+    doc = _with("analyses", ["sec2c"])
+    doc["sweep"].update(M=[1, 4], lam=["1/900", "4/900"])
+    doc["plot"] = {"reference": {"lam": "1/900"}}
+    assert resolve(doc).analyses == ("sec2c",)
     assert cfg.system.beta_hz == pytest.approx(2e9 / 12**0.5, rel=1e-15)
     assert cfg.dask["cluster"] == "embedded"
     assert cfg.reference == {"M": 4, "rho_s_db": 120.0, "lam": 1 / 900, "gamma": 2.5}

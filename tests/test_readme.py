@@ -17,3 +17,14 @@ def test_reliability_table_names_existing_tests():
         src = (ROOT / path).read_text()
         if name:
             assert re.search(rf"^def {name}\(", src, re.M), f"{path}::{name} is not a test"
+
+
+def test_findings_block_is_what_the_stored_runs_render_to():
+    """The README's findings numbers are exactly the stored full-run results (data/findings/);
+    tests/workflow/test_paper.py checks those against what the current code produces."""
+    from netsense.findings import BEGIN, END, load_store, readme_block
+
+    text = (ROOT / "README.md").read_text()
+    assert BEGIN in text and END in text
+    got = BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0] + END
+    assert got == readme_block(load_store(ROOT / "data" / "findings"))

@@ -117,8 +117,10 @@ def _path(err) -> str:
     return out or "config"
 
 
-def _describe(err) -> InputError:
+def _describe(err, prefix: str = "") -> InputError:
     path = _path(err)
+    if prefix:
+        path = prefix if path == "config" else f"{prefix}.{path}"
     v, val = err.validator, err.validator_value
     if v == "required":
         missing = [k for k in val if k not in err.instance]
@@ -145,6 +147,9 @@ def _describe(err) -> InputError:
         return InputError(path, err.instance, f"must match {val}")
     if v == "anyOf" and path.startswith("sweep.lam"):
         return InputError(path, err.instance, "must be a density > 0 per m^2, or a fraction like 1/900")
+    if v == "anyOf" and path == "sampler":
+        return InputError(path, err.instance, "must be a sampler mapping (kind, nearest, radius_m) "
+                          "or a non-empty list of them")
     return InputError(path, err.instance, err.message)
 
 
@@ -179,9 +184,10 @@ class SweepConfig:
     rho_s_db: tuple[float, ...]
     lam: tuple[float, ...]
     gamma: tuple[float, ...]
-    sampler: SamplerSpec
+    samplers: tuple[SamplerSpec, ...]
     system: SystemParams
     trial_chunk: int
+    analyses: tuple[str, ...]
     reference: dict
     dask: dict
     raw: dict = field(compare=False, repr=False)
@@ -189,6 +195,10 @@ class SweepConfig:
     @property
     def n_blocks(self) -> int:
         return -(-self.trials // self.block_trials)
+
+    @property
+    def sampler_labels(self) -> list[str]:
+        return [s.label() for s in self.samplers]
 
     def axes(self) -> dict:
         return {"M": list(self.M), "rho_s_db": list(self.rho_s_db), "lam": list(self.lam),
@@ -211,6 +221,47 @@ def _reference(ref: dict, axes: dict) -> dict:
     return out
 
 
+def _first_error(inst, sch, prefix: str = ""):
+    errors = sorted(Draft202012Validator(sch).iter_errors(inst),
+                    key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
+    return _describe(errors[0], prefix) if errors else None
+
+
+def _samplers(doc: dict, sch: dict) -> tuple[SamplerSpec, ...]:
+    """Validate ``sampler`` (one mapping or a list), fill each entry's defaults, build the specs.
+
+    Errors name the entry: ``sampler.nearest`` for a mapping, ``sampler[1].nearest`` in a list.
+    """
+    raw = doc["sampler"]
+    items = raw if isinstance(raw, list) else [raw]
+    sub = sch["$defs"]["sampler"]
+    specs = []
+    for i, item in enumerate(items):
+        prefix = f"sampler[{i}]" if isinstance(raw, list) else "sampler"
+        _coerce_numbers(item, sub)
+        err = _first_error(item, sub, prefix)
+        if err is not None:
+            raise err
+        _fill_defaults(item, sub)
+        specs.append(SamplerSpec(**item))
+    labels = [s.label() for s in specs]
+    for i, lab in enumerate(labels):
+        if lab in labels[:i]:
+            raise InputError(f"sampler[{i}]", items[i], f"repeats sampler {lab}; list each once")
+    return tuple(specs)
+
+
+def _check_analyses(analyses, axes: dict, reference: dict) -> None:
+    if "sec2c" in analyses:
+        lam0 = reference["lam"]
+        pairs = [m for m in axes["M"] if m > 1 and any(
+            math.isclose(m * lam0, x, rel_tol=1e-9) for x in axes["lam"])]
+        if 1 not in axes["M"] or not pairs:
+            raise InputError("analyses", "sec2c", "needs 1 in sweep.M and, for some M > 1 in "
+                             "sweep.M, M x plot.reference.lam in sweep.lam (the single-antenna "
+                             f"network at M lam; reference lam is {lam0:.6g})")
+
+
 def resolve(doc: dict) -> SweepConfig:
     """Validate a config mapping (filling defaults in place) and return a :class:`SweepConfig`."""
     if not isinstance(doc, dict):
@@ -223,6 +274,7 @@ def resolve(doc: dict) -> SweepConfig:
     if errors:
         raise _describe(errors[0])
     _fill_defaults(doc, sch)
+    samplers = _samplers(doc, sch)
     sw = doc["sweep"]
     lam = [parse_density(f"sweep.lam[{i}]", v) for i, v in enumerate(sw["lam"])]
     for name, vals in (("sweep.lam", lam), ("sweep.rho_s_db", [float(x) for x in sw["rho_s_db"]]),
@@ -231,9 +283,8 @@ def resolve(doc: dict) -> SweepConfig:
         for a, b in itertools.pairwise(s):
             if math.isclose(a, b, rel_tol=1e-9):
                 raise InputError(name, b, "values must not repeat")
-    sampler = SamplerSpec(**doc["sampler"])
     gamma = sorted(float(g) for g in sw["gamma"])
-    if sampler.kind == "plane" and gamma[0] <= 2.0:
+    if any(s.kind == "plane" for s in samplers) and gamma[0] <= 2.0:
         raise InputError("sweep.gamma", gamma[0], "must be > 2 with sampler.kind plane (the "
                          "far field of an infinite PPP diverges for gamma <= 2)")
     d = doc["dask"]
@@ -254,13 +305,15 @@ def resolve(doc: dict) -> SweepConfig:
                              "'.[hpc]')")
     axes = {"M": sorted(int(m) for m in sw["M"]), "rho_s_db": sorted(float(x) for x in sw["rho_s_db"]),
             "lam": sorted(lam), "gamma": gamma}
+    reference = _reference(doc["plot"]["reference"], axes)
+    _check_analyses(doc["analyses"], axes, reference)
     return SweepConfig(
         name=doc["name"], seed=int(doc["seed"]), trials=int(doc["trials"]),
         block_trials=int(doc["block_trials"]), shard_blocks=int(doc["shard_blocks"]),
         M=tuple(axes["M"]), rho_s_db=tuple(axes["rho_s_db"]), lam=tuple(axes["lam"]),
-        gamma=tuple(gamma), sampler=sampler, system=SystemParams.from_mapping(doc["system"]),
-        trial_chunk=int(doc["cube"]["trial_chunk"]),
-        reference=_reference(doc["plot"]["reference"], axes), dask=dask_cfg, raw=doc,
+        gamma=tuple(gamma), samplers=samplers, system=SystemParams.from_mapping(doc["system"]),
+        trial_chunk=int(doc["cube"]["trial_chunk"]), analyses=tuple(doc["analyses"]),
+        reference=reference, dask=dask_cfg, raw=doc,
     )
 
 

@@ -1,10 +1,12 @@
 """The result cube: a labeled xarray Dataset in a zarr v3 store.
 
-Dims ``M``, ``rho_s_db``, ``lam``, ``gamma``, ``trial``. Variables ``crlb_m2`` (eq. 18) and
-``jensen_m2`` (eq. 23) over all five dims, ``closed_form_m2`` (eq. 26) over the first four.
-Chunks are (1 M, 1 rho_s, 1 lam, 1 gamma, ``trial_chunk`` trials): a query for one point reads
-only that point's trials, one (lam, gamma) slab is read without touching the others, and the trial
-axis reduces out of core with dask.
+Dims ``sampler``, ``M``, ``rho_s_db``, ``lam``, ``gamma``, ``trial``. ``sampler`` is a string
+coordinate (``plane-K64``, ``disk-R500``: one value per entry of the config's ``sampler``; a
+single-sampler sweep has one). Variables ``crlb_m2`` (eq. 18) and ``jensen_m2`` (eq. 23) over all
+six dims, ``closed_form_m2`` (eq. 26) over (M, rho_s_db, lam, gamma): it does not depend on the
+sampler. Chunks are (1 sampler, 1 M, 1 rho_s, 1 lam, 1 gamma, ``trial_chunk`` trials): a query
+for one point reads only that point's trials, one (sampler, lam, gamma) slab is read without
+touching the others, and the trial axis reduces out of core with dask.
 
 Assembly writes a template and then one region per (lam, gamma, trial window) into a temporary
 store beside the target, marks it complete, consolidates the metadata and renames it into place:
@@ -24,11 +26,13 @@ import numpy as np
 from . import __version__
 from .closed_form import theorem2_m2
 from .config import SweepConfig
+from .ppp import SamplerSpec
 from .store import CorruptFileError, load_arrays
 from .system import db_to_lin
 
 COMPLETE_ATTR = "netsense_complete"
-DIMS = ("M", "rho_s_db", "lam", "gamma", "trial")
+DIMS = ("sampler", "M", "rho_s_db", "lam", "gamma", "trial")
+PARAM_DIMS = ("M", "rho_s_db", "lam", "gamma")
 VAR_ATTRS = {
     "crlb_m2": {"units": "m^2", "long_name": "CRLB tr(S^-1) on the target position, eq. (18)"},
     "jensen_m2": {"units": "m^2",
@@ -36,6 +40,8 @@ VAR_ATTRS = {
     "closed_form_m2": {"units": "m^2", "long_name": "Theorem 2 closed form, eq. (26)"},
 }
 COORD_ATTRS = {
+    "sampler": {"units": "1", "long_name": "PPP sampler (plane-K<K>: K nearest + far-field mean; "
+                "disk-R<R>: window of radius R m)"},
     "M": {"units": "1", "long_name": "antennas per TX and per RX (M_t = M_r = M)"},
     "rho_s_db": {"units": "dB", "long_name": "normalized SNR rho_s"},
     "lam": {"units": "m^-2", "long_name": "TX and RX density (lam_t = lam_r = lam)"},
@@ -49,7 +55,7 @@ class CubeError(RuntimeError):
 
 
 def read_shards(cfg: SweepConfig, shard_files) -> dict:
-    """Load and verify shard files; returns {(lam, gamma): {"g18": (trials,), "g23": ...}}.
+    """Load and verify shard files; returns {(label, lam, gamma): {"g18": (trials,), "g23": ...}}.
 
     A corrupt shard is moved aside (``.corrupt``) so that the next run recomputes it, and a
     :class:`CorruptFileError` naming it is raised.
@@ -65,22 +71,25 @@ def read_shards(cfg: SweepConfig, shard_files) -> dict:
             raise CorruptFileError(f, str(exc).split("(", 1)[-1].rstrip(")") +
                                    "; moved aside, re-run the same command to recompute it"
                                    ) from None
-        parts.setdefault((meta["lam"], meta["gamma"]), []).append(
+        label = SamplerSpec(kind=meta["sampler"], nearest=int(meta["nearest"]),
+                            radius_m=float(meta["radius_m"])).label()
+        parts.setdefault((label, meta["lam"], meta["gamma"]), []).append(
             (meta["trial_start"], meta["trial_stop"], arrays))
     out = {}
-    for lam in cfg.lam:
-        for gamma in cfg.gamma:
-            pieces = sorted(parts.get((lam, gamma), []), key=lambda p: p[0])
-            pos = 0
-            for start, stop, _ in pieces:
-                if start != pos:
-                    raise CubeError(f"shards of lam={lam} gamma={gamma} leave a gap at trial {pos}")
-                pos = stop
-            if pos != cfg.trials:
-                raise CubeError(f"shards of lam={lam} gamma={gamma} cover {pos} of "
-                                f"{cfg.trials} trials")
-            out[(lam, gamma)] = {k: np.concatenate([p[2][k] for p in pieces])
-                                 for k in ("g18", "g23")}
+    for label in cfg.sampler_labels:
+        for lam in cfg.lam:
+            for gamma in cfg.gamma:
+                pieces = sorted(parts.get((label, lam, gamma), []), key=lambda p: p[0])
+                pos = 0
+                what = f"{label} lam={lam} gamma={gamma}"
+                for start, stop, _ in pieces:
+                    if start != pos:
+                        raise CubeError(f"shards of {what} leave a gap at trial {pos}")
+                    pos = stop
+                if pos != cfg.trials:
+                    raise CubeError(f"shards of {what} cover {pos} of {cfg.trials} trials")
+                out[(label, lam, gamma)] = {k: np.concatenate([p[2][k] for p in pieces])
+                                            for k in ("g18", "g23")}
     return out
 
 
@@ -107,15 +116,18 @@ def template(cfg: SweepConfig, attrs: dict):
     import dask.array as da
     import xarray as xr
 
-    shape = (len(cfg.M), len(cfg.rho_s_db), len(cfg.lam), len(cfg.gamma), cfg.trials)
+    shape = (len(cfg.samplers), len(cfg.M), len(cfg.rho_s_db), len(cfg.lam), len(cfg.gamma),
+             cfg.trials)
     tchunk = min(cfg.trial_chunk, cfg.trials)
-    chunks = (1, 1, 1, 1, tchunk)
-    coords = {"M": np.asarray(cfg.M, np.int64), "rho_s_db": np.asarray(cfg.rho_s_db, float),
+    chunks = (1, 1, 1, 1, 1, tchunk)
+    # Variable-length strings (zarr v3 "string"), not fixed-width <U: the latter has no v3 spec.
+    coords = {"sampler": np.asarray(cfg.sampler_labels, dtype=object),
+              "M": np.asarray(cfg.M, np.int64), "rho_s_db": np.asarray(cfg.rho_s_db, float),
               "lam": np.asarray(cfg.lam, float), "gamma": np.asarray(cfg.gamma, float),
               "trial": np.arange(cfg.trials, dtype=np.int64)}
     data = {v: (DIMS, da.full(shape, np.nan, chunks=chunks), VAR_ATTRS[v])
             for v in ("crlb_m2", "jensen_m2")}
-    data["closed_form_m2"] = (DIMS[:4], closed_form_grid(cfg), VAR_ATTRS["closed_form_m2"])
+    data["closed_form_m2"] = (PARAM_DIMS, closed_form_grid(cfg), VAR_ATTRS["closed_form_m2"])
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     for c, a in COORD_ATTRS.items():
         ds[c].attrs.update(a)
@@ -129,7 +141,7 @@ def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
         "netsense_version": __version__,
         "config_json": json.dumps(cfg.raw, sort_keys=True, default=str),
         "seed": cfg.seed,
-        "sampler": cfg.sampler.key(),
+        "sampler": ", ".join(s.key() for s in cfg.samplers),
         "trials": cfg.trials,
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         COMPLETE_ATTR: False,
@@ -145,21 +157,21 @@ def write_template(cfg: SweepConfig, path, attrs: dict) -> tuple:
     return chunks
 
 
-def write_cell(cfg: SweepConfig, path, chunks, i: int, j: int, cell: dict) -> None:
-    """Write the (lam_i, gamma_j) slab from its per-trial geometric factors, in trial windows
-    aligned to whole chunks (concurrent writers of distinct cells never share a chunk)."""
+def write_cell(cfg: SweepConfig, path, chunks, s: int, i: int, j: int, cell: dict) -> None:
+    """Write the (sampler_s, lam_i, gamma_j) slab from its per-trial geometric factors, in trial
+    windows aligned to whole chunks (concurrent writers of distinct cells never share a chunk)."""
     import xarray as xr
 
-    scale = scales_m2(cfg)[:, :, None, None, None]
+    scale = scales_m2(cfg)[None, :, :, None, None, None]
     per_trial = len(cfg.M) * len(cfg.rho_s_db)
     window = chunks[-1] * max(1, 2**24 // max(1, per_trial * chunks[-1]))  # ~128 MB per write
     for a in range(0, cfg.trials, window):
         b = min(a + window, cfg.trials)
-        region = {"M": slice(None), "rho_s_db": slice(None), "lam": slice(i, i + 1),
-                  "gamma": slice(j, j + 1), "trial": slice(a, b)}
+        region = {"sampler": slice(s, s + 1), "M": slice(None), "rho_s_db": slice(None),
+                  "lam": slice(i, i + 1), "gamma": slice(j, j + 1), "trial": slice(a, b)}
         part = xr.Dataset({
-            "crlb_m2": (DIMS, scale * cell["g18"][None, None, None, None, a:b]),
-            "jensen_m2": (DIMS, scale * cell["g23"][None, None, None, None, a:b]),
+            "crlb_m2": (DIMS, scale * cell["g18"][None, None, None, None, None, a:b]),
+            "jensen_m2": (DIMS, scale * cell["g23"][None, None, None, None, None, a:b]),
         })
         part.to_zarr(path, region=region, mode="r+", consolidated=False)
 
@@ -174,9 +186,10 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     if tmp.exists():
         shutil.rmtree(tmp)
     chunks = write_template(cfg, tmp, cube_attrs(cfg, extra_attrs))
-    for i, lam in enumerate(cfg.lam):
-        for j, gamma in enumerate(cfg.gamma):
-            write_cell(cfg, tmp, chunks, i, j, samples[(lam, gamma)])
+    for k, label in enumerate(cfg.sampler_labels):
+        for i, lam in enumerate(cfg.lam):
+            for j, gamma in enumerate(cfg.gamma):
+                write_cell(cfg, tmp, chunks, k, i, j, samples[(label, lam, gamma)])
     group = zarr.open_group(tmp, mode="r+")
     group.attrs[COMPLETE_ATTR] = True  # written last: only a finished store says complete
     zarr.consolidate_metadata(tmp)

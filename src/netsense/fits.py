@@ -54,24 +54,37 @@ def slope_with_ci(x, X=None, means=None):
     return s, s - h, s + h
 
 
+def _samplers(ds) -> list:
+    return [str(v) for v in ds["sampler"].values] if "sampler" in ds.dims else [None]
+
+
 def fit_slopes(ds) -> list[dict]:
-    """All slope rows for a cube (see the module docstring); loads one gamma slice at a time."""
+    """All slope rows for a cube (see the module docstring); loads one gamma slice at a time.
+
+    Monte Carlo rows are per sampler; closed-form rows (no sampler) carry ``sampler = ""``.
+    """
     rows = []
     dims = {"M": ds["M"].values, "rho_s_db": ds["rho_s_db"].values, "lam": ds["lam"].values,
             "gamma": ds["gamma"].values}
+    order = ["M", "rho_s_db", "lam"]
     for gi, g in enumerate(dims["gamma"]):
-        sub = {q: ds[v].isel(gamma=gi).values for q, v in QUANTITIES.items()}  # M, rho, lam[, t]
+        subs = [("", "closed_form", ds["closed_form_m2"].isel(gamma=gi).values)]  # M, rho, lam
+        for label in _samplers(ds):
+            for q in ("crlb", "jensen"):
+                x = ds[QUANTITIES[q]].isel(gamma=gi)
+                if label is not None:
+                    x = x.sel(sampler=label)
+                subs.append((label or "", q, x.values))  # M, rho, lam, trial
         for axis, dim in AXIS_DIM.items():
             if len(dims[dim]) < 2:
                 continue
-            order = ["M", "rho_s_db", "lam"]
             ax = order.index(dim)
             others = [d for d in order if d != dim]
             x = axis_x(axis, dims[dim])
             for i0, v0 in enumerate(dims[others[0]]):
                 for i1, v1 in enumerate(dims[others[1]]):
                     fixed = {others[0]: v0, others[1]: v1, "gamma": float(g)}
-                    for q, arr in sub.items():
+                    for label, q, arr in subs:
                         a = np.moveaxis(arr, ax, 0)[:, i0, i1]
                         if q == "closed_form":
                             if not np.all(np.isfinite(a)):
@@ -82,7 +95,7 @@ def fit_slopes(ds) -> list[dict]:
                         theory = THEORY[axis](float(g))
                         tol = EXACT_SLOPE_ATOL
                         rows.append({
-                            "quantity": q, "axis": axis,
+                            "sampler": label, "quantity": q, "axis": axis,
                             "M": "" if dim == "M" else int(fixed["M"]),
                             "rho_s_db": "" if dim == "rho_s_db" else float(fixed["rho_s_db"]),
                             "lam": "" if dim == "lam" else float(fixed["lam"]),
@@ -93,7 +106,7 @@ def fit_slopes(ds) -> list[dict]:
     return rows
 
 
-COLUMNS = ["quantity", "axis", "M", "rho_s_db", "lam", "gamma", "slope", "ci_low", "ci_high",
+COLUMNS = ["sampler", "quantity", "axis", "M", "rho_s_db", "lam", "gamma", "slope", "ci_low", "ci_high",
            "theory", "consistent"]
 
 

@@ -71,16 +71,49 @@ def cmd_figure(args):
     ds = open_cube(args.cube)
     cfg = resolve(json.loads(ds.attrs["config_json"]))
     slopes = json.loads(Path(args.slopes).read_text()) if args.slopes else []
-    fig1(ds, cfg.reference, slopes, title=f"netsense: {cfg.name} ({cfg.sampler.key()}, "
-         f"{cfg.trials} trials per point)", path_png=args.png, path_pdf=args.pdf)
+    fig1(ds, cfg.reference, slopes, title=f"netsense: {cfg.name} ({', '.join(cfg.sampler_labels)}; "
+         f"{cfg.trials} trials per point; bands: 95% CI)", path_png=args.png, path_pdf=args.pdf)
+
+
+def cmd_study(args):
+    import warnings
+
+    from .config import resolve
+    from .cube import open_cube
+    from .studies import run_studies
+
+    ds = open_cube(args.cube)
+    cfg = resolve(json.loads(ds.attrs["config_json"]))
+    slopes = json.loads(Path(args.slopes).read_text())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="All-NaN slice")
+        out = run_studies(ds, cfg.reference, slopes, cfg.analyses, args.outdir,
+                          title=f"netsense: {cfg.name} ({cfg.trials} trials per point)")
+    print(json.dumps(out))
+
+
+def cmd_findings(args):
+    from .findings import collect, load_store, render
+
+    if args.action == "show":
+        print(render(load_store(args.store)))
+        return
+    if not args.runs:
+        raise InputError("findings collect", "", "give the run directories, e.g. "
+                         "results/paper-fig1 results/paper-gap results/paper-sec2c")
+    for rd in args.runs:
+        if not (Path(rd) / "findings.json").exists():
+            raise InputError("findings collect", rd, "has no findings.json; run its config first")
+    for w in collect(args.runs, args.store, args.docs, args.readme):
+        print(f"netsense: wrote {w}", file=sys.stderr)
 
 
 def cmd_validate(args):
     from .config import load
 
     cfg = load(args.configfile)
-    print(f"netsense: {args.configfile}: valid ({len(cfg.lam) * len(cfg.gamma)} cells, "
-          f"{cfg.trials} trials each)")
+    n = len(cfg.samplers) * len(cfg.lam) * len(cfg.gamma)
+    print(f"netsense: {args.configfile}: valid ({n} cells, {cfg.trials} trials each)")
 
 
 def _other_snakemake_here(cwd: Path) -> bool:
@@ -150,7 +183,7 @@ def cmd_info(args):
           f"sampler {d['sampler']}")
     print("dims       " + ", ".join(f"{k}={v}" for k, v in d["dims"].items()))
     for a, vals in d["coords"].items():
-        print(f"  {a:9s}{', '.join(f'{v:g}' for v in vals)}")
+        print(f"  {a:9s}{', '.join(f'{v:g}' if isinstance(v, float | int) else str(v) for v in vals)}")
     print("variables")
     for k, v in d["variables"].items():
         print(f"  {k:15s}[{v['units']}] over ({', '.join(v['dims'])}): {v['long_name']}")
@@ -205,7 +238,7 @@ def add_pipeline_commands(sub):
     q = sub.add_parser("query", help="statistics over trials from a stored cube")
     q.add_argument("cube")
     q.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
-                   help="M, rho_s_db, lam (also 1/900) or gamma; repeatable")
+                   help="sampler (e.g. disk-R500), M, rho_s_db, lam (also 1/900) or gamma; repeatable")
     q.add_argument("--var", default="", help="comma-separated, e.g. crlb_m2,jensen_m2 "
                    "(default: all per-trial variables)")
     q.add_argument("--stats", default="mean,sem,ci95,count",
@@ -247,6 +280,22 @@ def add_pipeline_commands(sub):
     g.add_argument("--png", required=True)
     g.add_argument("--pdf")
     g.set_defaults(func=cmd_figure)
+
+    st = sub.add_parser("study", help="(workflow) tightness, gap and Section II-C tables and "
+                        "figures of a cube, and its findings.json")
+    st.add_argument("cube")
+    st.add_argument("--slopes", required=True)
+    st.add_argument("--outdir", required=True)
+    st.set_defaults(func=cmd_study)
+
+    fd = sub.add_parser("findings", help="paper reproduction: collect runs into data/findings, "
+                        "docs and the README (collect), or print the findings (show)")
+    fd.add_argument("action", choices=["collect", "show"])
+    fd.add_argument("runs", nargs="*", help="run directories (collect)")
+    fd.add_argument("--store", default="data/findings")
+    fd.add_argument("--docs", default="docs")
+    fd.add_argument("--readme", default=None, help="README to rewrite between its FINDINGS markers")
+    fd.set_defaults(func=cmd_findings)
 
     v = sub.add_parser("validate", help="validate a sweep config file")
     v.add_argument("configfile")

@@ -60,6 +60,12 @@ class SamplerSpec:
             return f"plane;K={int(self.nearest)}"
         return f"disk;R={float(self.radius_m)!r}"
 
+    def label(self) -> str:
+        """Short name for the cube's ``sampler`` coordinate: ``plane-K64``, ``disk-R500``."""
+        if self.kind == "plane":
+            return f"plane-K{int(self.nearest)}"
+        return f"disk-R{float(self.radius_m):g}"
+
 
 def check_density(lam) -> float:
     v = float(lam)

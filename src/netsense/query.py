@@ -18,7 +18,7 @@ from .cube import COMPLETE_ATTR, CubeError, open_cube
 from .mc import Z95
 from .system import InputError
 
-AXES = ("M", "rho_s_db", "lam", "gamma")
+AXES = ("sampler", "M", "rho_s_db", "lam", "gamma")
 VARS = ("crlb_m2", "jensen_m2")
 STATS = ("mean", "median", "std", "sem", "ci95", "count", "filled")
 # Stored float coordinates match a typed value within this relative tolerance (1/900 vs
@@ -48,6 +48,12 @@ def select(ds, where: dict, nearest: bool = False) -> dict:
     for key, text in where.items():
         if key not in AXES:
             raise InputError(f"--where {key}", text, f"unknown key; axes are {list(AXES)}")
+        if key == "sampler":
+            labels = [str(x) for x in ds["sampler"].values]
+            if str(text).strip() not in labels:
+                raise InputError("--where sampler", text, f"not in the cube; stored: {labels}")
+            out[key] = str(text).strip()
+            continue
         v = _parse_value(key, text)
         axis = np.asarray(ds[key].values, float)
         hit = np.flatnonzero(np.isclose(axis, v, rtol=MATCH_RTOL, atol=0.0))

@@ -1,8 +1,10 @@
-"""Sweep planning: (lam, gamma) cells, their stream keys, and shards of whole blocks.
+"""Sweep planning: (sampler, lam, gamma) cells, their stream keys, and shards of whole blocks.
 
-A *block* (``block_trials`` trials, one Dask task) is the unit of randomness: its stream is keyed
-by (seed, sampler, lam, gamma, block size, block index). A *shard* (``shard_blocks`` blocks, one
-Snakemake job) is the unit of scheduling and of files on disk; it never shapes results.
+A *cell* is one (sampler, lam, gamma): only these change the sampled geometry (one layout
+serves every (M, rho_s) exactly). A *block* (``block_trials`` trials, one Dask task) is the unit
+of randomness: its stream is keyed by (seed, sampler, lam, gamma, block size, block index).
+A *shard* (``shard_blocks`` blocks, one Snakemake job) is the unit of scheduling and of files
+on disk; it never shapes results.
 
 A cell's directory name carries a hash of everything that shapes its samples (seed, sampler,
 lam, gamma, block size and the source of the modules that produce them), so a change of any of
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .config import SweepConfig
+from .ppp import SamplerSpec
 from .seeding import cell_key
 
 # Modules whose source shapes the per-trial samples; their hash is part of every cell id.
@@ -34,16 +37,17 @@ def code_version(modules=SAMPLE_MODULES) -> str:
     return h.hexdigest()[:12]
 
 
-def cell_id(cfg: SweepConfig, lam: float, gamma: float) -> str:
-    key = cell_key(cfg.sampler.key(), lam, gamma, cfg.block_trials)
+def cell_id(cfg: SweepConfig, spec: SamplerSpec, lam: float, gamma: float) -> str:
+    key = cell_key(spec.key(), lam, gamma, cfg.block_trials)
     digest = hashlib.sha256(f"{cfg.seed};{key};{code_version()}".encode()).hexdigest()[:10]
-    return f"lam{lam:.6g}_gamma{gamma:g}_{digest}"
+    return f"{spec.label()}_lam{lam:.6g}_gamma{gamma:g}_{digest}"
 
 
 @dataclass(frozen=True)
 class Shard:
     cell: str
     index: int
+    sampler: SamplerSpec
     lam: float
     gamma: float
     trial_start: int
@@ -65,20 +69,24 @@ class Shard:
     def params(self, cfg: SweepConfig) -> dict:
         """Everything that shapes this shard's file, as builtin types (Snakemake params)."""
         return {"seed": cfg.seed, "lam": float(self.lam), "gamma": float(self.gamma),
-                "sampler": cfg.sampler.kind, "nearest": int(cfg.sampler.nearest),
-                "radius_m": float(cfg.sampler.radius_m), "block_trials": cfg.block_trials,
+                "sampler": self.sampler.kind, "nearest": int(self.sampler.nearest),
+                "radius_m": float(self.sampler.radius_m), "block_trials": cfg.block_trials,
                 "trial_start": self.trial_start, "trial_stop": self.trial_stop,
                 "code_version": code_version()}
 
 
 def plan(cfg: SweepConfig) -> list[Shard]:
-    """All shards of the sweep; shard i of a cell covers trials [i S, min((i+1) S, trials))."""
+    """All shards of the sweep; shard i of a cell covers trials [i S, min((i+1) S, trials)).
+
+    Ordered sampler-major, then lam, then gamma (the cube's order).
+    """
     per_shard = cfg.shard_blocks * cfg.block_trials
     out = []
-    for lam in cfg.lam:
-        for gamma in cfg.gamma:
-            cid = cell_id(cfg, lam, gamma)
-            for i, start in enumerate(range(0, cfg.trials, per_shard)):
-                out.append(Shard(cid, i, lam, gamma, start, min(start + per_shard, cfg.trials),
-                                 cfg.block_trials))
+    for spec in cfg.samplers:
+        for lam in cfg.lam:
+            for gamma in cfg.gamma:
+                cid = cell_id(cfg, spec, lam, gamma)
+                for i, start in enumerate(range(0, cfg.trials, per_shard)):
+                    out.append(Shard(cid, i, spec, lam, gamma, start,
+                                     min(start + per_shard, cfg.trials), cfg.block_trials))
     return out

@@ -41,7 +41,9 @@ def test_smoke_end_to_end(workdir):
     import xarray as xr
 
     ds = xr.open_zarr(run / "cube.zarr")
-    assert dict(ds.sizes) == {"M": 2, "rho_s_db": 2, "lam": 2, "gamma": 2, "trial": 3000}
+    assert dict(ds.sizes) == {"sampler": 1, "M": 2, "rho_s_db": 2, "lam": 2, "gamma": 2,
+                              "trial": 3000}
+    assert ds.sampler.values.tolist() == ["plane-K32"]
     assert ds.attrs["netsense_complete"] is True
     assert ds.crlb_m2.attrs["units"] == "m^2"
     assert json.loads(ds.attrs["config_json"])["seed"] == 7
@@ -55,14 +57,14 @@ def test_smoke_end_to_end(workdir):
                 got = float(ds.closed_form_m2.sel(M=M, rho_s_db=120.0, lam=lam, gamma=g))
                 assert got == pytest.approx(want, rel=CLOSED_FORM_RTOL)
     # one layout serves every (M, rho_s): crlb * M^2 * rho_lin is the same across M and rho
-    c = ds.crlb_m2.isel(lam=0, gamma=0).values
+    c = ds.crlb_m2.isel(sampler=0, lam=0, gamma=0).values
     M = ds.M.values[:, None, None].astype(float)
     rho = 10 ** (ds.rho_s_db.values[None, :, None] / 10)
     norm = c * M**2 * rho
     np.testing.assert_allclose(norm, np.broadcast_to(norm[:1, :1], norm.shape), rtol=1e-14)
     # slopes table: all columns, exact slopes along M and rho_s
     header = (run / "slopes.csv").read_text().splitlines()[0].split(",")
-    for col in ("quantity", "axis", "M", "rho_s_db", "lam", "gamma", "slope", "ci_low",
+    for col in ("sampler", "quantity", "axis", "M", "rho_s_db", "lam", "gamma", "slope", "ci_low",
                 "ci_high", "theory", "consistent"):
         assert col in header
     rows = json.loads((run / "slopes.json").read_text())

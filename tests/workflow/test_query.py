@@ -37,16 +37,18 @@ def cubes(tmp_path_factory):
     samples = read_shards(c, [run / "shards" / f"{s.name}.npz" for s in plan(c)])
     part = wd / "partial.zarr"
     chunks = write_template(c, part, cube_attrs(c))
-    write_cell(c, part, chunks, 0, 0, samples[(c.lam[0], c.gamma[0])])
+    label = c.sampler_labels[0]
+    write_cell(c, part, chunks, 0, 0, 0, samples[(label, c.lam[0], c.gamma[0])])
     import xarray as xr
 
-    g = samples[(c.lam[0], c.gamma[1])]
-    scale = netsense.cube.scales_m2(c)[:, :, None, None, None]
+    g = samples[(label, c.lam[0], c.gamma[1])]
+    scale = netsense.cube.scales_m2(c)[None, :, :, None, None, None]
     xr.Dataset({
-        "crlb_m2": (netsense.cube.DIMS, scale * g["g18"][None, None, None, None, :1000]),
-        "jensen_m2": (netsense.cube.DIMS, scale * g["g23"][None, None, None, None, :1000]),
-    }).to_zarr(part, region={"M": slice(None), "rho_s_db": slice(None), "lam": slice(0, 1),
-                             "gamma": slice(1, 2), "trial": slice(0, 1000)}, mode="r+")
+        "crlb_m2": (netsense.cube.DIMS, scale * g["g18"][None, None, None, None, None, :1000]),
+        "jensen_m2": (netsense.cube.DIMS, scale * g["g23"][None, None, None, None, None, :1000]),
+    }).to_zarr(part, region={"sampler": slice(0, 1), "M": slice(None), "rho_s_db": slice(None),
+                             "lam": slice(0, 1), "gamma": slice(1, 2), "trial": slice(0, 1000)},
+               mode="r+")
     return {"full": run / "cube.zarr", "partial": part, "cfg": c}
 
 
@@ -60,7 +62,7 @@ def test_summarize_matches_numpy(cubes):
                                                          "quantile:0.9", "count"],
                             where={"gamma": "4", "lam": "1/900", "M": 4})
     assert len(df) == 2  # the two rho_s values remain
-    raw = ds.crlb_m2.sel(gamma=4.0, lam=1 / 900, M=4).values  # (rho_s, trial)
+    raw = ds.crlb_m2.sel(sampler="plane-K32", gamma=4.0, lam=1 / 900, M=4).values  # (rho_s, trial)
     for row, x in zip(df.itertuples(), raw, strict=True):
         m, sd = x.mean(), x.std(ddof=1)
         assert row.crlb_m2_mean == pytest.approx(m, rel=STAT_RTOL)
@@ -84,7 +86,7 @@ def test_cli_query_csv_and_value_forms(cubes):
     df = pd.read_csv(io.StringIO(a.stdout))
     assert len(df) == 2 and set(df["M"]) == {1, 4}
     ds = netsense.open_cube(cubes["full"])
-    want = ds.jensen_m2.sel(lam=1 / 400, gamma=2.5, rho_s_db=120.0).mean("trial").values
+    want = ds.jensen_m2.isel(sampler=0).sel(lam=1 / 400, gamma=2.5, rho_s_db=120.0).mean("trial").values
     assert df["jensen_m2_mean"].tolist() == pytest.approx(want.tolist(), rel=STAT_RTOL)
     j = _cli("query", cubes["full"], "--where", "gamma=2.6", "--nearest", "--format", "json")
     assert j.returncode == 0, j.stderr
@@ -125,7 +127,7 @@ def test_unfilled_cells_are_counted_not_averaged(cubes):
     c = cubes["cfg"]
     for row in df.itertuples():
         i, j = c.lam.index(row.lam), c.gamma.index(row.gamma)
-        ref = full.crlb_m2.sel(M=4, rho_s_db=120.0, lam=row.lam, gamma=row.gamma).values
+        ref = full.crlb_m2.isel(sampler=0).sel(M=4, rho_s_db=120.0, lam=row.lam, gamma=row.gamma).values
         if (i, j) == (0, 0):
             assert row.crlb_m2_count == 3000 and row.crlb_m2_unfilled == 0
             assert row.crlb_m2_mean == pytest.approx(ref.mean(), rel=STAT_RTOL)
@@ -147,6 +149,6 @@ def test_unfilled_cells_are_counted_not_averaged(cubes):
 def test_info_full_cube(cubes):
     p = _cli("info", cubes["full"])
     assert p.returncode == 0, p.stderr
-    for text in ("dims       M=2, rho_s_db=2, lam=2, gamma=2, trial=3000", "seed 7",
+    for text in ("dims       sampler=1, M=2, rho_s_db=2, lam=2, gamma=2, trial=3000", "seed 7",
                  "sampler plane;K=32", "16 filled, 0 partly, 0 unfilled", "[m^2]"):
         assert text in p.stdout, text

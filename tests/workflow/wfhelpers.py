@@ -76,7 +76,7 @@ def cube_arrays(cube: Path) -> dict:
 
     with xr.open_zarr(cube, chunks=None) as ds:
         return {v: ds[v].values.copy() for v in ("crlb_m2", "jensen_m2", "closed_form_m2")} | {
-            c: ds[c].values.copy() for c in ("M", "rho_s_db", "lam", "gamma", "trial")}
+            c: ds[c].values.copy() for c in ("sampler", "M", "rho_s_db", "lam", "gamma", "trial")}
 
 
 def assert_cubes_identical(a: dict, b: dict):

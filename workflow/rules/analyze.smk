@@ -1,4 +1,5 @@
-# Slope fits against the scaling laws, the Fig. 1 panels, and the report entries.
+# Slope fits against the scaling laws, the Fig. 1 panels, the studies (tightness, gap, Section
+# II-C) with the run's findings.json, and the report entries.
 
 
 rule fit:
@@ -43,3 +44,30 @@ rule figure:
     shell:
         "netsense figure {input.cube} --slopes {input.slopes} "
         "--png {output.png} --pdf {output.pdf} 2>&1 | tee {log} >&2"
+
+
+rule study:
+    input:
+        cube=f"{RUN}/cube.zarr",
+        slopes=f"{RUN}/slopes.json",
+    output:
+        findings=f"{RUN}/findings.json",
+        tables=[f"{RUN}/{STUDY_FILES[a][1]}" for a in STUDIES],
+        figures=[
+            report(
+                f"{RUN}/{STUDY_FILES[a][0]}",
+                caption=f"../report/{a}.rst",
+                category="Studies",
+            )
+            for a in STUDIES
+        ],
+    log:
+        f"{RUN}/logs/study.log",
+    conda:
+        "../envs/netsense.yaml"
+    params:
+        analyses=",".join(STUDIES),
+        code_version=ns_sweep.code_version(("studies.py", "closed_form.py")),
+    shell:
+        "netsense study {input.cube} --slopes {input.slopes} --outdir {RUN} "
+        "2>&1 | tee {log} >&2"

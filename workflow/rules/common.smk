@@ -6,6 +6,7 @@ import sys
 from netsense import cluster as ns_cluster
 from netsense import sweep as ns_sweep
 from netsense.config import load_yaml, resolve
+from netsense.studies import STUDY_FILES
 from netsense.system import InputError
 
 if not config:
@@ -31,12 +32,15 @@ CUBE_CONFIG_JSON = json.dumps(
     {k: v for k, v in CFG.raw.items() if k not in ("dask", "plot")},
     sort_keys=True,
 )
+# Studies besides fig1 (config key analyses), in a fixed order.
+STUDIES = [a for a in STUDY_FILES if a in CFG.analyses]
 FINAL_OUTPUTS = [
     f"{RUN}/cube.zarr",
     f"{RUN}/slopes.csv",
     f"{RUN}/slopes.json",
-    f"{RUN}/fig1.png",
-    f"{RUN}/fig1.pdf",
+    f"{RUN}/findings.json",
+    *([f"{RUN}/fig1.png", f"{RUN}/fig1.pdf"] if "fig1" in CFG.analyses else []),
+    *[f"{RUN}/{name}" for a in STUDIES for name in STUDY_FILES[a]],
 ]
 
 
@@ -91,7 +95,8 @@ def print_outputs():
         "\nnetsense: done. Results:\n"
         f"  cube     {RUN}/cube.zarr   (xarray.open_zarr)\n"
         f"  slopes   {RUN}/slopes.csv  {RUN}/slopes.json\n"
-        f"  figure   {RUN}/fig1.png  {RUN}/fig1.pdf\n"
+        f"  findings {RUN}/findings.json\n"
+        + "".join(f"  figure   {f}\n" for f in FINAL_OUTPUTS if f.endswith(".png"))
         + (f"  dask     {dask_report}\n" if os.path.exists(dask_report) else "")
         + f"  report:  snakemake --report {RUN}/report.html --configfile <this config>",
         file=sys.stderr,
