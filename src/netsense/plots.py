@@ -83,7 +83,8 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
 
     fig, axes = plt.subplots(2, 2, figsize=(11.5, 10), constrained_layout=True)
     axis_of = {"M": "M", "rho_s_db": "rho_s", "lam": "lam"}
-    theory_txt = {"M": "-1", "rho_s_db": "-1", "lam": f"-gamma/2 = {-ref['gamma'] / 2:g}"}
+    theory_txt = {"M": "vs log(M_t M_r), theory -1", "rho_s_db": "vs log rho_s, theory -1",
+                  "lam": f"vs log(lam_t lam_r), theory -gamma/2 = {-ref['gamma'] / 2:g}"}
     labels = sampler_labels(ds)
     handles = {}
     for ax, (dim, xlabel, logx) in zip(axes.ravel(), PANELS, strict=True):
@@ -129,7 +130,7 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
         ax.grid(True, which="both", alpha=0.3)
         if slope_lines:
             # log-log slopes (95% CI) in the empty corner: curves fall left to right here
-            ax.text(0.98, 0.98, f"slope (theory {theory_txt[dim]}):\n" + "\n".join(slope_lines),
+            ax.text(0.98, 0.98, f"slope {theory_txt[dim]} [95% CI]:\n" + "\n".join(slope_lines),
                     transform=ax.transAxes, ha="right", va="top", fontsize=7, family="monospace",
                     bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.9))
     fig.legend(list(handles.values()), list(handles), loc="outside lower center",

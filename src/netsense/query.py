@@ -166,7 +166,7 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
                 out = out.drop_vars(f"{v}_mean")
     out = out.compute()
     df = out.to_dataframe().reset_index()
-    keep = [c for c in df.columns if c in AXES] + [c for c in df.columns if c not in AXES]
+    keep = [a for a in AXES if a in df.columns] + [c for c in df.columns if c not in AXES]
     return df[keep]
 
 
@@ -184,8 +184,9 @@ def info(path) -> dict:
     return {
         "path": str(p),
         "complete": bool(ds.attrs.get(COMPLETE_ATTR, False)),
-        "dims": {k: int(v) for k, v in ds.sizes.items()},
-        "coords": {a: [v.item() for v in ds[a].values] for a in AXES},
+        "dims": {k: int(ds.sizes[k]) for k in (*AXES, "trial") if k in ds.sizes},
+        "coords": {a: [v.item() if hasattr(v, "item") else str(v) for v in ds[a].values]
+                   for a in AXES},
         "variables": {k: {"dims": list(ds[k].dims), "units": ds[k].attrs.get("units"),
                           "long_name": ds[k].attrs.get("long_name")} for k in ds.data_vars},
         "trials_per_cell": int(ds.sizes["trial"]),

@@ -156,6 +156,20 @@ def _plain_ticks(ax, values):
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
+RATIO_TICKS = (0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+
+def _ratio_yticks(ax):
+    """Readable ratio ticks on a log y axis (the default shows only decades)."""
+    import matplotlib.ticker
+
+    lo, hi = ax.get_ylim()
+    ticks = [t for t in RATIO_TICKS if lo <= t <= hi]
+    if len(ticks) >= 2:
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 GAMMA_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
                 "tab:pink", "tab:gray")
 
@@ -176,6 +190,7 @@ def tightness_figure(rows: list[dict], ref: dict, path_png, title=""):
                   mfc=color if si == 0 else "white", label=f"{LABEL[q]}, {smp}")
     ax.axhline(1.0, color="tab:red", lw=2, label="Theorem 2 (eq. 26) = 1")
     ax.set_yscale("log")
+    _ratio_yticks(ax)
     ax.set_xlabel(r"path-loss exponent $\gamma$")
     ax.set_ylabel("Monte Carlo mean / Theorem 2  [ratio, 1 = tight]")
     ax.set_title(title or f"How tight Theorem 2 is (lam = 1/{1 / lam0:.0f} m$^{{-2}}$; "
@@ -209,6 +224,7 @@ def gap_figure(rows: list[dict], ref: dict, path_png, title=""):
         ax.set_xscale("log")
         ax.set_yscale("log")
         _plain_ticks(ax, [r[key] for r in rows if r["kind"] == kind])
+        _ratio_yticks(ax)
         if kind == "disk":
             ax.set_xlabel("window radius R [m]  (paper: R = 500 m, about 870 nodes per side)")
             ax.set_title(f"disk sampler: the paper's finite window (lam = 1/{1 / lam0:.0f} "
@@ -265,6 +281,7 @@ def sec2c_figure(rows: list[dict], path_png, title=""):
         ax.set_xlabel("antennas per node M = M_t = M_r  (single-antenna density M lam)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6.5)
+    _ratio_yticks(a2)
     a1.set_ylabel(r"mean squared position error [m$^2$]")
     a1.set_title("Equal antennas on average (eq. 29): error", fontsize=10)
     a2.set_ylabel("error MIMO / error single-antenna  [ratio; > 1: single is better]")

@@ -66,8 +66,9 @@ rule study:
     conda:
         "../envs/netsense.yaml"
     params:
+        outdir=lambda wildcards, output: os.path.dirname(output.findings),
         analyses=",".join(STUDIES),
         code_version=ns_sweep.code_version(("studies.py", "closed_form.py")),
     shell:
-        "netsense study {input.cube} --slopes {input.slopes} --outdir {RUN} "
+        "netsense study {input.cube} --slopes {input.slopes} --outdir {params.outdir} "
         "2>&1 | tee {log} >&2"
