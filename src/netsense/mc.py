@@ -8,6 +8,12 @@ and returns the geometric factors per trial:
 
 Given a layout, S is linear in M_t M_r rho_s (full beamforming gain), so one block serves every
 (M, rho_s) cell exactly: crlb_m2 = c^2 / (M_t M_r eta(rho_s)) * g18.
+
+Beam models other than ``full`` (:mod:`netsense.beam`): the TX weights carry the factor
+g_k / M_t with g_k = |a^H(theta_k) w_k|^2 and theta_k uniform (random array orientation), drawn
+after the TX geometry. The block then depends on M and has its own stream (key suffix
+:func:`~netsense.beam.beam_key`); crlb_m2 = c^2 / (M_t M_r eta) * g18 still holds with the
+nominal M_t = M, and serves every rho_s of that M.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .beam import beam_key, beam_node_factor, check_beam
 from .closed_form import lemma3_inv_sum, theorem2_m2
 from .fisher import crlb_geometric, jensen_geometric
 from .ppp import SamplerSpec, check_density, side_stats
@@ -34,15 +41,22 @@ class BlockError(RuntimeError):
 
 
 def simulate_block(seed: int, spec: SamplerSpec, lam: float, gamma: float, block_index: int,
-                   block_trials: int) -> dict[str, np.ndarray]:
-    """Sample one block of networks and return ``{"g18": ..., "g23": ...}`` (float64, per trial)."""
-    key = cell_key(spec.key(), lam, gamma, block_trials)
+                   block_trials: int, *, beam: str = "full", M: int | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Sample one block of networks and return ``{"g18": ..., "g23": ...}`` (float64, per trial).
+
+    ``beam``: TX beamforming model (:data:`netsense.beam.BEAM_MODELS`). ``full`` (Remark 1 of [1])
+    ignores ``M`` and is the unweighted sampler, stream and results unchanged. Any other model
+    needs ``M`` (TX antennas) and weights each TX by tx_gain(beam, M, theta)/M.
+    """
+    factor = beam_node_factor(beam, M)  # None for "full"; validates beam and M
+    key = cell_key(spec.key(), lam, gamma, block_trials) + beam_key(beam, M)
     try:
         fault = os.environ.get(FAULT_ENV)
         if fault and [float(x) for x in fault.split(",")] == [lam, gamma, block_index]:
             raise RuntimeError("injected fault")
         rng = block_rng(seed, key, block_index)
-        tx = side_stats(rng, spec, lam, gamma, block_trials)
+        tx = side_stats(rng, spec, lam, gamma, block_trials, node_factor=factor)
         rx = side_stats(rng, spec, lam, gamma, block_trials)
         g18 = crlb_geometric(tx, rx)
         g23 = jensen_geometric(tx, rx)
@@ -91,13 +105,18 @@ class RunningMoments:
 
 def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, seed: int = 0,
              spec: SamplerSpec = SamplerSpec(), block_trials: int = 50_000,
-             system: SystemParams = DEFAULT_SYSTEM, progress=None) -> dict:
-    """Monte Carlo at one point (lam_t = lam_r = lam, M_t = M_r = M); blocks are streamed."""
+             system: SystemParams = DEFAULT_SYSTEM, progress=None, beam: str = "full") -> dict:
+    """Monte Carlo at one point (lam_t = lam_r = lam, M_t = M_r = M); blocks are streamed.
+
+    ``beam`` is the TX beamforming model (see :func:`simulate_block`). ``closed_form_m2`` and the
+    ratios to it are Theorem 2 of [1], i.e. always at full beamforming gain.
+    """
     check_density(lam)
     if isinstance(trials, bool) or int(trials) != trials or trials < 2:
         raise InputError("trials", trials, "must be an integer >= 2")
     if isinstance(M, bool) or int(M) != M or M < 1:
         raise InputError("M", M, "must be an integer >= 1")
+    check_beam(beam)
     if not (math.isfinite(gamma) and gamma > 0):
         raise InputError("gamma", gamma, "must be finite and > 0")
     if not math.isfinite(rho_s_db):
@@ -107,7 +126,7 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
     n_blocks = -(-int(trials) // block_trials)
     done = 0
     for b in range(n_blocks):
-        out = simulate_block(seed, spec, lam, gamma, b, block_trials)
+        out = simulate_block(seed, spec, lam, gamma, b, block_trials, beam=beam, M=int(M))
         take = min(block_trials, int(trials) - done)
         m18.add(out["g18"][:take])
         m23.add(out["g23"][:take])
@@ -116,7 +135,7 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
             progress(done, int(trials))
     result = {
         "point": {"lam_per_m2": lam, "gamma": gamma, "M": M, "rho_s_db": rho_s_db,
-                  "trials": int(trials), "seed": seed, "sampler": spec.kind,
+                  "trials": int(trials), "seed": seed, "sampler": spec.kind, "beam": beam,
                   "nearest": spec.nearest if spec.kind == "plane" else None,
                   "radius_m": spec.radius_m if spec.kind == "disk" else None},
         "crlb_m2": m18.summary(scale),

@@ -13,11 +13,18 @@ eq. (23) of [1] need (factorized form).
   infinite-plane Theorem 2, see the physics notes).
 * :func:`sample_stable_sum`: the exact law of A = sum L over the whole plane (positive stable),
   for eq. (23) alone.
+
+Per-node factors (e.g. a TX's beamforming gain g_k / M_t, :mod:`netsense.beam`): the ``*_stats``
+samplers take an optional ``node_factor`` callable(rng, shape) -> weights, drawn from the same
+generator AFTER the node positions and angles of that side, and multiplied into the path-loss
+weights. Without it no extra variates are drawn: the stream and the results are those of the
+unweighted sampler, bit for bit.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +74,38 @@ class SamplerSpec:
         return f"disk-R{float(self.radius_m):g}"
 
 
+@dataclass(frozen=True)
+class NodeFactor:
+    """Per-node multiplicative weight, i.i.d. over nodes and independent of their positions.
+
+    draw : callable(rng, shape) -> ndarray of ``shape``
+        Draws the factors (finite, >= 0) from ``rng``.
+    mean : float
+        E[factor]; the ``plane`` sampler needs it for the far-field conditional mean.
+    """
+
+    draw: Callable[[np.random.Generator, tuple], np.ndarray]
+    mean: float
+
+    def __call__(self, rng: np.random.Generator, shape) -> np.ndarray:
+        return self.draw(rng, shape)
+
+
+def _draw_factor(node_factor, rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    f = np.asarray(node_factor(rng, shape), dtype=float)
+    if f.shape != shape:
+        raise InputError("node_factor", f.shape, f"must return an array of the node shape {shape}")
+    return f
+
+
+def _factor_mean(node_factor) -> float:
+    m = getattr(node_factor, "mean", None)
+    if m is None or isinstance(m, bool) or not math.isfinite(float(m)) or float(m) < 0:
+        raise InputError("node_factor", node_factor, "the plane sampler needs E[factor] as a "
+                         "finite attribute .mean >= 0 (for the far-field conditional mean)")
+    return float(m)
+
+
 def check_density(lam) -> float:
     v = float(lam)
     if not math.isfinite(v) or v <= 0:
@@ -92,17 +131,29 @@ def plane_nodes(rng: np.random.Generator, lam: float, nearest: int, n_trials: in
 
 
 def plane_stats(rng: np.random.Generator, lam: float, gamma: float, nearest: int,
-                n_trials: int) -> LegStats:
-    """LegStats of the ``plane`` sampler: K nearest nodes plus the far-field conditional mean."""
+                n_trials: int, node_factor=None) -> LegStats:
+    """LegStats of the ``plane`` sampler: K nearest nodes plus the far-field conditional mean.
+
+    ``node_factor`` (optional): callable(rng, shape) -> per-node weights with an attribute
+    ``mean`` = E[factor] (e.g. :class:`NodeFactor`), drawn after the nodes, shape (n_trials, K).
+    """
     if not gamma > 2.0:
         raise InputError("gamma", gamma, "the plane sampler needs gamma > 2 (the far field "
                          "of an infinite PPP diverges otherwise)")
+    fmean = None if node_factor is None else _factor_mean(node_factor)
     r2, ux, uy = plane_nodes(rng, lam, nearest, n_trials)
     w = r2 ** (-0.5 * gamma)  # path loss L = r^-gamma
+    if node_factor is not None:
+        w = w * _draw_factor(node_factor, rng, w.shape)
     s = leg_stats(w, ux, uy)
     # Conditional mean of the PPP outside radius r_K: int_{r_K}^inf 2 pi lam r r^-gamma dr.
     rk2 = r2[:, -1]
     tail = 2.0 * math.pi * lam * rk2 ** (1.0 - 0.5 * gamma) / (gamma - 2.0)
+    if fmean is not None:
+        # The factors are i.i.d. and independent of the positions (a TX's array orientation is
+        # independent of where it stands), so the conditional mean of sum f L over the far field
+        # is E[f] times that of sum L; the same for sum f L u u^T.
+        tail = tail * fmean
     return LegStats(A=s.A + tail, txx=s.txx + 0.5 * tail, txy=s.txy, tyy=s.tyy + 0.5 * tail,
                     vx=s.vx, vy=s.vy)
 
@@ -122,11 +173,17 @@ def disk_nodes(rng: np.random.Generator, lam: float, radius_m: float, n_trials: 
 
 
 def disk_stats(rng: np.random.Generator, lam: float, gamma: float, radius_m: float,
-               n_trials: int) -> LegStats:
-    """LegStats of the ``disk`` sampler (no far field: the paper's finite window)."""
+               n_trials: int, node_factor=None) -> LegStats:
+    """LegStats of the ``disk`` sampler (no far field: the paper's finite window).
+
+    ``node_factor`` (optional): callable(rng, shape) -> per-node weights, drawn after the nodes
+    for the flat node array (shape (counts.sum(),)).
+    """
     counts, r2, ux, uy = disk_nodes(rng, lam, radius_m, n_trials)
     owner = np.repeat(np.arange(n_trials), counts)
     w = r2 ** (-0.5 * gamma)
+    if node_factor is not None:
+        w = w * _draw_factor(node_factor, rng, w.shape)
     wx, wy = w * ux, w * uy
 
     def per_trial(values):
@@ -137,11 +194,14 @@ def disk_stats(rng: np.random.Generator, lam: float, gamma: float, radius_m: flo
 
 
 def side_stats(rng: np.random.Generator, spec: SamplerSpec, lam: float, gamma: float,
-               n_trials: int) -> LegStats:
-    """Sample one side (TX or RX) of ``n_trials`` independent networks with ``spec``."""
+               n_trials: int, node_factor=None) -> LegStats:
+    """Sample one side (TX or RX) of ``n_trials`` independent networks with ``spec``.
+
+    ``node_factor``: optional per-node weight (see :class:`NodeFactor`), drawn after the nodes.
+    """
     if spec.kind == "plane":
-        return plane_stats(rng, lam, gamma, spec.nearest, n_trials)
-    return disk_stats(rng, lam, gamma, spec.radius_m, n_trials)
+        return plane_stats(rng, lam, gamma, spec.nearest, n_trials, node_factor)
+    return disk_stats(rng, lam, gamma, spec.radius_m, n_trials, node_factor)
 
 
 def sample_positive_stable(rng: np.random.Generator, alpha: float, size) -> np.ndarray:

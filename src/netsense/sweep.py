@@ -22,7 +22,7 @@ from .ppp import SamplerSpec
 from .seeding import cell_key
 
 # Modules whose source shapes the per-trial samples; their hash is part of every cell id.
-SAMPLE_MODULES = ("fisher.py", "ppp.py", "seeding.py", "mc.py")
+SAMPLE_MODULES = ("fisher.py", "ppp.py", "seeding.py", "mc.py", "beam.py")
 # Modules that shape the cube from the samples (scales, closed forms, layout of the store).
 CUBE_MODULES = ("system.py", "closed_form.py", "cube.py")
 
