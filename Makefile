@@ -28,9 +28,9 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
 
-# The paper reproduction (issue 8): three sweeps, then their findings into data/findings/, docs/
-# and the README. About 10 minutes on 2 cores.
-PAPER_RUNS := paper-sec2c paper-fig1 paper-gap
+# The paper reproduction (issue 8) and the beam models (issue 9): four sweeps, then their findings
+# into data/findings/, docs/ and the README. About 15 minutes on 2 cores.
+PAPER_RUNS := paper-sec2c beams paper-fig1 paper-gap
 paper: $(STAMP)
 	for c in $(PAPER_RUNS); do $(BIN)/netsense run --configfile config/$$c.yaml --cores $(CORES) || exit 1; done
 	$(BIN)/netsense findings collect $(addprefix results/,$(PAPER_RUNS)) --readme README.md

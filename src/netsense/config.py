@@ -185,6 +185,7 @@ class SweepConfig:
     lam: tuple[float, ...]
     gamma: tuple[float, ...]
     samplers: tuple[SamplerSpec, ...]
+    beams: tuple[str, ...]  # TX beam model per sampler entry (full: the paper's Remark 1)
     system: SystemParams
     trial_chunk: int
     analyses: tuple[str, ...]
@@ -198,7 +199,7 @@ class SweepConfig:
 
     @property
     def sampler_labels(self) -> list[str]:
-        return [s.label() for s in self.samplers]
+        return [model_label(s, b) for s, b in zip(self.samplers, self.beams, strict=True)]
 
     def axes(self) -> dict:
         return {"M": list(self.M), "rho_s_db": list(self.rho_s_db), "lam": list(self.lam),
@@ -227,7 +228,12 @@ def _first_error(inst, sch, prefix: str = ""):
     return _describe(errors[0], prefix) if errors else None
 
 
-def _samplers(doc: dict, sch: dict) -> tuple[SamplerSpec, ...]:
+def model_label(spec: SamplerSpec, beam: str) -> str:
+    """Label of a (sampler, beam) network model: ``plane-K64``, ``disk-R500-codebook``."""
+    return spec.label() if beam == "full" else f"{spec.label()}-{beam}"
+
+
+def _samplers(doc: dict, sch: dict) -> tuple[tuple[SamplerSpec, ...], tuple[str, ...]]:
     """Validate ``sampler`` (one mapping or a list), fill each entry's defaults, build the specs.
 
     Errors name the entry: ``sampler.nearest`` for a mapping, ``sampler[1].nearest`` in a list.
@@ -235,7 +241,7 @@ def _samplers(doc: dict, sch: dict) -> tuple[SamplerSpec, ...]:
     raw = doc["sampler"]
     items = raw if isinstance(raw, list) else [raw]
     sub = sch["$defs"]["sampler"]
-    specs = []
+    specs, beams = [], []
     for i, item in enumerate(items):
         prefix = f"sampler[{i}]" if isinstance(raw, list) else "sampler"
         _coerce_numbers(item, sub)
@@ -243,12 +249,13 @@ def _samplers(doc: dict, sch: dict) -> tuple[SamplerSpec, ...]:
         if err is not None:
             raise err
         _fill_defaults(item, sub)
-        specs.append(SamplerSpec(**item))
-    labels = [s.label() for s in specs]
+        specs.append(SamplerSpec(**{k: v for k, v in item.items() if k != "beam"}))
+        beams.append(item["beam"])
+    labels = [model_label(s, b) for s, b in zip(specs, beams, strict=True)]
     for i, lab in enumerate(labels):
         if lab in labels[:i]:
             raise InputError(f"sampler[{i}]", items[i], f"repeats sampler {lab}; list each once")
-    return tuple(specs)
+    return tuple(specs), tuple(beams)
 
 
 def _check_analyses(analyses, axes: dict, reference: dict) -> None:
@@ -274,7 +281,7 @@ def resolve(doc: dict) -> SweepConfig:
     if errors:
         raise _describe(errors[0])
     _fill_defaults(doc, sch)
-    samplers = _samplers(doc, sch)
+    samplers, beams = _samplers(doc, sch)
     sw = doc["sweep"]
     lam = [parse_density(f"sweep.lam[{i}]", v) for i, v in enumerate(sw["lam"])]
     for name, vals in (("sweep.lam", lam), ("sweep.rho_s_db", [float(x) for x in sw["rho_s_db"]]),
@@ -311,7 +318,7 @@ def resolve(doc: dict) -> SweepConfig:
         name=doc["name"], seed=int(doc["seed"]), trials=int(doc["trials"]),
         block_trials=int(doc["block_trials"]), shard_blocks=int(doc["shard_blocks"]),
         M=tuple(axes["M"]), rho_s_db=tuple(axes["rho_s_db"]), lam=tuple(axes["lam"]),
-        gamma=tuple(gamma), samplers=samplers, system=SystemParams.from_mapping(doc["system"]),
+        gamma=tuple(gamma), samplers=samplers, beams=beams, system=SystemParams.from_mapping(doc["system"]),
         trial_chunk=int(doc["cube"]["trial_chunk"]), analyses=tuple(doc["analyses"]),
         reference=reference, dask=dask_cfg, raw=doc,
     )

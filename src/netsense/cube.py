@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__
 from .closed_form import theorem2_m2
-from .config import SweepConfig
+from .config import SweepConfig, model_label
 from .ppp import SamplerSpec
 from .store import CorruptFileError, load_arrays
 from .system import db_to_lin
@@ -55,7 +55,9 @@ class CubeError(RuntimeError):
 
 
 def read_shards(cfg: SweepConfig, shard_files) -> dict:
-    """Load and verify shard files; returns {(label, lam, gamma): {"g18": (trials,), "g23": ...}}.
+    """Load and verify shard files; returns {(label, M, lam, gamma): {"g18": (trials,), ...}}.
+
+    ``M`` is None for a full-beam sampler (one layout serves every M), else the M of the cell.
 
     A corrupt shard is moved aside (``.corrupt``) so that the next run recomputes it, and a
     :class:`CorruptFileError` naming it is raised.
@@ -71,25 +73,27 @@ def read_shards(cfg: SweepConfig, shard_files) -> dict:
             raise CorruptFileError(f, str(exc).split("(", 1)[-1].rstrip(")") +
                                    "; moved aside, re-run the same command to recompute it"
                                    ) from None
-        label = SamplerSpec(kind=meta["sampler"], nearest=int(meta["nearest"]),
-                            radius_m=float(meta["radius_m"])).label()
-        parts.setdefault((label, meta["lam"], meta["gamma"]), []).append(
+        label = model_label(SamplerSpec(kind=meta["sampler"], nearest=int(meta["nearest"]),
+                                        radius_m=float(meta["radius_m"])),
+                            meta.get("beam", "full"))
+        parts.setdefault((label, meta.get("M"), meta["lam"], meta["gamma"]), []).append(
             (meta["trial_start"], meta["trial_stop"], arrays))
     out = {}
-    for label in cfg.sampler_labels:
-        for lam in cfg.lam:
-            for gamma in cfg.gamma:
-                pieces = sorted(parts.get((label, lam, gamma), []), key=lambda p: p[0])
-                pos = 0
-                what = f"{label} lam={lam} gamma={gamma}"
-                for start, stop, _ in pieces:
-                    if start != pos:
-                        raise CubeError(f"shards of {what} leave a gap at trial {pos}")
-                    pos = stop
-                if pos != cfg.trials:
-                    raise CubeError(f"shards of {what} cover {pos} of {cfg.trials} trials")
-                out[(label, lam, gamma)] = {k: np.concatenate([p[2][k] for p in pieces])
-                                            for k in ("g18", "g23")}
+    for label, beam in zip(cfg.sampler_labels, cfg.beams, strict=True):
+        for M in ([None] if beam == "full" else cfg.M):
+            for lam in cfg.lam:
+                for gamma in cfg.gamma:
+                    pieces = sorted(parts.get((label, M, lam, gamma), []), key=lambda p: p[0])
+                    pos = 0
+                    what = f"{label}{'' if M is None else f' M={M}'} lam={lam} gamma={gamma}"
+                    for start, stop, _ in pieces:
+                        if start != pos:
+                            raise CubeError(f"shards of {what} leave a gap at trial {pos}")
+                        pos = stop
+                    if pos != cfg.trials:
+                        raise CubeError(f"shards of {what} cover {pos} of {cfg.trials} trials")
+                    out[(label, M, lam, gamma)] = {k: np.concatenate([p[2][k] for p in pieces])
+                                                   for k in ("g18", "g23")}
     return out
 
 
@@ -141,7 +145,8 @@ def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
         "netsense_version": __version__,
         "config_json": json.dumps(cfg.raw, sort_keys=True, default=str),
         "seed": cfg.seed,
-        "sampler": ", ".join(s.key() for s in cfg.samplers),
+        "sampler": ", ".join(s.key() + ("" if b == "full" else f";beam={b}")
+                             for s, b in zip(cfg.samplers, cfg.beams, strict=True)),
         "trials": cfg.trials,
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         COMPLETE_ATTR: False,
@@ -157,17 +162,20 @@ def write_template(cfg: SweepConfig, path, attrs: dict) -> tuple:
     return chunks
 
 
-def write_cell(cfg: SweepConfig, path, chunks, s: int, i: int, j: int, cell: dict) -> None:
+def write_cell(cfg: SweepConfig, path, chunks, s: int, i: int, j: int, cell: dict,
+               m: int | None = None) -> None:
     """Write the (sampler_s, lam_i, gamma_j) slab from its per-trial geometric factors, in trial
-    windows aligned to whole chunks (concurrent writers of distinct cells never share a chunk)."""
+    windows aligned to whole chunks (concurrent writers of distinct cells never share a chunk).
+    ``m``: write only M index m (a non-full beam model samples each M separately)."""
     import xarray as xr
 
-    scale = scales_m2(cfg)[None, :, :, None, None, None]
-    per_trial = len(cfg.M) * len(cfg.rho_s_db)
+    msl = slice(None) if m is None else slice(m, m + 1)
+    scale = scales_m2(cfg)[None, msl, :, None, None, None]
+    per_trial = scale.shape[1] * len(cfg.rho_s_db)
     window = chunks[-1] * max(1, 2**24 // max(1, per_trial * chunks[-1]))  # ~128 MB per write
     for a in range(0, cfg.trials, window):
         b = min(a + window, cfg.trials)
-        region = {"sampler": slice(s, s + 1), "M": slice(None), "rho_s_db": slice(None),
+        region = {"sampler": slice(s, s + 1), "M": msl, "rho_s_db": slice(None),
                   "lam": slice(i, i + 1), "gamma": slice(j, j + 1), "trial": slice(a, b)}
         part = xr.Dataset({
             "crlb_m2": (DIMS, scale * cell["g18"][None, None, None, None, None, a:b]),
@@ -186,10 +194,11 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     if tmp.exists():
         shutil.rmtree(tmp)
     chunks = write_template(cfg, tmp, cube_attrs(cfg, extra_attrs))
-    for k, label in enumerate(cfg.sampler_labels):
-        for i, lam in enumerate(cfg.lam):
-            for j, gamma in enumerate(cfg.gamma):
-                write_cell(cfg, tmp, chunks, k, i, j, samples[(label, lam, gamma)])
+    for k, (label, beam) in enumerate(zip(cfg.sampler_labels, cfg.beams, strict=True)):
+        for m, M in ([(None, None)] if beam == "full" else enumerate(cfg.M)):
+            for i, lam in enumerate(cfg.lam):
+                for j, gamma in enumerate(cfg.gamma):
+                    write_cell(cfg, tmp, chunks, k, i, j, samples[(label, M, lam, gamma)], m)
     group = zarr.open_group(tmp, mode="r+")
     group.attrs[COMPLETE_ATTR] = True  # written last: only a finished store says complete
     zarr.consolidate_metadata(tmp)

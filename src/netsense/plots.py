@@ -23,11 +23,13 @@ def sampler_labels(ds) -> list[str]:
 
 
 def describe_sampler(label: str) -> str:
-    """Legend text for a sampler coordinate value."""
-    if label.startswith("plane-K"):
-        return f"plane, K={label[7:]} (unbiased)"
-    if label.startswith("disk-R"):
-        return f"disk R={label[6:]} m (paper's window)"
+    """Legend text for a sampler coordinate value (``plane-K64``, ``disk-R500-codebook``)."""
+    parts = label.split("-")
+    beam = f", {parts[2]} beam" if len(parts) > 2 else ""
+    if parts[0] == "plane":
+        return f"plane, K={parts[1][1:]} (unbiased){beam}"
+    if parts[0] == "disk":
+        return f"disk R={parts[1][1:]} m (paper's window){beam}"
     return label
 
 

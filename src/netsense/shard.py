@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .beam import beam_key
 from .cluster import connect
 from .mc import simulate_block
 from .ppp import SamplerSpec
@@ -54,7 +55,9 @@ def run_shard(params: dict, out, cache_dir, dask_opts: dict, threads: int = 1,
     bt = int(params["block_trials"])
     t_start, t_stop = int(params["trial_start"]), int(params["trial_stop"])
     blocks = range(t_start // bt, -(-t_stop // bt))
-    key = cell_key(spec.key(), lam, gamma, bt)
+    beam = params.get("beam", "full")
+    M = int(params["M"]) if "M" in params else None
+    key = cell_key(spec.key(), lam, gamma, bt) + beam_key(beam, M)
     cache_dir = Path(cache_dir)
     expect = {"key": key, "seed": seed, "code_version": params["code_version"]}
 
@@ -64,7 +67,8 @@ def run_shard(params: dict, out, cache_dir, dask_opts: dict, threads: int = 1,
         if arrays is not None:
             got[b] = arrays
     missing = [b for b in blocks if b not in got]
-    label = f"lam={lam:.6g} gamma={gamma:g} trials [{t_start}, {t_stop})"
+    label = (f"{spec.label()}{'' if M is None else f' {beam} M={M}'} lam={lam:.6g} "
+             f"gamma={gamma:g} trials [{t_start}, {t_stop})")
     print(f"netsense: shard {label}: {len(blocks)} block(s), {len(got)} cached, "
           f"{len(missing)} to sample", file=log, flush=True)
 
@@ -79,11 +83,11 @@ def run_shard(params: dict, out, cache_dir, dask_opts: dict, threads: int = 1,
         with connect(dask_opts, threads=threads, log=log) as client:
             if client is None:
                 for b in missing:
-                    keep(b, simulate_block(seed, spec, lam, gamma, b, bt))
+                    keep(b, simulate_block(seed, spec, lam, gamma, b, bt, beam=beam, M=M))
             else:
                 from distributed import as_completed
 
-                futs = {client.submit(simulate_block, seed, spec, lam, gamma, b, bt,
+                futs = {client.submit(simulate_block, seed, spec, lam, gamma, b, bt, beam=beam, M=M,
                                       key=f"block-{key}-s{seed}-{params['code_version']}-{b}"): b
                         for b in missing}
                 for fut in as_completed(futs):

@@ -22,9 +22,15 @@ LABEL = {"crlb": "E[eq. (18)] / Theorem 2", "jensen": "E[eq. (23)] / Theorem 2"}
 
 
 def parse_sampler(label: str) -> tuple[str, float]:
-    """``plane-K64`` -> ("plane", 64.0); ``disk-R500`` -> ("disk", 500.0)."""
-    kind, _, rest = label.partition("-")
-    return kind, float(rest[1:])
+    """``plane-K64`` -> ("plane", 64.0); ``disk-R500-codebook`` -> ("disk", 500.0)."""
+    parts = label.split("-")
+    return parts[0], float(parts[1][1:])
+
+
+def beam_of(label: str) -> str:
+    """Beam model of a sampler label: the suffix after K/R, else ``full``."""
+    parts = label.split("-")
+    return parts[2] if len(parts) > 2 else "full"
 
 
 def mean_ci(x: np.ndarray) -> tuple[float, float, int]:
@@ -296,7 +302,7 @@ def sec2c_figure(rows: list[dict], path_png, title=""):
 # One run's findings: the numbers the README quotes, with their intervals.
 
 STUDY_FILES = {"tightness": ("tightness.png", "tightness.csv"), "gap": ("gap.png", "gap.csv"),
-               "sec2c": ("sec2c.png", "sec2c.csv")}
+               "sec2c": ("sec2c.png", "sec2c.csv"), "beams": ("beams.png", "beams.csv")}
 
 
 def findings(ds, ref: dict, slopes: list[dict], analyses) -> dict:
@@ -311,6 +317,8 @@ def findings(ds, ref: dict, slopes: list[dict], analyses) -> dict:
            "ratios": rows, "lam_slopes": lam_slopes}
     if "sec2c" in analyses:
         out["sec2c"] = sec2c_rows(ds, ref)
+    if "beams" in analyses:
+        out["beams"] = beam_rows(ds, ref, slopes)
     return out
 
 
@@ -338,5 +346,128 @@ def run_studies(ds, ref: dict, slopes: list[dict], analyses, outdir, title: str 
         sec2c_figure(f["sec2c"], png, title=title)
         write_rows(f["sec2c"], csv)
         written += [png, csv]
+    if "beams" in analyses:
+        png, csv = (outdir / n for n in STUDY_FILES["beams"])
+        beams_figure(f["beams"], ref, png, title=title)
+        write_rows(f["beams"], csv)
+        written += [png, csv]
     (outdir / "findings.json").write_text(json.dumps(f, indent=1))
     return {"written": [str(p) for p in [*written, outdir / "findings.json"]]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Beamforming models (issue 9): mean CRLB against M per model, and the offset from full gain
+
+DB = 10.0 / math.log(10.0)  # dB per neper of a power ratio
+
+
+def eq23_penalty_db(model: str, M: int, gamma: float) -> float:
+    """Exact penalty of a TX beam model on E[eq. 23] against full gain [dB].
+
+    With i.i.d. TX marks x = g/M, A_t = sum x L is Lemma 3's sum at density lam E[x^delta],
+    delta = 2/gamma (Laplace transform of eq. 32-35 averaged over the marks), so
+    E[1/A_t] scales by E[x^delta]^(-gamma/2) (eq. 24 with lam -> lam E[x^delta]).
+    """
+    from .beam import gain_moment
+
+    d = 2.0 / gamma
+    return 10.0 * math.log10((gain_moment(model, M, d) / M**d) ** (-gamma / 2.0))
+
+
+def beam_rows(ds, ref: dict, slopes: list[dict]) -> list[dict]:
+    """Per beam model and M: mean eq. (18) and eq. (23) with 95% CIs, the offset from the
+    full-gain model of the same sampler in dB (independent realizations: delta method on the
+    log ratio), the exact eq. (23) penalty, and the fitted slope against log(M_t M_r)."""
+    labels = [str(s) for s in ds["sampler"].values]
+    rows = []
+    for smp in labels:
+        beam = beam_of(smp)
+        base = smp if beam == "full" else smp[: -len(beam) - 1]
+        slope = next((r for r in slopes if r["sampler"] == smp and r["quantity"] == "crlb"
+                      and r["axis"] == "M" and math.isclose(r["gamma"], ref["gamma"])
+                      and math.isclose(r["rho_s_db"], ref["rho_s_db"])
+                      and math.isclose(r["lam"], ref["lam"], rel_tol=1e-9)), None)
+        for M in ds["M"].values:
+            pt = _point(ds, ref, sampler=smp, M=M)
+            row = {"sampler": smp, "beam": beam, "M": int(M), "gamma": float(ref["gamma"]),
+                   "lam": float(ref["lam"]), "rho_s_db": float(ref["rho_s_db"]),
+                   "slope_M": slope["slope"] if slope else math.nan,
+                   "slope_M_ci_low": slope["ci_low"] if slope else math.nan,
+                   "slope_M_ci_high": slope["ci_high"] if slope else math.nan,
+                   "eq23_penalty_exact_db": eq23_penalty_db(beam, int(M), float(ref["gamma"]))}
+            ref_pt = _point(ds, ref, sampler=base, M=M) if base in labels else None
+            for q, v in QUANTITIES.items():
+                m, se, _ = mean_ci(pt[v].values)
+                row[f"{q}_mean_m2"] = m
+                row[f"{q}_ci_low"] = m - Z95 * se
+                row[f"{q}_ci_high"] = m + Z95 * se
+                if ref_pt is not None and beam != "full":
+                    m0, se0, _ = mean_ci(ref_pt[v].values)
+                    off = DB * math.log(m / m0)
+                    h = Z95 * DB * math.sqrt((se / m) ** 2 + (se0 / m0) ** 2)
+                    row[f"{q}_offset_db"] = off
+                    row[f"{q}_offset_ci_low_db"] = off - h
+                    row[f"{q}_offset_ci_high_db"] = off + h
+                else:
+                    row[f"{q}_offset_db"] = 0.0 if beam == "full" else math.nan
+                    row[f"{q}_offset_ci_low_db"] = row[f"{q}_offset_ci_high_db"] = \
+                        row[f"{q}_offset_db"]
+            rows.append(row)
+    return rows
+
+
+BEAM_COLORS = {"full": "tab:blue", "codebook": "tab:red", "fixed": "tab:green"}
+BEAM_NAMES = {"full": "full gain (Remark 1)", "codebook": "best of M DFT beams",
+              "fixed": "fixed single element"}
+
+
+def beams_figure(rows: list[dict], ref: dict, path_png, title=""):
+    """Top: mean CRLB against M per beam model (95% bands). Bottom: offset from full gain [dB],
+    measured (eq. 18 and eq. 23) and the exact eq. (23) penalty."""
+    plt = _plt()
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7.5, 8.5), sharex=True, constrained_layout=True,
+                                 gridspec_kw={"height_ratios": [2.0, 1.3]})
+    samplers = list(dict.fromkeys(r["sampler"] for r in rows))
+    for smp in samplers:
+        sub = sorted((r for r in rows if r["sampler"] == smp), key=lambda r: r["M"])
+        beam = sub[0]["beam"]
+        c = BEAM_COLORS.get(beam, "k")
+        M = np.array([r["M"] for r in sub], float)
+        m = np.array([r["crlb_mean_m2"] for r in sub])
+        ax.fill_between(M, [r["crlb_ci_low"] for r in sub], [r["crlb_ci_high"] for r in sub],
+                        color=c, alpha=0.25, lw=0)
+        sl = sub[0]
+        lab = f"{BEAM_NAMES.get(beam, beam)} ({smp}), slope {sl['slope_M']:+.3f}"
+        if sl["slope_M_ci_high"] - sl["slope_M_ci_low"] > 1e-9:
+            lab += f" [{sl['slope_M_ci_low']:+.3f}, {sl['slope_M_ci_high']:+.3f}]"
+        ax.plot(M, m, "o-", color=c, ms=4, lw=1.5, label=lab)
+        if beam == "fixed" and np.isfinite(sub[-1]["crlb_offset_db"]):
+            # +10 log10 M dB: drawn on the bottom axis it would flatten the codebook curve
+            bx.text(0.98, 0.42, f"fixed element (off this scale): +{sub[-1]['crlb_offset_db']:.2f} "
+                    f"dB at M = {sub[-1]['M']} (exact: +{sub[-1]['eq23_penalty_exact_db']:.2f} dB "
+                    "= 10 log10 M)", transform=bx.transAxes, ha="right", fontsize=7.5, color=c)
+        elif beam != "full" and np.isfinite(sub[0]["crlb_offset_db"]):
+            off = np.array([r["crlb_offset_db"] for r in sub])
+            lo = off - np.array([r["crlb_offset_ci_low_db"] for r in sub])
+            bx.errorbar(M, off, yerr=lo, fmt="o-", color=c, ms=4, capsize=3,
+                        label=f"{beam}: measured, E[eq. (18)], 95% CI")
+            bx.plot(M, [r["eq23_penalty_exact_db"] for r in sub], "x--", color=c, ms=7, lw=0.8,
+                    label=f"{beam}: exact E[eq. (23)] penalty")
+    bx.axhline(0.0, color=BEAM_COLORS["full"], lw=1.5, label="full gain (reference)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_ylabel(r"mean CRLB, eq. (18) [m$^2$]")
+    ax.set_title(title or f"TX beamforming models (gamma = {ref['gamma']:g}, lam = "
+                 f"1/{1 / ref['lam']:.0f} m$^{{-2}}$, rho_s = {ref['rho_s_db']:g} dB)",
+                 fontsize=10)
+    ax.text(0.02, 0.02, "slopes against log(M_t M_r); theory -1 with full gain", fontsize=8,
+            transform=ax.transAxes, color="0.3")
+    ax.legend(fontsize=8, loc="upper right")
+    bx.set_ylabel("mean CRLB above full gain [dB]")
+    bx.set_xlabel("antennas per node M = M_t = M_r")
+    for a in (ax, bx):
+        a.grid(True, which="both", alpha=0.3)
+    _plain_ticks(bx, [r["M"] for r in rows])
+    bx.legend(fontsize=7.5, loc="upper left")
+    fig.savefig(path_png, dpi=130)
+    plt.close(fig)

@@ -17,7 +17,8 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
-from .config import SweepConfig
+from .beam import beam_key
+from .config import SweepConfig, model_label
 from .ppp import SamplerSpec
 from .seeding import cell_key
 
@@ -37,10 +38,14 @@ def code_version(modules=SAMPLE_MODULES) -> str:
     return h.hexdigest()[:12]
 
 
-def cell_id(cfg: SweepConfig, spec: SamplerSpec, lam: float, gamma: float) -> str:
-    key = cell_key(spec.key(), lam, gamma, cfg.block_trials)
+def cell_id(cfg: SweepConfig, spec: SamplerSpec, lam: float, gamma: float, beam: str = "full",
+            M: int | None = None) -> str:
+    """Directory name of a cell; a non-full beam model's cell is also per M (its TX gains
+    depend on M, so one layout no longer serves every M)."""
+    key = cell_key(spec.key(), lam, gamma, cfg.block_trials) + beam_key(beam, M)
     digest = hashlib.sha256(f"{cfg.seed};{key};{code_version()}".encode()).hexdigest()[:10]
-    return f"{spec.label()}_lam{lam:.6g}_gamma{gamma:g}_{digest}"
+    per_m = "" if beam == "full" else f"_M{M}"
+    return f"{model_label(spec, beam)}{per_m}_lam{lam:.6g}_gamma{gamma:g}_{digest}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class Shard:
     cell: str
     index: int
     sampler: SamplerSpec
+    beam: str
+    M: int | None  # None: full beam, the shard serves every M
     lam: float
     gamma: float
     trial_start: int
@@ -72,7 +79,8 @@ class Shard:
                 "sampler": self.sampler.kind, "nearest": int(self.sampler.nearest),
                 "radius_m": float(self.sampler.radius_m), "block_trials": cfg.block_trials,
                 "trial_start": self.trial_start, "trial_stop": self.trial_stop,
-                "code_version": code_version()}
+                "code_version": code_version(),
+                **({} if self.beam == "full" else {"beam": self.beam, "M": int(self.M)})}
 
 
 def plan(cfg: SweepConfig) -> list[Shard]:
@@ -82,11 +90,12 @@ def plan(cfg: SweepConfig) -> list[Shard]:
     """
     per_shard = cfg.shard_blocks * cfg.block_trials
     out = []
-    for spec in cfg.samplers:
-        for lam in cfg.lam:
-            for gamma in cfg.gamma:
-                cid = cell_id(cfg, spec, lam, gamma)
-                for i, start in enumerate(range(0, cfg.trials, per_shard)):
-                    out.append(Shard(cid, i, spec, lam, gamma, start,
-                                     min(start + per_shard, cfg.trials), cfg.block_trials))
+    for spec, beam in zip(cfg.samplers, cfg.beams, strict=True):
+        for M in ([None] if beam == "full" else cfg.M):
+            for lam in cfg.lam:
+                for gamma in cfg.gamma:
+                    cid = cell_id(cfg, spec, lam, gamma, beam, M)
+                    for i, start in enumerate(range(0, cfg.trials, per_shard)):
+                        out.append(Shard(cid, i, spec, beam, M, lam, gamma, start,
+                                         min(start + per_shard, cfg.trials), cfg.block_trials))
     return out

@@ -21,7 +21,7 @@ from netsense.findings import headlines, load_store
 
 pytestmark = pytest.mark.slow
 
-SMOKES = ("paper-fig1-smoke", "paper-gap-smoke", "paper-sec2c-smoke")
+SMOKES = ("paper-fig1-smoke", "paper-gap-smoke", "paper-sec2c-smoke", "beams-smoke")
 # Independent estimates of the same ratio agree within K_SIGMA combined standard errors. With the
 # ~40 shared headline ratios, a 4-sigma miss has a family-wise chance of ~3e-3 under the normal
 # approximation of the Monte Carlo means (checked for these seeds; a failure is a real change).

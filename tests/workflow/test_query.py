@@ -38,10 +38,10 @@ def cubes(tmp_path_factory):
     part = wd / "partial.zarr"
     chunks = write_template(c, part, cube_attrs(c))
     label = c.sampler_labels[0]
-    write_cell(c, part, chunks, 0, 0, 0, samples[(label, c.lam[0], c.gamma[0])])
+    write_cell(c, part, chunks, 0, 0, 0, samples[(label, None, c.lam[0], c.gamma[0])])
     import xarray as xr
 
-    g = samples[(label, c.lam[0], c.gamma[1])]
+    g = samples[(label, None, c.lam[0], c.gamma[1])]
     scale = netsense.cube.scales_m2(c)[None, :, :, None, None, None]
     xr.Dataset({
         "crlb_m2": (netsense.cube.DIMS, scale * g["g18"][None, None, None, None, None, :1000]),
