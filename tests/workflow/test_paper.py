@@ -147,3 +147,20 @@ def test_findings_cli_show_renders_the_stored_block(tmp_path):
     assert bad.returncode == 2 and "has no findings.json" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "store").exists()  # nothing written
+
+
+def test_every_study_has_a_report_caption():
+    from netsense.studies import STUDY_FILES
+
+    for a in (*STUDY_FILES, "fig1", "slopes"):
+        assert (ROOT / "workflow" / "report" / f"{a}.rst").stat().st_size > 200, a
+
+
+def test_report_builds_with_the_studies(runs):
+    wd = runs["paper-fig1-smoke"].parents[1]
+    for name in ("paper-fig1-smoke", "beams-smoke"):
+        rep = run_snakemake(wd, wd / "config" / f"{name}.yaml", "--report",
+                            str(runs[name] / "report.html"))
+        assert rep.returncode == 0
+        html = (runs[name] / "report.html").read_text(errors="replace")
+        assert len(html) > 10_000
