@@ -203,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--format", default="zarr", help="zarr (default) or netcdf")
     g.set_defaults(func=cmd_map)
 
+    from .estimator import add_estimator_command
+
+    add_estimator_command(sub)
+
     import importlib.util
 
     if importlib.util.find_spec("xarray") is not None:  # pipeline extras installed

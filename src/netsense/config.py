@@ -312,6 +312,17 @@ def resolve(doc: dict) -> SweepConfig:
                              "'.[hpc]')")
     axes = {"M": sorted(int(m) for m in sw["M"]), "rho_s_db": sorted(float(x) for x in sw["rho_s_db"]),
             "lam": sorted(lam), "gamma": gamma}
+    est = doc.get("estimator")
+    if est is not None:
+        est.setdefault("trials", 10000)
+        stems = set()
+        for i, lay in enumerate(est["layouts"]):
+            if not Path(lay).is_file():
+                raise InputError(f"estimator.layouts[{i}]", lay, "file not found (paths are "
+                                 "relative to the project root)")
+            if Path(lay).stem in stems:
+                raise InputError(f"estimator.layouts[{i}]", lay, "two layouts share a file name")
+            stems.add(Path(lay).stem)
     reference = _reference(doc["plot"]["reference"], axes)
     _check_analyses(doc["analyses"], axes, reference)
     return SweepConfig(

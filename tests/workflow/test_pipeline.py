@@ -115,7 +115,7 @@ def test_incremental_reruns(tmp_path):
     assert len(ch) == 4 and sum(ch.values()) == 6
     more_lam = cube_arrays(run / "cube.zarr")
     old_idx = [list(more_lam["lam"]).index(v) for v in base["lam"]]
-    assert np.array_equal(more_lam["crlb_m2"][:, :, old_idx], base["crlb_m2"])
+    assert np.array_equal(more_lam["crlb_m2"][:, :, :, old_idx], base["crlb_m2"])  # lam: axis 3
 
     # 2. raise trials 3000 -> 4500: per cell, block 3 and block 4 are new (2 x 6 cells)
     s0 = shard_state(run)
@@ -135,7 +135,7 @@ def test_incremental_reruns(tmp_path):
     assert changed(s0, shard_state(run)) == {}
     grid = cube_arrays(run / "cube.zarr")
     # M=4, rho=120 is in both: identical
-    assert np.array_equal(grid["crlb_m2"][2, 2], more_trials["crlb_m2"][1, 1])
+    assert np.array_equal(grid["crlb_m2"][0, 2, 2], more_trials["crlb_m2"][0, 1, 1])
 
     # 4. a physical constant: nothing re-sampled, values follow (crlb ~ f_c^2)
     s0 = shard_state(run)

@@ -28,6 +28,7 @@ def make_workdir(path: Path) -> Path:
     shutil.copytree(ROOT / "workflow", path / "workflow", dirs_exist_ok=True)
     shutil.copytree(ROOT / "config", path / "config", dirs_exist_ok=True)
     shutil.copytree(ROOT / "profiles", path / "profiles", dirs_exist_ok=True)
+    shutil.copytree(ROOT / "data" / "layouts", path / "data" / "layouts", dirs_exist_ok=True)
     return path
 
 

@@ -72,3 +72,29 @@ rule study:
     shell:
         "netsense study {input.cube} --slopes {input.slopes} --outdir {params.outdir} "
         "2>&1 | tee {log} >&2"
+
+
+rule estimate:
+    input:
+        layout=lambda wildcards: EST_LAYOUTS[wildcards.layout],
+    output:
+        png=report(
+            f"{RUN}/estimator/{{layout}}.png",
+            caption="../report/estimator.rst",
+            category="Estimator",
+        ),
+        csv=f"{RUN}/estimator/{{layout}}.csv",
+        json=f"{RUN}/estimator/{{layout}}.json",
+    log:
+        f"{RUN}/logs/estimator/{{layout}}.log",
+    conda:
+        "../envs/netsense.yaml"
+    params:
+        rho=" ".join(repr(float(x)) for x in ESTIMATOR.get("rho_s_db", [])),
+        trials=ESTIMATOR.get("trials", 10000),
+        seed=CFG.seed,
+        code_version=ns_sweep.code_version(("estimator.py", "fisher.py", "system.py")),
+    shell:
+        "netsense estimate {input.layout} --rho-s-db-list {params.rho} --trials {params.trials} "
+        "--seed {params.seed} --png {output.png} --csv {output.csv} --json {output.json} "
+        "2>&1 | tee {log} >&2"

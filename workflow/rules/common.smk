@@ -32,6 +32,11 @@ CUBE_CONFIG_JSON = json.dumps(
     {k: v for k, v in CFG.raw.items() if k not in ("dask", "plot")},
     sort_keys=True,
 )
+# The optional ML-estimator study (config key estimator): one output set per layout file.
+ESTIMATOR = CFG.raw.get("estimator") or {}
+EST_LAYOUTS = {
+    os.path.splitext(os.path.basename(p))[0]: p for p in ESTIMATOR.get("layouts", [])
+}
 # Studies besides fig1 (config key analyses), in a fixed order.
 STUDIES = [a for a in STUDY_FILES if a in CFG.analyses]
 FINAL_OUTPUTS = [
@@ -41,6 +46,11 @@ FINAL_OUTPUTS = [
     f"{RUN}/findings.json",
     *([f"{RUN}/fig1.png", f"{RUN}/fig1.pdf"] if "fig1" in CFG.analyses else []),
     *[f"{RUN}/{name}" for a in STUDIES for name in STUDY_FILES[a]],
+    *[
+        f"{RUN}/estimator/{stem}.{ext}"
+        for stem in EST_LAYOUTS
+        for ext in ("png", "csv")
+    ],
 ]
 
 
