@@ -17,7 +17,7 @@ def _run(cmd, cwd=ROOT):
 
 
 def test_snakemake_lint_is_clean(tmp_path):
-    for item in ("Snakefile", "workflow", "config", "profiles"):
+    for item in ("Snakefile", "workflow", "config", "profiles", "data"):  # data: the layouts
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     proc = _run([BIN / "snakemake", "--lint"], cwd=tmp_path)

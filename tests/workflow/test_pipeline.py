@@ -170,10 +170,12 @@ def test_readme_run_command_default_config(workdir):
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     run = workdir / "results" / "default"
-    for f in ("cube.zarr", "slopes.csv", "fig1.png", "fig1.pdf", "report.html"):
+    for f in ("cube.zarr", "slopes.csv", "fig1.png", "fig1.pdf", "report.html",
+              "estimator/square.png", "estimator/square-offcentre.png"):
         assert (run / f).exists(), f
         assert f"results/default/{f}" in proc.stderr, f
     import xarray as xr
 
     ds = xr.open_zarr(run / "cube.zarr")
-    assert dict(ds.sizes) == {"M": 4, "rho_s_db": 3, "lam": 4, "gamma": 4, "trial": 40000}
+    assert dict(ds.sizes) == {"sampler": 1, "M": 4, "rho_s_db": 3, "lam": 4, "gamma": 4,
+                              "trial": 40000}
