@@ -66,6 +66,8 @@ BAD = [
     ("unknown analysis", _with("analyses", ["fig2"]), "analyses[0]", "one of"),
     ("sec2c without M lam on the lam axis", _with("analyses", ["sec2c"]), "analyses",
      "needs 1 in sweep.M"),
+    ("beams without a non-full beam", _with("analyses", ["beams"]), "analyses",
+     "needs a sampler entry with beam codebook"),
 ]
 
 

@@ -258,7 +258,14 @@ def _samplers(doc: dict, sch: dict) -> tuple[tuple[SamplerSpec, ...], tuple[str,
     return tuple(specs), tuple(beams)
 
 
-def _check_analyses(analyses, axes: dict, reference: dict) -> None:
+def _check_analyses(analyses, axes: dict, reference: dict, samplers=(), beams=()) -> None:
+    if "beams" in analyses:
+        pairs = [(s, b) for s, b in zip(samplers, beams, strict=True)]
+        has_ref = any(b != "full" and (s, "full") in pairs for s, b in pairs)
+        if not has_ref or len(axes["M"]) < 2:
+            raise InputError("analyses", "beams", "needs a sampler entry with beam codebook or "
+                             "fixed, the same sampler with beam full, and at least 2 values in "
+                             "sweep.M")
     if "sec2c" in analyses:
         lam0 = reference["lam"]
         pairs = [m for m in axes["M"] if m > 1 and any(
@@ -324,7 +331,7 @@ def resolve(doc: dict) -> SweepConfig:
                 raise InputError(f"estimator.layouts[{i}]", lay, "two layouts share a file name")
             stems.add(Path(lay).stem)
     reference = _reference(doc["plot"]["reference"], axes)
-    _check_analyses(doc["analyses"], axes, reference)
+    _check_analyses(doc["analyses"], axes, reference, samplers, beams)
     return SweepConfig(
         name=doc["name"], seed=int(doc["seed"]), trials=int(doc["trials"]),
         block_trials=int(doc["block_trials"]), shard_blocks=int(doc["shard_blocks"]),

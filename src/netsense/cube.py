@@ -143,7 +143,10 @@ def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
     return {
         "title": "netsense Monte Carlo cube",
         "netsense_version": __version__,
-        "config_json": json.dumps(cfg.raw, sort_keys=True, default=str),
+        # the cube-shaping config only (not dask, plot, analyses, estimator)
+        "config_json": json.dumps({k: v for k, v in cfg.raw.items()
+                                   if k not in ("dask", "plot", "analyses", "estimator")},
+                                  sort_keys=True, default=str),
         "seed": cfg.seed,
         "sampler": ", ".join(s.key() + ("" if b == "full" else f";beam={b}")
                              for s, b in zip(cfg.samplers, cfg.beams, strict=True)),

@@ -193,14 +193,21 @@ def replace_block(text: str, block: str) -> str:
 
 def collect(run_dirs, store, docs, readme=None) -> list[str]:
     """Copy each run's findings.json and figures into the store and docs; rewrite the README."""
+    from .system import InputError
+
     store, docs = Path(store), Path(docs)
+    # check everything before copying anything: a half-updated store would not match the README
+    for rd in map(Path, run_dirs):
+        if rd.name not in RUNS:
+            raise InputError("findings collect", str(rd), f"is not one of the runs {list(RUNS)}")
+        for f in ("findings.json", *FIGURES[rd.name]):
+            if not (rd / f).is_file():
+                raise InputError("findings collect", str(rd), f"has no {f}; run its config first")
     store.mkdir(parents=True, exist_ok=True)
     docs.mkdir(parents=True, exist_ok=True)
     written = []
     for rd in map(Path, run_dirs):
         name = rd.name
-        if name not in RUNS:
-            raise ValueError(f"{rd}: not one of the paper runs {RUNS}")
         shutil.copyfile(rd / "findings.json", store / f"{name}.json")
         written.append(str(store / f"{name}.json"))
         for fig in FIGURES[name]:
@@ -220,12 +227,16 @@ def collect(run_dirs, store, docs, readme=None) -> list[str]:
 
 
 def headlines(f: dict, base: str) -> dict:
-    """{key: (value, standard error)} of a run's ratio rows and Section II-C rows."""
+    """{key: (value, standard error)} of a run's ratio rows, beam offsets and Section II-C rows."""
     out = {}
     for r in f["ratios"]:
         for q in ("crlb", "jensen"):
             key = f"{base}:{r['sampler']}:lam={r['lam']:.9g}:gamma={r['gamma']:g}:{q}"
             out[key] = (r[f"{q}_ratio"], r[f"{q}_ratio_se"])
+    for r in f.get("beams", []):
+        if r["beam"] != "full":
+            se = (r["crlb_offset_ci_high_db"] - r["crlb_offset_db"]) / 1.959963984540054
+            out[f"{base}:beams:{r['sampler']}:M={r['M']}:crlb_offset_db"] = (r["crlb_offset_db"], se)
     for r in f.get("sec2c", []):
         if r["M"] > 1:
             for q in ("crlb", "jensen"):

@@ -89,7 +89,7 @@ def sec2c_rows(ds, ref: dict) -> list[dict]:
     for smp in [str(s) for s in ds["sampler"].values]:
         for g in ds["gamma"].values:
             for M in ds["M"].values:
-                hit = np.flatnonzero(np.isclose(lams, M * lam0, rtol=1e-9))
+                hit = np.flatnonzero(np.isclose(lams, M * lam0, rtol=1e-9, atol=0.0))
                 if M < 1 or not hit.size or 1 not in ds["M"].values:
                     continue
                 mimo = _point(ds, ref, sampler=smp, M=M, lam=lam0, gamma=g)

@@ -142,11 +142,14 @@ def test_findings_cli_show_renders_the_stored_block(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "truncation bias" in p.stdout
-    bad = subprocess.run([exe, "findings", "collect", str(tmp_path / "nowhere"), "--store",
-                          str(tmp_path / "store")], capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "has no findings.json" in bad.stderr
-    assert len(bad.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "store").exists()  # nothing written
+    (tmp_path / "paper-gap").mkdir()
+    for run, why in (("paper-gap", "has no findings.json"), ("nowhere", "is not one of the runs")):
+        bad = subprocess.run([exe, "findings", "collect", str(tmp_path / run), "--store",
+                              str(tmp_path / "store"), "--docs", str(tmp_path / "docs")],
+                             capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 2 and why in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "store").exists() and not (tmp_path / "docs").exists()
 
 
 def test_every_study_has_a_report_caption():
@@ -164,3 +167,24 @@ def test_report_builds_with_the_studies(runs):
         assert rep.returncode == 0
         html = (runs[name] / "report.html").read_text(errors="replace")
         assert len(html) > 10_000
+
+
+def test_reference_and_analyses_change_redraw_without_reassembly(runs):
+    """plot.reference and analyses reach the figure and study rules; changing them re-draws
+    but never re-assembles the cube (they do not shape it)."""
+    run = runs["paper-fig1-smoke"]
+    wd = run.parents[1]
+    cfg = yaml.safe_load((wd / "config" / "paper-fig1-smoke.yaml").read_text())
+    cube_mtime = (run / "cube.zarr" / "zarr.json").stat().st_mtime_ns
+    cfg["plot"] = {"reference": {"M": 1, "rho_s_db": 110, "lam": "1/1600", "gamma": 2.1}}
+    cfg["analyses"] = ["fig1"]
+    try:
+        run_snakemake(wd, write_config(wd, cfg, "paper-fig1-smoke.yaml"))
+        f = json.loads((run / "findings.json").read_text())
+        assert f["reference"] == {"M": 1, "rho_s_db": 110.0, "lam": 1 / 1600, "gamma": 2.1}
+        assert (run / "cube.zarr" / "zarr.json").stat().st_mtime_ns == cube_mtime
+    finally:  # leave the module's runs as they were for the other tests
+        cfg.pop("plot")
+        cfg["analyses"] = ["fig1", "tightness"]
+        cfg["plot"] = {"reference": {"M": 4, "rho_s_db": 120, "lam": "1/900", "gamma": 2.5}}
+        run_snakemake(wd, write_config(wd, cfg, "paper-fig1-smoke.yaml"))

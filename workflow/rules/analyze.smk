@@ -39,10 +39,10 @@ rule figure:
     conda:
         "../envs/netsense.yaml"
     params:
-        plot=json.dumps(CFG.reference, sort_keys=True),
+        view=VIEW_CONFIG_JSON,
         code_version=ns_sweep.code_version(("plots.py",)),
     shell:
-        "netsense figure {input.cube} --slopes {input.slopes} "
+        "netsense figure {input.cube} --slopes {input.slopes} --config-json '{params.view}' "
         "--png {output.png} --pdf {output.pdf} 2>&1 | tee {log} >&2"
 
 
@@ -67,10 +67,11 @@ rule study:
         "../envs/netsense.yaml"
     params:
         outdir=lambda wildcards, output: os.path.dirname(output.findings),
-        analyses=",".join(STUDIES),
+        view=VIEW_CONFIG_JSON,
         code_version=ns_sweep.code_version(("studies.py", "closed_form.py")),
     shell:
         "netsense study {input.cube} --slopes {input.slopes} --outdir {params.outdir} "
+        "--config-json '{params.view}' "
         "2>&1 | tee {log} >&2"
 
 

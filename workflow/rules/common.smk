@@ -27,9 +27,16 @@ ns_cluster.export_job_environment(CFG.dask, RUN)
 SHARD_THREADS = 1 if CFG.dask["cluster"] == "synchronous" else 0
 # Clusters this run starts itself in onstart (and stops in onsuccess/onerror).
 HOSTED = ("embedded", "jobqueue")
-# The parts of the config that shape the cube and name its shards (not dask or plot).
+# The parts of the config that shape the cube and name its shards (not dask, plot, analyses or
+# estimator: changing those re-draws figures, never re-assembles the cube).
+NOT_CUBE = ("dask", "plot", "analyses", "estimator")
 CUBE_CONFIG_JSON = json.dumps(
-    {k: v for k, v in CFG.raw.items() if k not in ("dask", "plot")},
+    {k: v for k, v in CFG.raw.items() if k not in NOT_CUBE},
+    sort_keys=True,
+)
+# Everything but dask, for the figure and study rules (the reference point, the analyses).
+VIEW_CONFIG_JSON = json.dumps(
+    {k: v for k, v in CFG.raw.items() if k != "dask"},
     sort_keys=True,
 )
 # The optional ML-estimator study (config key estimator): one output set per layout file.
