@@ -201,6 +201,11 @@ class SweepConfig:
     def sampler_labels(self) -> list[str]:
         return [model_label(s, b) for s, b in zip(self.samplers, self.beams, strict=True)]
 
+    def sampled_M(self, beam: str) -> list[tuple[int | None, int | None]]:
+        """(index into sweep.M, M) of the separately sampled M values of a beam model:
+        [(None, None)] for ``full`` (one layout serves every M), every M otherwise."""
+        return [(None, None)] if beam == "full" else list(enumerate(self.M))
+
     def axes(self) -> dict:
         return {"M": list(self.M), "rho_s_db": list(self.rho_s_db), "lam": list(self.lam),
                 "gamma": list(self.gamma)}

@@ -80,7 +80,7 @@ def read_shards(cfg: SweepConfig, shard_files) -> dict:
             (meta["trial_start"], meta["trial_stop"], arrays))
     out = {}
     for label, beam in zip(cfg.sampler_labels, cfg.beams, strict=True):
-        for M in ([None] if beam == "full" else cfg.M):
+        for _, M in cfg.sampled_M(beam):
             for lam in cfg.lam:
                 for gamma in cfg.gamma:
                     pieces = sorted(parts.get((label, M, lam, gamma), []), key=lambda p: p[0])
@@ -198,7 +198,7 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
         shutil.rmtree(tmp)
     chunks = write_template(cfg, tmp, cube_attrs(cfg, extra_attrs))
     for k, (label, beam) in enumerate(zip(cfg.sampler_labels, cfg.beams, strict=True)):
-        for m, M in ([(None, None)] if beam == "full" else enumerate(cfg.M)):
+        for m, M in cfg.sampled_M(beam):
             for i, lam in enumerate(cfg.lam):
                 for j, gamma in enumerate(cfg.gamma):
                     write_cell(cfg, tmp, chunks, k, i, j, samples[(label, M, lam, gamma)], m)

@@ -680,18 +680,6 @@ def format_table(rows) -> str:
     return "\n".join(lines)
 
 
-def _finite(name):
-    def conv(text):
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: got {text!r}; must be a number") from None
-        if not math.isfinite(v):
-            raise argparse.ArgumentTypeError(f"{name}: got {text!r}; must be finite")
-        return v
-    return conv
-
-
 def _check_output(flag: str, path, suffix: str, taken: dict) -> Path | None:
     if path is None:
         return None
@@ -778,6 +766,8 @@ def cmd_estimate(args) -> int:
 
 def add_estimator_command(subparsers) -> argparse.ArgumentParser:
     """Register ``netsense estimate`` on an argparse subparsers object; returns its parser."""
+    from .cli import _finite  # the CLI's number parser (cli imports this module lazily)
+
     e = subparsers.add_parser(
         "estimate", help="ML position estimator vs the CRLB (eq. 18) over rho_s, one layout JSON",
         description="Monte Carlo of the ML (weighted nonlinear LS) position estimator from noisy "

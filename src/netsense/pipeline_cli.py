@@ -63,14 +63,21 @@ def cmd_fit(args):
           file=sys.stderr)
 
 
-def cmd_figure(args):
+def _cube_view(args):
+    """The cube, the run's config (--config-json, else the cube's stored one) and the slopes."""
     from .config import resolve
     from .cube import open_cube
-    from .plots import fig1
 
     ds = open_cube(args.cube)
     cfg = resolve(json.loads(args.config_json or ds.attrs["config_json"]))
     slopes = json.loads(Path(args.slopes).read_text()) if args.slopes else []
+    return ds, cfg, slopes
+
+
+def cmd_figure(args):
+    from .plots import fig1
+
+    ds, cfg, slopes = _cube_view(args)
     fig1(ds, cfg.reference, slopes, title=f"netsense: {cfg.name} ({', '.join(cfg.sampler_labels)}; "
          f"{cfg.trials} trials per point; bands: 95% CI)", path_png=args.png, path_pdf=args.pdf)
 
@@ -78,13 +85,9 @@ def cmd_figure(args):
 def cmd_study(args):
     import warnings
 
-    from .config import resolve
-    from .cube import open_cube
     from .studies import run_studies
 
-    ds = open_cube(args.cube)
-    cfg = resolve(json.loads(args.config_json or ds.attrs["config_json"]))
-    slopes = json.loads(Path(args.slopes).read_text())
+    ds, cfg, slopes = _cube_view(args)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="All-NaN slice")
         out = run_studies(ds, cfg.reference, slopes, cfg.analyses, args.outdir,
@@ -109,7 +112,7 @@ def cmd_validate(args):
     from .config import load
 
     cfg = load(args.configfile)
-    n = sum(1 if b == "full" else len(cfg.M) for b in cfg.beams) * len(cfg.lam) * len(cfg.gamma)
+    n = sum(len(cfg.sampled_M(b)) for b in cfg.beams) * len(cfg.lam) * len(cfg.gamma)
     print(f"netsense: {args.configfile}: valid ({n} cells, {cfg.trials} trials each)")
 
 

@@ -24,13 +24,13 @@ def sampler_labels(ds) -> list[str]:
 
 def describe_sampler(label: str) -> str:
     """Legend text for a sampler coordinate value (``plane-K64``, ``disk-R500-codebook``)."""
-    parts = label.split("-")
-    beam = f", {parts[2]} beam" if len(parts) > 2 else ""
-    if parts[0] == "plane":
-        return f"plane, K={parts[1][1:]} (unbiased){beam}"
-    if parts[0] == "disk":
-        return f"disk R={parts[1][1:]} m (paper's window){beam}"
-    return label
+    from .studies import beam_of, parse_sampler
+
+    kind, param = parse_sampler(label)
+    beam = "" if beam_of(label) == "full" else f", {beam_of(label)} beam"
+    if kind == "plane":
+        return f"plane, K={param:g} (unbiased){beam}"
+    return f"disk R={param:g} m (paper's window){beam}"
 
 
 def panel_stats(ds, dim: str, ref: dict, sampler: str | None = None) -> dict:

@@ -91,7 +91,7 @@ def plan(cfg: SweepConfig) -> list[Shard]:
     per_shard = cfg.shard_blocks * cfg.block_trials
     out = []
     for spec, beam in zip(cfg.samplers, cfg.beams, strict=True):
-        for M in ([None] if beam == "full" else cfg.M):
+        for _, M in cfg.sampled_M(beam):
             for lam in cfg.lam:
                 for gamma in cfg.gamma:
                     cid = cell_id(cfg, spec, lam, gamma, beam, M)
