@@ -265,13 +265,35 @@ def bench_pipeline_heavy(quick: bool) -> dict:
     return bench_pipeline(False, "benchmarks/heavy.yaml")
 
 
+def bench_map(quick: bool) -> dict:
+    """`netsense map` kernel: the 200 x 200 grid with the highway layout's 50 sites, vectorized
+    over grid points, vs fisher.crlb called once per grid point (timed on a subset, per point)."""
+    from netsense.crlbmap import crlb_grid, load_map_layout
+    from netsense.fisher import crlb
+
+    kw, _ = load_map_layout(ROOT / "data" / "layouts" / "highway.json")
+    xs, ys = np.linspace(0.0, 1990.0, 200), np.linspace(-995.0, 995.0, 200)
+    grid = median_time(lambda: crlb_grid(xs=xs, ys=ys, **kw), 3 if quick else 7)
+    pts = np.stack(np.meshgrid(xs[::10], ys[::10]), axis=-1).reshape(-1, 2)  # 400 points
+    pkw = {k: v for k, v in kw.items() if k not in ("tx_xy", "rx_xy")}
+
+    def per_point():
+        for p in pts:
+            crlb(kw["tx_xy"], kw["rx_xy"], p, **pkw)
+
+    loop = median_time(per_point, 1 if quick else 3) / len(pts) * xs.size * ys.size
+    return {"grid": [200, 200], "sites": len(kw["tx_xy"]) + len(kw["rx_xy"]), "grid_s": grid,
+            "per_point_loop_s_extrapolated": loop, "speedup": loop / grid,
+            "target": "200 x 200 grid with 50 sites in seconds"}
+
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kernel_bench import bench_accuracy_per_cost, bench_kernel_floor, bench_memory  # noqa: E402
 
 BENCHES = {"factorization": bench_factorization, "kernel_floor": bench_kernel_floor,
            "accuracy_per_cost": bench_accuracy_per_cost, "memory": bench_memory, "pipeline": bench_pipeline,
            "pipeline_heavy": bench_pipeline_heavy, "query": bench_query,
-           "workers": bench_workers, "incremental": bench_incremental}
+           "workers": bench_workers, "incremental": bench_incremental, "map": bench_map}
 
 
 def main(argv=None):
@@ -313,6 +335,10 @@ def main(argv=None):
         w = res["workers"]
         print(f"| Dask workers 1 -> 2, simulate stage ({w['config']}) | "
               f"{w['speedup_1_to_2']:.2f}x | {w['target']} |")
+    if "map" in res:
+        m = res["map"]
+        print(f"| CRLB map, {m['grid'][0]} x {m['grid'][1]} grid, {m['sites']} sites | "
+              f"{m['grid_s']:.3f} s; {m['speedup']:.0f}x a per-point loop | {m['target']} |")
     if "incremental" in res:
         i = res["incremental"]
         print(f"| add one gamma to a five-gamma sweep ({i['config']}) | {i['fraction']:.0%} of the "
