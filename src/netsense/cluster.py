@@ -26,9 +26,13 @@ import time
 from pathlib import Path
 
 HOST_START_TIMEOUT_S = 600  # a jobqueue cluster waits for SLURM to start a worker
-# glibc keeps freeing and re-faulting the kernel's ~5 MB temporaries; a 256 MB top pad stops it
+# glibc keeps freeing and re-faulting the kernel's multi-MB temporaries; a 256 MB top pad stops it
 # (benchmarks/kernel_bench.py experiment_allocator: ~1.19x kernel throughput, same numbers).
-WORKER_ENV = {"MALLOC_TOP_PAD_": str(256 << 20)}
+# The pad only works in glibc's main (sbrk) arena. A Dask worker runs tasks in a thread, which
+# gets its own mmap'd arena (64 MB at most), and there the pad made the kernel ~1.2x SLOWER
+# (0.34 vs 0.29 s per 50k-trial block). One arena puts the worker threads on the main one:
+# 80 blocks on 2 workers took 12.4 s instead of 15.3 s (2 processes without Dask: 12.0 s).
+WORKER_ENV = {"MALLOC_TOP_PAD_": str(256 << 20), "MALLOC_ARENA_MAX": "1"}
 
 
 def _worker_env():
@@ -107,8 +111,13 @@ def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_l
 
 def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
                    memory_limit: str = "auto", watch_pid: int | None = None,
-                   jobqueue: dict | None = None) -> dict:
-    """Start the host process; wait for its scheduler file. Returns {"pid", "scheduler_file"}."""
+                   jobqueue: dict | None = None, wait: bool = True) -> dict:
+    """Start the host process. Returns {"pid", "scheduler_file"}.
+
+    ``wait``: block until the scheduler file exists. With ``wait=False`` the host starts while
+    the first shard jobs import (about 1 s saved per run); :func:`connect` then waits for the
+    scheduler file as long as the host recorded in ``host.pid`` is alive.
+    """
     run_dir = Path(run_dir)
     ddir = run_dir / ".dask"
     ddir.mkdir(parents=True, exist_ok=True)
@@ -127,7 +136,7 @@ def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
         proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     (ddir / "host.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + HOST_START_TIMEOUT_S
-    while not sched.exists():
+    while wait and not sched.exists():
         if proc.poll() is not None:
             raise RuntimeError(f"Dask host exited with {proc.returncode}; see {ddir / 'host.log'}")
         if time.monotonic() > deadline:
@@ -135,6 +144,37 @@ def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
             raise RuntimeError(f"Dask cluster did not start in {HOST_START_TIMEOUT_S} s")
         time.sleep(0.1)
     return {"pid": proc.pid, "scheduler_file": str(sched)}
+
+
+def wait_for_host(sched: Path, log=sys.stderr) -> bool:
+    """True once ``sched`` exists; False if no live netsense host is starting beside it.
+
+    A host started with ``start_embedded(wait=False)`` records its pid in ``host.pid`` next to
+    the scheduler file before any job runs. Raises if that host exits before it is up.
+    """
+    pid_file = sched.with_name("host.pid")
+    if sched.exists():
+        return True
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    if not (_pid_alive(pid) and _is_netsense_host(pid)):
+        return False  # left over from another run or another machine
+    print(f"netsense: waiting for the embedded Dask cluster (host pid {pid}) to start",
+          file=log, flush=True)
+    deadline = time.monotonic() + HOST_START_TIMEOUT_S
+    while not sched.exists():
+        if not _pid_alive(pid) or not _is_netsense_host(pid):
+            if sched.exists():
+                break
+            raise RuntimeError(f"the embedded Dask cluster's host (pid {pid}) exited while "
+                               f"starting; see {sched.with_name('host.log')}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the embedded Dask cluster did not start in "
+                               f"{HOST_START_TIMEOUT_S} s; see {sched.with_name('host.log')}")
+        time.sleep(0.05)
+    return True
 
 
 def stop_embedded(run_dir, timeout_s: float = 60.0) -> bool:
@@ -195,7 +235,7 @@ def connect(dask_opts: dict, threads: int = 1, log=sys.stderr):
             yield client
         return
     sched = dask_opts.get("embedded_scheduler_file")
-    if sched and Path(sched).exists():
+    if sched and wait_for_host(Path(sched), log):
         try:
             client = Client(scheduler_file=sched, timeout="20s")
         except OSError as exc:

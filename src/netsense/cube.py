@@ -54,10 +54,11 @@ class CubeError(RuntimeError):
     pass
 
 
-def read_shards(cfg: SweepConfig, shard_files) -> dict:
+def read_shards(cfg: SweepConfig, shard_files, only=None) -> dict:
     """Load and verify shard files; returns {(label, M, lam, gamma): {"g18": (trials,), ...}}.
 
     ``M`` is None for a full-beam sampler (one layout serves every M), else the M of the cell.
+    ``only``: the cell keys to return (and check for complete coverage); default all.
 
     A corrupt shard is moved aside (``.corrupt``) so that the next run recomputes it, and a
     :class:`CorruptFileError` naming it is raised.
@@ -79,21 +80,20 @@ def read_shards(cfg: SweepConfig, shard_files) -> dict:
         parts.setdefault((label, meta.get("M"), meta["lam"], meta["gamma"]), []).append(
             (meta["trial_start"], meta["trial_stop"], arrays))
     out = {}
-    for label, beam in zip(cfg.sampler_labels, cfg.beams, strict=True):
-        for _, M in cfg.sampled_M(beam):
-            for lam in cfg.lam:
-                for gamma in cfg.gamma:
-                    pieces = sorted(parts.get((label, M, lam, gamma), []), key=lambda p: p[0])
-                    pos = 0
-                    what = f"{label}{'' if M is None else f' M={M}'} lam={lam} gamma={gamma}"
-                    for start, stop, _ in pieces:
-                        if start != pos:
-                            raise CubeError(f"shards of {what} leave a gap at trial {pos}")
-                        pos = stop
-                    if pos != cfg.trials:
-                        raise CubeError(f"shards of {what} cover {pos} of {cfg.trials} trials")
-                    out[(label, M, lam, gamma)] = {k: np.concatenate([p[2][k] for p in pieces])
-                                                   for k in ("g18", "g23")}
+    for key, *_ in cells(cfg):
+        if only is not None and key not in only:
+            continue
+        label, M, lam, gamma = key
+        pieces = sorted(parts.get(key, []), key=lambda p: p[0])
+        pos = 0
+        what = f"{label}{'' if M is None else f' M={M}'} lam={lam} gamma={gamma}"
+        for start, stop, _ in pieces:
+            if start != pos:
+                raise CubeError(f"shards of {what} leave a gap at trial {pos}")
+            pos = stop
+        if pos != cfg.trials:
+            raise CubeError(f"shards of {what} cover {pos} of {cfg.trials} trials")
+        out[key] = {k: np.concatenate([p[2][k] for p in pieces]) for k in ("g18", "g23")}
     return out
 
 
@@ -187,21 +187,178 @@ def write_cell(cfg: SweepConfig, path, chunks, s: int, i: int, j: int, cell: dic
         part.to_zarr(path, region=region, mode="r+", consolidated=False)
 
 
-def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None = None) -> Path:
-    """Build the cube at ``out_path`` from the shard files (see module docstring)."""
-    import zarr
+# Cube config keys that may differ between a stored cube and a new one whose cells it can still
+# serve: the lists of cells (a cell is one (sampler, lam, gamma), per M for a non-full beam).
+CELL_LIST_KEYS = ("sampler", "sweep.lam", "sweep.gamma")
+# Array metadata that must match for a stored chunk file to mean the same in the new cube.
+CHUNK_META_KEYS = ("data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs",
+                   "dimension_names", "storage_transformers")
+DATA_VARS = ("crlb_m2", "jensen_m2")
 
-    samples = read_shards(cfg, shard_files)
-    out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    chunks = write_template(cfg, tmp, cube_attrs(cfg, extra_attrs))
+
+def cells(cfg: SweepConfig):
+    """Every cell of the cube as (key, sampler index, M index or None, lam index, gamma index);
+    key = (sampler label, M or None, lam, gamma), as :func:`read_shards` returns them."""
     for k, (label, beam) in enumerate(zip(cfg.sampler_labels, cfg.beams, strict=True)):
         for m, M in cfg.sampled_M(beam):
             for i, lam in enumerate(cfg.lam):
                 for j, gamma in enumerate(cfg.gamma):
-                    write_cell(cfg, tmp, chunks, k, i, j, samples[(label, M, lam, gamma)], m)
+                    yield (label, M, lam, gamma), k, m, i, j
+
+
+def _without_cell_lists(raw: dict) -> dict:
+    out = json.loads(json.dumps(raw, sort_keys=True, default=str))
+    out.pop("sampler", None)
+    for k in ("lam", "gamma"):
+        out.get("sweep", {}).pop(k, None)
+    return out
+
+
+def _meta(path: Path) -> dict:
+    return json.loads((path / "zarr.json").read_text())
+
+
+SHARD_STATS = "netsense-shards.json"  # in the snapshot: the shard files each cell was read from
+
+
+def _cell_id(key) -> str:
+    return json.dumps(list(key))  # floats as repr: exact round trip
+
+
+def _stats(files) -> list:
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+        except OSError:
+            return []
+        out.append([str(f), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
+                   cell_files: dict | None = None) -> tuple[dict, str]:
+    """Cells of a stored cube that the new cube can take unchanged, and why not, if none.
+
+    Returns ({new cell key: (old sampler index, old lam index, old gamma index)}, reason).
+    A stored cell is reused only if the stored cube is complete and was made by the same code
+    (``attrs``' code versions, netsense version) from the same config apart from the cell lists
+    (``CELL_LIST_KEYS``), the sampler behind its label is the same, its arrays encode chunks
+    the same way and, with ``cell_files`` ({cell key: its shard files}), those shard files are
+    the ones (path, size, mtime) the stored cell was read from: a shard that was written again
+    or changed since is read again. Anything else rebuilds the cell from its shards.
+    """
+    old_path = Path(old_path)
+    if not (old_path / "zarr.json").exists():
+        return {}, "no previous cube"
+    try:
+        root = _meta(old_path)
+        old_attrs = root.get("attributes", {})
+        if not old_attrs.get(COMPLETE_ATTR) or not root.get("consolidated_metadata"):
+            return {}, "previous cube incomplete"
+        for k in ("netsense_version", "code_version_samples", "code_version_cube"):
+            if old_attrs.get(k) != attrs.get(k):
+                return {}, f"previous cube made by other code ({k})"
+        if _without_cell_lists(json.loads(old_attrs["config_json"])) != _without_cell_lists(
+                json.loads(attrs["config_json"])):
+            return {}, "previous cube made with other settings"
+        import zarr
+
+        g = zarr.open_group(old_path, mode="r", use_consolidated=True)
+        labels = [str(v) for v in g["sampler"][:]]
+        keys = [k.strip() for k in str(old_attrs["sampler"]).split(",")]
+        lams, gammas = list(g["lam"][:]), list(g["gamma"][:])
+        if len(keys) != len(labels) or list(g["M"][:]) != list(cfg.M):
+            return {}, "previous cube has another layout"
+    except (OSError, ValueError, KeyError) as exc:
+        return {}, f"previous cube unreadable ({type(exc).__name__})"
+    if cell_files is not None:
+        try:
+            read_from = json.loads((old_path / SHARD_STATS).read_text())
+        except (OSError, ValueError):
+            return {}, f"previous cube has no {SHARD_STATS}"
+    new_keys = dict(zip(cfg.sampler_labels, attrs["sampler"].split(", "), strict=True))
+    out = {}
+    for key, *_ in cells(cfg):
+        label, _, lam, gamma = key
+        if label in labels and keys[labels.index(label)] == new_keys[label] \
+                and lam in lams and gamma in gammas:
+            if cell_files is not None and read_from.get(_cell_id(key)) != _stats(
+                    cell_files.get(key, [])):
+                continue
+            out[key] = (labels.index(label), lams.index(lam), gammas.index(gamma))
+    return out, "" if out else "no cell in common"
+
+
+def _link_cell(old: Path, new: Path, var: str, src: tuple, dst: tuple, m_range) -> int:
+    """Hard-link (else copy) one cell's chunk files of ``var`` from the old store to the new one.
+    Chunk keys: default encoding, '/' separator, c/<sampler>/<M>/<rho>/<lam>/<gamma>/<trial>."""
+    (s0, i0, j0), (s1, i1, j1) = src, dst
+    n = 0
+    for m in m_range:
+        base_old = old / var / "c" / str(s0) / str(m)
+        if not base_old.is_dir():
+            continue
+        for r in os.listdir(base_old):
+            d_old = base_old / r / str(i0) / str(j0)
+            if not d_old.is_dir():
+                continue
+            d_new = new / var / "c" / str(s1) / str(m) / r / str(i1) / str(j1)
+            d_new.mkdir(parents=True, exist_ok=True)
+            for t in os.listdir(d_old):
+                try:
+                    os.link(d_old / t, d_new / t)
+                except OSError:  # no hard links here (another file system): copy
+                    shutil.copyfile(d_old / t, d_new / t)
+                n += 1
+    return n
+
+
+def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None = None,
+             shard_cells: dict | None = None, log=None) -> Path:
+    """Build the cube at ``out_path`` (see module docstring).
+
+    ``shard_cells``: {shard file: cell key}. With it, the cells that the previous cube (its
+    snapshot, :func:`snapshot_path`) can serve unchanged (:func:`reusable_cells`) have their
+    chunk files hard-linked into the new store and only the other cells' shards are read:
+    adding a gamma or a lam writes only the new cells. Without it, or when nothing can be
+    reused, every shard is read.
+    """
+    import zarr
+
+    out_path = Path(out_path)
+    prev = snapshot_path(out_path)
+    attrs = cube_attrs(cfg, extra_attrs)
+    cell_files: dict = {}
+    for f, key in (shard_cells or {}).items():
+        cell_files.setdefault(key, []).append(f)
+    reuse, why = reusable_cells(cfg, prev, attrs, cell_files) if shard_cells else ({}, "")
+    tmp = out_path.with_name(out_path.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    chunks = write_template(cfg, tmp, attrs)
+    if reuse:
+        old_meta = _meta(prev)["consolidated_metadata"]["metadata"]
+        if any({k: old_meta[v].get(k) for k in CHUNK_META_KEYS} !=
+               {k: _meta(tmp / v).get(k) for k in CHUNK_META_KEYS} for v in DATA_VARS):
+            reuse, why = {}, "previous cube encodes chunks differently"
+    todo = {key for key, *_ in cells(cfg) if key not in reuse}
+    files = shard_files if not shard_cells else [f for f in shard_files
+                                                 if shard_cells[f] in todo]
+    samples = read_shards(cfg, files, only=todo)
+    linked = 0
+    for key, k, m, i, j in cells(cfg):
+        if key in reuse:
+            m_range = range(len(cfg.M)) if m is None else [m]
+            for v in DATA_VARS:
+                linked += _link_cell(prev, tmp, v, reuse[key], (k, i, j), m_range)
+        else:
+            write_cell(cfg, tmp, chunks, k, i, j, samples[key], m)
+    if log is not None:
+        n = len(reuse) + len(todo)
+        print(f"netsense: assemble: {len(todo)} of {n} cell(s) written from shards, "
+              f"{len(reuse)} taken from the previous cube ({linked} chunk files linked)"
+              + (f"; nothing reused: {why}" if why and shard_cells else ""), file=log)
     group = zarr.open_group(tmp, mode="r+")
     group.attrs[COMPLETE_ATTR] = True  # written last: only a finished store says complete
     zarr.consolidate_metadata(tmp)
@@ -213,7 +370,36 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     os.replace(tmp, out_path)
     if old.exists():
         shutil.rmtree(old)
+    if shard_cells:
+        _snapshot(out_path, prev, {_cell_id(k): _stats(v) for k, v in cell_files.items()}, log)
     return out_path
+
+
+def snapshot_path(out_path) -> Path:
+    """Where the last assembled cube's hard-linked snapshot lives (``.<name>.prev``, beside it).
+
+    Snakemake deletes a job's old output before the job runs, so the next assembly finds its
+    reusable cells here. Hard links share the cube's blocks: no extra disk while both exist.
+    """
+    out_path = Path(out_path)
+    return out_path.with_name(f".{out_path.name}.prev")
+
+
+def _snapshot(out_path: Path, prev: Path, read_from: dict, log) -> None:
+    new = prev.with_name(prev.name + ".new")
+    for p in (new, prev):
+        if p.exists():
+            shutil.rmtree(p)
+    try:
+        shutil.copytree(out_path, new, copy_function=os.link)
+        (new / SHARD_STATS).write_text(json.dumps(read_from))
+    except OSError as exc:  # no hard links on this file system: no snapshot, no reuse
+        shutil.rmtree(new, ignore_errors=True)
+        if log is not None:
+            print(f"netsense: assemble: no snapshot for the next incremental assembly "
+                  f"({exc.strerror or exc})", file=log)
+        return
+    os.replace(new, prev)
 
 
 def open_cube(path, require_complete: bool = True):

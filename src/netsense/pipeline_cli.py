@@ -37,14 +37,17 @@ def cmd_assemble(args):
 
     cfg = _cfg(args.config_json)
     run = Path(args.out).parent
-    files = [run / "shards" / f"{s.name}.npz" for s in plan(cfg)]
+    shards = plan(cfg)
+    files = [run / "shards" / f"{s.name}.npz" for s in shards]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata")
         try:
             assemble(cfg, files, args.out,
                      {"code_version_samples": code_version(),
                       "code_version_cube": code_version(("system.py", "closed_form.py",
-                                                         "cube.py"))})
+                                                         "cube.py"))},
+                     shard_cells=dict(zip(files, (s.cell_key for s in shards), strict=True)),
+                     log=sys.stderr)
         except CorruptFileError as exc:
             print(f"netsense: error: {exc}", file=sys.stderr)
             return 3

@@ -70,6 +70,11 @@ class Shard:
         return -(-self.trial_stop // self.block_trials)
 
     @property
+    def cell_key(self) -> tuple:
+        """The cube's key of this shard's cell: (sampler label, M or None, lam, gamma)."""
+        return (model_label(self.sampler, self.beam), self.M, self.lam, self.gamma)
+
+    @property
     def name(self) -> str:
         return f"{self.cell}/shard-{self.index:05d}"
 

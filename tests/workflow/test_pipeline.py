@@ -113,6 +113,10 @@ def test_incremental_reruns(tmp_path):
     run_snakemake(wd, write_config(wd, cfg))
     ch = changed(s0, shard_state(run))
     assert len(ch) == 4 and sum(ch.values()) == 6
+    # ... and only those 2 cells are written into the cube; the 4 others are linked from the
+    # previous cube's snapshot (the final state is compared with a fresh run below)
+    assert "2 of 6 cell(s) written from shards, 4 taken from the previous cube" in (
+        run / "logs" / "assemble.log").read_text()
     more_lam = cube_arrays(run / "cube.zarr")
     old_idx = [list(more_lam["lam"]).index(v) for v in base["lam"]]
     assert np.array_equal(more_lam["crlb_m2"][:, :, :, old_idx], base["crlb_m2"])  # lam: axis 3

@@ -93,9 +93,13 @@ def start_cluster():
         memory_limit=CFG.dask["memory_limit"],
         watch_pid=os.getpid(),
         jobqueue=CFG.dask["jobqueue"] if mode == "jobqueue" else None,
+        # A local cluster starts while the first shard jobs import (they wait for it); a
+        # jobqueue cluster is awaited here, so that a SLURM that starts no worker fails early.
+        wait=mode == "jobqueue",
     )
     print(
-        f"netsense: {mode} Dask cluster up (scheduler file {info['scheduler_file']}); "
+        f"netsense: {mode} Dask cluster {'up' if mode == 'jobqueue' else 'starting'} "
+        f"(scheduler file {info['scheduler_file']}); "
         f"performance report -> {RUN}/dask-performance.html",
         file=sys.stderr,
     )
