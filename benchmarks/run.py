@@ -118,15 +118,56 @@ def _sweep_only(wd: Path, configfile: str) -> str:
     return name
 
 
-def _snakemake(wd: Path, configfile: str, cores: int, *extra) -> float:
+# Process classes for the CPU breakdown of a run (first match of the command line wins).
+CPU_CLASSES = (("shard jobs (Dask clients)", "netsense shard"),
+               ("Dask workers", "multiprocessing.spawn"), ("Dask host + scheduler", "netsense.cluster"),
+               ("assemble", "netsense assemble"), ("fit", "netsense fit"),
+               ("figure", "netsense figure"), ("study", "netsense study"),
+               ("Snakemake", "bin/snakemake"))
+
+
+def _cpu_class(cmd: str) -> str:
+    for name, pattern in CPU_CLASSES:
+        if pattern in cmd:
+            return name
+    return "other (nannies, shells, tee)"
+
+
+def _snakemake(wd: Path, configfile: str, cores: int, *extra, cpu: dict | None = None) -> float:
+    """Wall time of one Snakemake run. ``cpu``: filled with CPU seconds per process class
+    (psutil, polled every 0.25 s: a process's last < 0.25 s can be missed)."""
     snake = str(Path(sys.executable).parent / "snakemake")
     configfile = _sweep_only(wd, configfile)
     t = time.perf_counter()
-    res = subprocess.run([snake, "--cores", str(cores), "--configfile", configfile, *extra],
-                         cwd=wd, capture_output=True, text=True)
-    if res.returncode:
-        sys.exit(f"benchmark run failed (snakemake exit {res.returncode}):\n{res.stderr[-3000:]}")
-    return time.perf_counter() - t
+    proc = subprocess.Popen([snake, "--cores", str(cores), "--configfile", configfile, *extra],
+                            cwd=wd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    last: dict = {}
+    if cpu is not None:
+        import psutil
+
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                break
+            for q in procs:
+                try:
+                    c = q.cpu_times()
+                    if q.pid not in last:
+                        last[q.pid] = [_cpu_class(" ".join(q.cmdline())), 0.0]
+                    last[q.pid][1] = c.user + c.system
+                except psutil.Error:
+                    pass
+            time.sleep(0.25)
+    err = proc.communicate()[1]
+    wall = time.perf_counter() - t
+    if proc.returncode:
+        sys.exit(f"benchmark run failed (snakemake exit {proc.returncode}):\n{err[-3000:]}")
+    if cpu is not None:
+        for name, sec in last.values():
+            cpu[name] = round(cpu.get(name, 0.0) + sec, 2)
+    return wall
 
 
 def bench_pipeline(quick: bool, configfile: str | None = None) -> dict:
@@ -237,40 +278,89 @@ def _variant(wd: Path, base: str, name: str, **changes) -> str:
     return name
 
 
-def bench_workers(quick: bool) -> dict:
-    """Dask speed-up of the simulate stage from 1 to 2 workers (same shards, same trials)."""
+# The same sweep with 4x the trials per cell (and 2x the blocks per shard job): the fixed costs of
+# a run (Snakemake, cluster start, job start-up, the post-processing) weigh 4x less.
+LARGE = {"trials": 4000000, "shard_blocks": 40}
+
+
+def _kernel_cpu_per_core(wd: Path, configfile: str, cores: int = 2) -> float:
+    """The bare kernel's CPU time for a config's trials / cores (one block timed per cell)."""
+    from netsense.config import load
+    from netsense.mc import simulate_block
+
+    cfg = load(wd / configfile)
+    per_cell = []
+    for spec in cfg.samplers:
+        for lam in cfg.lam:
+            for g in cfg.gamma:
+                per_cell.append(median_time(lambda: simulate_block(cfg.seed, spec, lam, g, 0,
+                                                                    cfg.block_trials), 3,
+                                            clock=time.process_time) * cfg.n_blocks)
+    return sum(per_cell) / cores
+
+
+def bench_workers(quick: bool, large: bool = False) -> dict:
+    """Dask speed-up of the simulate stage from 1 to 2 workers (same shards, same trials), and
+    where the CPU of the 2-worker run goes (every process of the run, by class)."""
     base = "config/smoke.yaml" if quick else "benchmarks/scaling.yaml"
     out = {}
+    cpu2: dict = {}
     for n in (1, 2):
         times = []
-        for _ in range(1 if quick else 2):
+        for r in range(1 if quick or large else 2):
             wd = _workdir()
             try:
-                cfg = _variant(wd, base, f"w{n}.yaml", **{"dask.n_workers": n})
-                times.append(_snakemake(wd, cfg, 2, "--omit-from", "assemble"))
+                cfg = _variant(wd, base, f"w{n}.yaml", **{"dask.n_workers": n},
+                               **(LARGE if large else {}))
+                if n == 2 and r == 0:
+                    out["kernel_cpu_s_per_core"] = _kernel_cpu_per_core(wd, cfg)
+                times.append(_snakemake(wd, cfg, 2, "--omit-from", "assemble",
+                                        cpu=cpu2 if n == 2 and r == 0 else None))
             finally:
                 shutil.rmtree(wd, ignore_errors=True)
         out[f"simulate_wall_s_{n}_worker"] = statistics.median(times)
     out["speedup_1_to_2"] = out["simulate_wall_s_1_worker"] / out["simulate_wall_s_2_worker"]
+    out["cpu_s_by_process_2_workers"] = dict(sorted(cpu2.items(), key=lambda kv: -kv[1]))
     out["target"] = ">= 1.8"
-    out["config"] = base
+    out["config"] = base + (f" with {LARGE}" if large else "")
     return out
 
 
-def bench_incremental(quick: bool) -> dict:
-    """Full run of a five-gamma sweep vs the re-run after adding a sixth gamma."""
+def bench_workers_large(quick: bool) -> dict:
+    """bench_workers on the 4x larger sweep (one run per worker count)."""
+    if quick:
+        return {"skipped_in_quick_mode": True}
+    return bench_workers(False, large=True)
+
+
+def bench_incremental(quick: bool, large: bool = False) -> dict:
+    """Full run of a five-gamma sweep vs the re-run after adding a sixth gamma, with where the
+    re-run's CPU goes."""
     base = "config/smoke.yaml" if quick else "benchmarks/scaling.yaml"
     wd = _workdir()
+    extra = LARGE if large else {}
+    cpu: dict = {}
     try:
         five = [2.5, 3.0, 3.5, 4.0, 4.5]
-        c5 = _variant(wd, base, "five.yaml", **{"sweep.gamma": five})
-        c6 = _variant(wd, base, "six.yaml", **{"sweep.gamma": [*five, 5.0]})
+        c5 = _variant(wd, base, "five.yaml", **{"sweep.gamma": five}, **extra)
+        c6 = _variant(wd, base, "six.yaml", **{"sweep.gamma": [*five, 5.0]}, **extra)
         full = _snakemake(wd, c5, 2)
-        inc = _snakemake(wd, c6, 2)
+        inc = _snakemake(wd, c6, 2, cpu=cpu)
+        log = (wd / "results" / "bench-scaling" / "logs" / "assemble.log").read_text() \
+            if not quick else ""
     finally:
         shutil.rmtree(wd, ignore_errors=True)
-    return {"config": base, "full_run_s": full, "add_one_gamma_s": inc,
-            "fraction": inc / full, "target": "<= 0.30"}
+    return {"config": base + (f" with {LARGE}" if large else ""), "full_run_s": full,
+            "add_one_gamma_s": inc, "fraction": inc / full, "target": "<= 0.30",
+            "cpu_s_by_process_rerun": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
+            "assemble_log": [ln for ln in log.splitlines() if "cell(s) written" in ln]}
+
+
+def bench_incremental_large(quick: bool) -> dict:
+    """bench_incremental on the 4x larger sweep."""
+    if quick:
+        return {"skipped_in_quick_mode": True}
+    return bench_incremental(False, large=True)
 
 
 def bench_pipeline_heavy(quick: bool) -> dict:
@@ -308,7 +398,9 @@ from kernel_bench import bench_accuracy_per_cost, bench_kernel_floor, bench_memo
 BENCHES = {"factorization": bench_factorization, "kernel_floor": bench_kernel_floor,
            "accuracy_per_cost": bench_accuracy_per_cost, "memory": bench_memory, "pipeline": bench_pipeline,
            "pipeline_heavy": bench_pipeline_heavy, "query": bench_query,
-           "workers": bench_workers, "incremental": bench_incremental, "map": bench_map}
+           "workers": bench_workers, "workers_large": bench_workers_large,
+           "incremental": bench_incremental, "incremental_large": bench_incremental_large,
+           "map": bench_map}
 
 
 def main(argv=None):
@@ -346,19 +438,23 @@ def main(argv=None):
         m = res["memory"]
         print(f"| peak worker memory, 1e5 -> 1e7 trials per cell | max/min RSS "
               f"{m['max_over_min_rss']:.3f} | flat |")
-    if "workers" in res:
-        w = res["workers"]
-        print(f"| Dask workers 1 -> 2, simulate stage ({w['config']}) | "
-              f"{w['speedup_1_to_2']:.2f}x | {w['target']} |")
+    for key in ("workers", "workers_large"):
+        w = res.get(key, {})
+        if "speedup_1_to_2" in w:
+            print(f"| Dask workers 1 -> 2, simulate stage ({w['config']}) | "
+                  f"{w['speedup_1_to_2']:.2f}x ({w['simulate_wall_s_1_worker']:.1f} s -> "
+                  f"{w['simulate_wall_s_2_worker']:.1f} s; kernel CPU / 2 cores "
+                  f"{w['kernel_cpu_s_per_core']:.1f} s) | {w['target']} |")
     if "map" in res:
         m = res["map"]
         print(f"| CRLB map, {m['grid'][0]} x {m['grid'][1]} grid, {m['sites']} sites | "
               f"{m['grid_s']:.3f} s; {m['speedup']:.0f}x a per-point loop | {m['target']} |")
-    if "incremental" in res:
-        i = res["incremental"]
-        print(f"| add one gamma to a five-gamma sweep ({i['config']}) | {i['fraction']:.0%} of the "
-              f"full run ({i['add_one_gamma_s']:.1f} s vs {i['full_run_s']:.1f} s) | "
-              f"{i['target']} |")
+    for key in ("incremental", "incremental_large"):
+        i = res.get(key, {})
+        if "fraction" in i:
+            print(f"| add one gamma to a five-gamma sweep ({i['config']}) | {i['fraction']:.0%} of "
+                  f"the full run ({i['add_one_gamma_s']:.1f} s vs {i['full_run_s']:.1f} s) | "
+                  f"{i['target']} |")
     if "query" in res:
         q = res["query"]
         print(f"| query, one point of a {q['cube_data_bytes'] / 1e9:.2f} GB cube "

@@ -80,7 +80,7 @@ def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_l
     import dask
     from distributed import Client, performance_report
 
-    stop = threading.Event()
+    stop = _STOP
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     dask.config.set({"distributed.worker.daemon": False})
@@ -177,6 +177,21 @@ def wait_for_host(sched: Path, log=sys.stderr) -> bool:
     return True
 
 
+def release_embedded(dask_dir) -> bool:
+    """Ask this run's embedded cluster host (``dask_dir/host.pid``) to shut down, without
+    waiting: it writes the performance report and stops while other jobs run; the Snakefile's
+    :func:`stop_embedded` then only waits for it. True if a host was signalled."""
+    try:
+        pid = int((Path(dask_dir) / "host.pid").read_text().strip())
+    except (OSError, ValueError):
+        return False
+    if _pid_alive(pid) and _is_netsense_host(pid):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+            return True
+    return False
+
+
 def stop_embedded(run_dir, timeout_s: float = 60.0) -> bool:
     """Stop the host recorded under ``run_dir/.dask`` (SIGTERM, then SIGKILL). True if stopped."""
     ddir = Path(run_dir) / ".dask"
@@ -189,6 +204,7 @@ def stop_embedded(run_dir, timeout_s: float = 60.0) -> bool:
         pid_file.unlink(missing_ok=True)
         return False
     stopped = False
+    _reap(pid)  # a host that already exited (release_embedded) is our zombie child
     if _pid_alive(pid) and _is_netsense_host(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
@@ -268,7 +284,14 @@ def export_job_environment(dask_opts: dict, run_dir: str) -> None:
         {**dask_opts, "embedded_scheduler_file": f"{run_dir}/.dask/scheduler.json"})
 
 
+_STOP = threading.Event()  # set by SIGTERM/SIGINT: the host shuts its cluster down
+
+
 def main(argv=None):
+    # First thing: a stop request that arrives while the host still imports (a run with
+    # nothing to simulate releases the cluster at once) ends it cleanly, report written.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: _STOP.set())
     p = argparse.ArgumentParser(prog="python -m netsense.cluster")
     p.add_argument("--scheduler-file", required=True)
     p.add_argument("--n-workers", type=int, required=True)

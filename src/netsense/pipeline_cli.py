@@ -35,8 +35,16 @@ def cmd_assemble(args):
     from .store import CorruptFileError
     from .sweep import code_version, plan
 
+    from .cluster import release_embedded
+
     cfg = _cfg(args.config_json)
     run = Path(args.out).parent
+    # Every shard is an input of this job: no job of the run needs the Dask cluster any more.
+    # Its host shuts down (and writes the performance report) while the cube is assembled.
+    sched = json.loads(os.environ.get("NETSENSE_DASK") or "{}").get("embedded_scheduler_file")
+    if sched and release_embedded(Path(sched).parent):
+        print("netsense: all shards done; the embedded Dask cluster is shutting down",
+              file=sys.stderr)
     shards = plan(cfg)
     files = [run / "shards" / f"{s.name}.npz" for s in shards]
     with warnings.catch_warnings():
