@@ -139,8 +139,11 @@ def _snakemake(wd: Path, configfile: str, cores: int, *extra, cpu: dict | None =
     snake = str(Path(sys.executable).parent / "snakemake")
     configfile = _sweep_only(wd, configfile)
     t = time.perf_counter()
+    # stderr to a file, not a pipe: nothing reads a pipe while the run is polled, and a full pipe
+    # blocks every job that logs (the rules tee their logs to it).
+    errf = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen([snake, "--cores", str(cores), "--configfile", configfile, *extra],
-                            cwd=wd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            cwd=wd, stdout=subprocess.DEVNULL, stderr=errf, text=True)
     last: dict = {}
     if cpu is not None:
         import psutil
@@ -160,8 +163,11 @@ def _snakemake(wd: Path, configfile: str, cores: int, *extra, cpu: dict | None =
                 except psutil.Error:
                     pass
             time.sleep(0.25)
-    err = proc.communicate()[1]
+    proc.wait()
     wall = time.perf_counter() - t
+    errf.seek(0)
+    err = errf.read()
+    errf.close()
     if proc.returncode:
         sys.exit(f"benchmark run failed (snakemake exit {proc.returncode}):\n{err[-3000:]}")
     if cpu is not None:
