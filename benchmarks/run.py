@@ -141,35 +141,34 @@ def _snakemake(wd: Path, configfile: str, cores: int, *extra, cpu: dict | None =
     t = time.perf_counter()
     # stderr to a file, not a pipe: nothing reads a pipe while the run is polled, and a full pipe
     # blocks every job that logs (the rules tee their logs to it).
-    errf = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen([snake, "--cores", str(cores), "--configfile", configfile, *extra],
-                            cwd=wd, stdout=subprocess.DEVNULL, stderr=errf, text=True)
-    last: dict = {}
-    if cpu is not None:
-        import psutil
+    with tempfile.TemporaryFile(mode="w+") as errf:
+        proc = subprocess.Popen([snake, "--cores", str(cores), "--configfile", configfile, *extra],
+                                cwd=wd, stdout=subprocess.DEVNULL, stderr=errf, text=True)
+        last: dict = {}
+        if cpu is not None:
+            import psutil
 
-        root = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                break
-            for q in procs:
+            root = psutil.Process(proc.pid)
+            while proc.poll() is None:
                 try:
-                    c = q.cpu_times()
-                    if q.pid not in last:
-                        last[q.pid] = [_cpu_class(" ".join(q.cmdline())), 0.0]
-                    last[q.pid][1] = c.user + c.system
+                    procs = [root, *root.children(recursive=True)]
                 except psutil.Error:
-                    pass
-            time.sleep(0.25)
-    proc.wait()
-    wall = time.perf_counter() - t
-    errf.seek(0)
-    err = errf.read()
-    errf.close()
-    if proc.returncode:
-        sys.exit(f"benchmark run failed (snakemake exit {proc.returncode}):\n{err[-3000:]}")
+                    break
+                for q in procs:
+                    try:
+                        c = q.cpu_times()
+                        if q.pid not in last:
+                            last[q.pid] = [_cpu_class(" ".join(q.cmdline())), 0.0]
+                        last[q.pid][1] = c.user + c.system
+                    except psutil.Error:
+                        pass
+                time.sleep(0.25)
+        proc.wait()
+        wall = time.perf_counter() - t
+        errf.seek(0)
+        err = errf.read()
+        if proc.returncode:
+            sys.exit(f"benchmark run failed (snakemake exit {proc.returncode}):\n{err[-3000:]}")
     if cpu is not None:
         for name, sec in last.values():
             cpu[name] = round(cpu.get(name, 0.0) + sec, 2)
@@ -299,9 +298,10 @@ def _kernel_cpu_per_core(wd: Path, configfile: str, cores: int = 2) -> float:
     for spec in cfg.samplers:
         for lam in cfg.lam:
             for g in cfg.gamma:
-                per_cell.append(median_time(lambda: simulate_block(cfg.seed, spec, lam, g, 0,
-                                                                    cfg.block_trials), 3,
-                                            clock=time.process_time) * cfg.n_blocks)
+                def one(spec=spec, lam=lam, g=g):
+                    simulate_block(cfg.seed, spec, lam, g, 0, cfg.block_trials)
+
+                per_cell.append(median_time(one, 3, clock=time.process_time) * cfg.n_blocks)
     return sum(per_cell) / cores
 
 
@@ -417,13 +417,12 @@ def main(argv=None):
     res = {"machine": machine(), "quick": a.quick,
            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     prev = json.loads(OUT.read_text()) if OUT.exists() else {}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
     for name in a.only.split(","):
         t = time.perf_counter()
         res[name] = BENCHES[name](a.quick)
         print(f"[{name}] {json.dumps(res[name])}  ({time.perf_counter() - t:.0f} s)", flush=True)
-    merged = {**prev, **res}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(merged, indent=1))
+        OUT.write_text(json.dumps({**prev, **res}, indent=1))  # after each: nothing measured is lost
     print("\n| benchmark | figure | target |\n| --- | --- | --- |")
     if "factorization" in res:
         f = res["factorization"]

@@ -31,11 +31,10 @@ def cmd_shard(args):
 def cmd_assemble(args):
     import warnings
 
+    from .cluster import release_embedded
     from .cube import assemble
     from .store import CorruptFileError
     from .sweep import code_version, plan
-
-    from .cluster import release_embedded
 
     cfg = _cfg(args.config_json)
     run = Path(args.out).parent
