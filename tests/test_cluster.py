@@ -39,6 +39,24 @@ def test_no_host_means_no_wait(tmp_path):
     assert cluster.wait_for_host(sched) is False  # alive, but not a netsense host
 
 
+def test_this_runs_host_already_gone_is_an_error(tmp_path):
+    """The run's host (its pid passed to the jobs) died before any job looked: a zombie not yet
+    reaped by Snakemake. The job fails naming host.log; it does not start a private cluster."""
+    sched = tmp_path / ".dask" / "scheduler.json"
+    sched.parent.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while cluster._pid_alive(gone.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # exits and stays a zombie: we do not wait() for it yet
+    assert not cluster._pid_alive(gone.pid)
+    with pytest.raises(RuntimeError, match=r"exited while starting; see .*host\.log"):
+        cluster.wait_for_host(sched, host_pid=gone.pid)
+    opts = {"cluster": "embedded", "embedded_scheduler_file": str(sched), "host_pid": gone.pid}
+    with pytest.raises(RuntimeError, match="exited while starting"), cluster.connect(opts):
+        pass
+    gone.wait()
+
+
 def test_host_dying_during_start_is_an_error(tmp_path):
     ddir = tmp_path / ".dask"
     ddir.mkdir()

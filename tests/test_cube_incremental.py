@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -96,12 +95,17 @@ def fresh(tmp_path: Path, run: Path, raw: dict) -> dict:
     {"gamma": [2.5, 3.0, 4.0]},              # a gamma between the old ones: indices shift
     {"gamma": [2.5, 4.0, 5.0]},              # a gamma at the end
     {"lam": ["1/1600", "1/400", "1/900"]},    # a lam in front
-    {"lam": ["1/900"], "gamma": [4.0, 2.5]},  # fewer cells, another order
+    {"lam": ["1/900"]},                       # fewer cells
+    {"samplers_reversed": True},              # the sampler index of every cell changes
 ])
 def test_incremental_equals_fresh(tmp_path, change):
     run = tmp_path / "run"
     build(run, config())
+    change = dict(change)
+    reverse = change.pop("samplers_reversed", False)
     new = config(**change)
+    if reverse:
+        new["sampler"] = new["sampler"][::-1]
     cube, log = build(run, new)
     cfg = resolve(new)
     n_cells = (1 + len(cfg.M)) * len(cfg.lam) * len(cfg.gamma)  # full beam + codebook per M
@@ -112,24 +116,57 @@ def test_incremental_equals_fresh(tmp_path, change):
     assert_same(arrays(cube), fresh(tmp_path, run, new))
 
 
-def test_reused_cells_read_no_shard(tmp_path):
-    """A reused cell's shards are not even opened: garble them in place, keeping size and mtime
-    (what the reuse rule trusts, as Snakemake does), and the assembly still gives the fresh
-    cube."""
+def test_reused_cells_read_no_shard(tmp_path, monkeypatch):
+    """Only the new cells' shard files are opened."""
+    import netsense.cube as cube_mod
+
     run = tmp_path / "run"
     build(run, config())
     new = config(gamma=[2.5, 4.0, 5.0])
     cfg, files, cells = shards(run, new)
     expect = arrays(Path(build(tmp_path / "ref", new, incremental=False)[0]))
-    for f in files:
-        if cells[f][3] != 5.0:
-            st = f.stat()
-            f.write_bytes(b"\0" * st.st_size)
-            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    opened = []
+    real = cube_mod.load_arrays
+    monkeypatch.setattr(cube_mod, "load_arrays", lambda f: (opened.append(Path(f)), real(f))[1])
     log = io.StringIO()
     assemble(cfg, files, run / "cube.zarr", ATTRS, shard_cells=cells, log=log)
     assert "6 of 18 cell(s) written from shards, 12 taken" in log.getvalue()
+    assert sorted(opened) == sorted(f for f in files if cells[f][3] == 5.0)
     assert_same(arrays(run / "cube.zarr"), expect)
+
+
+def test_shard_copied_back_with_its_times_is_read_again(tmp_path):
+    """cp -p / rsync -a keep size and mtime; the inode and ctime still change: read again."""
+    import shutil
+
+    run = tmp_path / "run"
+    build(run, config())
+    _, files, _ = shards(run, config())
+    victim = files[0]
+    shutil.copy2(victim, tmp_path / "copy.npz")
+    victim.unlink()
+    shutil.copy2(tmp_path / "copy.npz", victim)  # same bytes, same mtime, other inode
+    _, log = build(run, config())
+    assert "1 of 12 cell(s) written from shards, 11 taken" in log
+
+
+def test_interrupted_snapshot_replacement_is_never_read(tmp_path):
+    """A kill while the old snapshot is deleted leaves it renamed aside (.trash), never a
+    half-deleted store under the snapshot's name: the next assembly reuses nothing, and is
+    right."""
+    run = tmp_path / "run"
+    build(run, config())
+    prev = snapshot_path(run / "cube.zarr")
+    trash = prev.with_name(prev.name + ".trash")
+    prev.rename(trash)  # the state after os.replace(prev, trash) and a kill
+    for chunk in list((trash / "crlb_m2").rglob("*"))[::2]:
+        if chunk.is_file():
+            chunk.unlink()  # ... part way through deleting it
+    new = config(gamma=[2.5, 4.0, 5.0])
+    cube, log = build(run, new)
+    assert "nothing reused: no previous cube" in log
+    assert not trash.exists() and prev.exists()
+    assert_same(arrays(cube), fresh(tmp_path, run, new))
 
 
 def test_rewritten_shard_is_read_again(tmp_path):

@@ -32,22 +32,30 @@ HOST_START_TIMEOUT_S = 600  # a jobqueue cluster waits for SLURM to start a work
 # gets its own mmap'd arena (64 MB at most), and there the pad made the kernel ~1.2x SLOWER
 # (0.34 vs 0.29 s per 50k-trial block). One arena puts the worker threads on the main one:
 # 80 blocks on 2 workers took 12.4 s instead of 15.3 s (2 processes without Dask: 12.0 s).
-WORKER_ENV = {"MALLOC_TOP_PAD_": str(256 << 20), "MALLOC_ARENA_MAX": "1"}
+# (Measured with one thread per worker; with several, one arena would serialize their mallocs.)
+WORKER_ENV = {"MALLOC_TOP_PAD_": str(256 << 20)}
+ONE_THREAD_ENV = {"MALLOC_ARENA_MAX": "1"}
 
 
-def _worker_env():
-    for k, v in WORKER_ENV.items():
+def _worker_env(threads_per_worker: int = 1):
+    env = {**WORKER_ENV, **(ONE_THREAD_ENV if threads_per_worker == 1 else {})}
+    for k, v in env.items():
         os.environ.setdefault(k, v)  # spawned worker processes inherit it
 
 
 def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs; a zombie (exited, not yet reaped by its parent) is not running."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _make_cluster(n_workers, threads_per_worker, memory_limit, jobqueue: dict | None):
@@ -55,7 +63,7 @@ def _make_cluster(n_workers, threads_per_worker, memory_limit, jobqueue: dict | 
     if not jobqueue:
         from distributed import LocalCluster
 
-        _worker_env()
+        _worker_env(threads_per_worker)
         return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
                             processes=True, memory_limit=memory_limit, dashboard_address=":0",
                             death_timeout=30)
@@ -85,6 +93,10 @@ def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_l
         signal.signal(sig, lambda *_: stop.set())
     dask.config.set({"distributed.worker.daemon": False})
     sched = Path(scheduler_file)
+    if stop.is_set():  # released while still importing (a run with nothing to simulate)
+        print("netsense: released before the cluster started; not starting it", file=sys.stderr,
+              flush=True)
+        return
     with _make_cluster(n_workers, threads_per_worker, memory_limit, jobqueue) as cluster, \
             Client(cluster) as client:
         if jobqueue:  # fail early if SLURM never starts a worker
@@ -146,21 +158,29 @@ def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
     return {"pid": proc.pid, "scheduler_file": str(sched)}
 
 
-def wait_for_host(sched: Path, log=sys.stderr) -> bool:
+def wait_for_host(sched: Path, log=sys.stderr, host_pid: int | None = None) -> bool:
     """True once ``sched`` exists; False if no live netsense host is starting beside it.
 
     A host started with ``start_embedded(wait=False)`` records its pid in ``host.pid`` next to
-    the scheduler file before any job runs. Raises if that host exits before it is up.
+    the scheduler file before any job runs, and the Snakefile passes it to the run's jobs
+    (``host_pid`` in NETSENSE_DASK). Raises if that host exits before it is up, also when it
+    is already gone when the job looks.
     """
     pid_file = sched.with_name("host.pid")
     if sched.exists():
         return True
-    try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return False
-    if not (_pid_alive(pid) and _is_netsense_host(pid)):
-        return False  # left over from another run or another machine
+    if host_pid is not None:
+        pid = int(host_pid)
+        if not (_pid_alive(pid) and _is_netsense_host(pid)):
+            raise RuntimeError(f"the embedded Dask cluster's host (pid {pid}) exited while "
+                               f"starting; see {sched.with_name('host.log')}")
+    else:
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return False
+        if not (_pid_alive(pid) and _is_netsense_host(pid)):
+            return False  # left over from another run or another machine
     print(f"netsense: waiting for the embedded Dask cluster (host pid {pid}) to start",
           file=log, flush=True)
     deadline = time.monotonic() + HOST_START_TIMEOUT_S
@@ -251,7 +271,7 @@ def connect(dask_opts: dict, threads: int = 1, log=sys.stderr):
             yield client
         return
     sched = dask_opts.get("embedded_scheduler_file")
-    if sched and wait_for_host(Path(sched), log):
+    if sched and wait_for_host(Path(sched), log, dask_opts.get("host_pid")):
         try:
             client = Client(scheduler_file=sched, timeout="20s")
         except OSError as exc:
@@ -262,7 +282,7 @@ def connect(dask_opts: dict, threads: int = 1, log=sys.stderr):
                 yield client
             return
     n = max(1, int(threads))
-    _worker_env()
+    _worker_env(1)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         print(f"netsense: private Dask cluster with {n} worker(s)", file=log)
@@ -285,6 +305,14 @@ def export_job_environment(dask_opts: dict, run_dir: str) -> None:
 
 
 _STOP = threading.Event()  # set by SIGTERM/SIGINT: the host shuts its cluster down
+
+
+def export_host_pid(pid: int) -> None:
+    """Tell the run's jobs (NETSENSE_DASK) which host process is theirs: a shard job that finds
+    it gone before its scheduler file exists fails, naming host.log, instead of starting a
+    private cluster. Only for jobs on this machine (the Snakefile checks local execution)."""
+    opts = json.loads(os.environ.get("NETSENSE_DASK") or "{}")
+    os.environ["NETSENSE_DASK"] = json.dumps({**opts, "host_pid": int(pid)})
 
 
 def main(argv=None):

@@ -139,6 +139,17 @@ def template(cfg: SweepConfig, attrs: dict):
     return ds, encoding, chunks
 
 
+def _software() -> str:
+    import xarray
+    import zarr
+
+    from .sweep import code_version
+
+    modules = code_version(("config.py", "store.py", "sweep.py", "beam.py"))
+    return (f"numpy {np.__version__}; zarr {zarr.__version__}; xarray {xarray.__version__}; "
+            f"netsense config/store/sweep/beam {modules}")
+
+
 def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
     return {
         "title": "netsense Monte Carlo cube",
@@ -152,6 +163,8 @@ def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
                              for s, b in zip(cfg.samplers, cfg.beams, strict=True)),
         "trials": cfg.trials,
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        # what else shapes the stored bytes (incremental assembly reuses cells only if equal)
+        "software": _software(),
         COMPLETE_ATTR: False,
         **(extra_attrs or {}),
     }
@@ -194,6 +207,8 @@ CELL_LIST_KEYS = ("sampler", "sweep.lam", "sweep.gamma")
 CHUNK_META_KEYS = ("data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs",
                    "dimension_names", "storage_transformers")
 DATA_VARS = ("crlb_m2", "jensen_m2")
+# The only chunk layout _link_cell knows: c/<i0>/.../<i5>, one file per chunk.
+DEFAULT_KEYS = {"name": "default", "configuration": {"separator": "/"}}
 
 
 def cells(cfg: SweepConfig):
@@ -232,7 +247,9 @@ def _stats(files) -> list:
             st = os.stat(f)
         except OSError:
             return []
-        out.append([str(f), st.st_size, st.st_mtime_ns])
+        # inode and ctime too: every shard write replaces the file (new inode), and no copy
+        # tool (cp -p, rsync -a, tar) can set ctime back
+        out.append([str(f), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns])
     return out
 
 
@@ -256,7 +273,7 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
         old_attrs = root.get("attributes", {})
         if not old_attrs.get(COMPLETE_ATTR) or not root.get("consolidated_metadata"):
             return {}, "previous cube incomplete"
-        for k in ("netsense_version", "code_version_samples", "code_version_cube"):
+        for k in ("netsense_version", "code_version_samples", "code_version_cube", "software"):
             if old_attrs.get(k) != attrs.get(k):
                 return {}, f"previous cube made by other code ({k})"
         if _without_cell_lists(json.loads(old_attrs["config_json"])) != _without_cell_lists(
@@ -339,9 +356,15 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     chunks = write_template(cfg, tmp, attrs)
     if reuse:
         old_meta = _meta(prev)["consolidated_metadata"]["metadata"]
+        new_meta = {v: _meta(tmp / v) for v in DATA_VARS}
         if any({k: old_meta[v].get(k) for k in CHUNK_META_KEYS} !=
-               {k: _meta(tmp / v).get(k) for k in CHUNK_META_KEYS} for v in DATA_VARS):
+               {k: new_meta[v].get(k) for k in CHUNK_META_KEYS} for v in DATA_VARS):
             reuse, why = {}, "previous cube encodes chunks differently"
+        elif any(new_meta[v].get("chunk_key_encoding") != DEFAULT_KEYS or any(
+                c.get("name") == "sharding_indexed" for c in new_meta[v].get("codecs", []))
+                for v in DATA_VARS):
+            reuse, why = {}, "chunk layout is not one '/'-keyed file per chunk"
+    read_from = {_cell_id(k): _stats(v) for k, v in cell_files.items()}  # before reading
     todo = {key for key, *_ in cells(cfg) if key not in reuse}
     files = shard_files if not shard_cells else [f for f in shard_files
                                                  if shard_cells[f] in todo]
@@ -371,7 +394,7 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     if old.exists():
         shutil.rmtree(old)
     if shard_cells:
-        _snapshot(out_path, prev, {_cell_id(k): _stats(v) for k, v in cell_files.items()}, log)
+        _snapshot(out_path, prev, read_from, log)
     return out_path
 
 
@@ -386,8 +409,14 @@ def snapshot_path(out_path) -> Path:
 
 
 def _snapshot(out_path: Path, prev: Path, read_from: dict, log) -> None:
-    new = prev.with_name(prev.name + ".new")
-    for p in (new, prev):
+    """Replace the snapshot: never a half-deleted one under its name (a kill during a deletion
+    leaves only ``.trash``, which no assembly reads, or ``.new``, which is rebuilt)."""
+    new, trash = (prev.with_name(prev.name + x) for x in (".new", ".trash"))
+    if prev.exists():
+        if trash.exists():
+            shutil.rmtree(trash)
+        os.replace(prev, trash)
+    for p in (new, trash):
         if p.exists():
             shutil.rmtree(p)
     try:
@@ -395,9 +424,10 @@ def _snapshot(out_path: Path, prev: Path, read_from: dict, log) -> None:
         (new / SHARD_STATS).write_text(json.dumps(read_from))
     except OSError as exc:  # no hard links on this file system: no snapshot, no reuse
         shutil.rmtree(new, ignore_errors=True)
+        first = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args[0] else exc
         if log is not None:
             print(f"netsense: assemble: no snapshot for the next incremental assembly "
-                  f"({exc.strerror or exc})", file=log)
+                  f"(hard links failed: {getattr(first, 'strerror', None) or first})", file=log)
         return
     os.replace(new, prev)
 
