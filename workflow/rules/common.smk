@@ -97,9 +97,8 @@ def start_cluster():
         # jobqueue cluster is awaited here, so that a SLURM that starts no worker fails early.
         wait=mode == "jobqueue",
     )
-    if (
-        workflow.local_exec
-    ):  # the jobs run here: they can tell whether this host still lives
+    # Jobs that run here can tell whether this host still lives.
+    if workflow.local_exec:
         ns_cluster.export_host_pid(info["pid"])
     print(
         f"netsense: {mode} Dask cluster {'up' if mode == 'jobqueue' else 'starting'} "
