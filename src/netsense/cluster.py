@@ -166,26 +166,19 @@ def wait_for_host(sched: Path, log=sys.stderr, host_pid: int | None = None) -> b
     (``host_pid`` in NETSENSE_DASK). Raises if that host exits before it is up, also when it
     is already gone when the job looks.
     """
-    pid_file = sched.with_name("host.pid")
     if sched.exists():
         return True
-    if host_pid is not None:
-        pid = int(host_pid)
-        if not (_pid_alive(pid) and _is_netsense_host(pid)):
-            raise RuntimeError(f"the embedded Dask cluster's host (pid {pid}) exited while "
-                               f"starting; see {sched.with_name('host.log')}")
-    else:
-        try:
-            pid = int(pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return False
-        if not (_pid_alive(pid) and _is_netsense_host(pid)):
-            return False  # left over from another run or another machine
-    print(f"netsense: waiting for the embedded Dask cluster (host pid {pid}) to start",
-          file=log, flush=True)
+    if host_pid is None:  # not told which host is this run's: trust a live one beside the file
+        host_pid = _read_pid(sched.parent)
+        if host_pid is None or not _host_running(host_pid):
+            return False  # none, or left over from another run or another machine
+    pid = int(host_pid)
+    if _host_running(pid):
+        print(f"netsense: waiting for the embedded Dask cluster (host pid {pid}) to start",
+              file=log, flush=True)
     deadline = time.monotonic() + HOST_START_TIMEOUT_S
     while not sched.exists():
-        if not _pid_alive(pid) or not _is_netsense_host(pid):
+        if not _host_running(pid):
             if sched.exists():
                 break
             raise RuntimeError(f"the embedded Dask cluster's host (pid {pid}) exited while "
@@ -201,11 +194,8 @@ def release_embedded(dask_dir) -> bool:
     """Ask this run's embedded cluster host (``dask_dir/host.pid``) to shut down, without
     waiting: it writes the performance report and stops while other jobs run; the Snakefile's
     :func:`stop_embedded` then only waits for it. True if a host was signalled."""
-    try:
-        pid = int((Path(dask_dir) / "host.pid").read_text().strip())
-    except (OSError, ValueError):
-        return False
-    if _pid_alive(pid) and _is_netsense_host(pid):
+    pid = _read_pid(dask_dir)
+    if pid is not None and _host_running(pid):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
             return True
@@ -225,7 +215,7 @@ def stop_embedded(run_dir, timeout_s: float = 60.0) -> bool:
         return False
     stopped = False
     _reap(pid)  # a host that already exited (release_embedded) is our zombie child
-    if _pid_alive(pid) and _is_netsense_host(pid):
+    if _host_running(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while _pid_alive(pid) and time.monotonic() < deadline:
@@ -243,6 +233,18 @@ def stop_embedded(run_dir, timeout_s: float = 60.0) -> bool:
 def _reap(pid):
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def _read_pid(dask_dir) -> int | None:
+    try:
+        return int((Path(dask_dir) / "host.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _host_running(pid: int) -> bool:
+    """``pid`` runs (not a zombie) and is a netsense cluster host."""
+    return _pid_alive(pid) and _is_netsense_host(pid)
 
 
 def _is_netsense_host(pid: int) -> bool:

@@ -254,15 +254,15 @@ def _stats(files) -> list:
 
 
 def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
-                   cell_files: dict | None = None) -> tuple[dict, str]:
+                   shard_stats: dict | None = None) -> tuple[dict, str]:
     """Cells of a stored cube that the new cube can take unchanged, and why not, if none.
 
     Returns ({new cell key: (old sampler index, old lam index, old gamma index)}, reason).
     A stored cell is reused only if the stored cube is complete and was made by the same code
     (``attrs``' code versions, netsense version) from the same config apart from the cell lists
     (``CELL_LIST_KEYS``), the sampler behind its label is the same, its arrays encode chunks
-    the same way and, with ``cell_files`` ({cell key: its shard files}), those shard files are
-    the ones (path, size, mtime) the stored cell was read from: a shard that was written again
+    the same way and, with ``shard_stats`` ({cell id: :func:`_stats` of its shard files now}),
+    those shard files are the ones the stored cell was read from: a shard that was written again
     or changed since is read again. Anything else rebuilds the cell from its shards.
     """
     old_path = Path(old_path)
@@ -289,7 +289,7 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
             return {}, "previous cube has another layout"
     except (OSError, ValueError, KeyError) as exc:
         return {}, f"previous cube unreadable ({type(exc).__name__})"
-    if cell_files is not None:
+    if shard_stats is not None:
         try:
             read_from = json.loads((old_path / SHARD_STATS).read_text())
         except (OSError, ValueError):
@@ -300,8 +300,8 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
         label, _, lam, gamma = key
         if label in labels and keys[labels.index(label)] == new_keys[label] \
                 and lam in lams and gamma in gammas:
-            if cell_files is not None and read_from.get(_cell_id(key)) != _stats(
-                    cell_files.get(key, [])):
+            if shard_stats is not None and read_from.get(_cell_id(key)) != shard_stats.get(
+                    _cell_id(key), []):
                 continue
             out[key] = (labels.index(label), lams.index(lam), gammas.index(gamma))
     return out, "" if out else "no cell in common"
@@ -349,7 +349,8 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     cell_files: dict = {}
     for f, key in (shard_cells or {}).items():
         cell_files.setdefault(key, []).append(f)
-    reuse, why = reusable_cells(cfg, prev, attrs, cell_files) if shard_cells else ({}, "")
+    read_from = {_cell_id(k): _stats(v) for k, v in cell_files.items()}  # before reading
+    reuse, why = reusable_cells(cfg, prev, attrs, read_from) if shard_cells else ({}, "")
     tmp = out_path.with_name(out_path.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -364,7 +365,6 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
                 c.get("name") == "sharding_indexed" for c in new_meta[v].get("codecs", []))
                 for v in DATA_VARS):
             reuse, why = {}, "chunk layout is not one '/'-keyed file per chunk"
-    read_from = {_cell_id(k): _stats(v) for k, v in cell_files.items()}  # before reading
     todo = {key for key, *_ in cells(cfg) if key not in reuse}
     files = shard_files if not shard_cells else [f for f in shard_files
                                                  if shard_cells[f] in todo]
