@@ -28,7 +28,7 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
 
-# The paper reproduction (issue 8) and the beam models (issue 9): four sweeps, then their findings
+# The paper reproduction and the beam models: four sweeps, then their findings
 # into data/findings/, docs/ and the README. About 15 minutes on 2 cores.
 PAPER_RUNS := paper-sec2c beams paper-fig1 paper-gap
 paper: $(STAMP)

@@ -97,18 +97,18 @@ def _staged_block(spec, block_index: int, n: int, acc: dict):
     draws + cumsum + scaling to r^2, uniform angles + cos + sin); its sub-stages are timed by
     the same ops in the same order (so the same numbers) under ``sampling/...``.
     """
-    from netsense.fisher import LegStats, crlb_geometric, jensen_geometric, leg_stats
-    from netsense.seeding import block_rng, cell_key
+    from netsense.core.fisher import LegStats, crlb_geometric, jensen_geometric, leg_stats
+    from netsense.core.seeding import block_rng, stream_key
 
     pt = time.process_time
     t0 = pt()
-    rng = block_rng(SEED, cell_key(spec.key(), LAM, GAMMA, n), block_index)
+    rng = block_rng(SEED, stream_key(spec.key(), LAM, GAMMA, n), block_index)
     t1 = pt()
     acc["seeding"] += t1 - t0
     sides = []
     k = spec.nearest
     for _side in range(2):
-        # --- sampling: the ops of ppp.plane_nodes, stamped one by one
+        # --- sampling: the ops of samplers.plane.plane_nodes, stamped one by one
         t0 = pt()
         e = rng.standard_exponential(size=(n, k))
         t1 = pt()
@@ -131,7 +131,7 @@ def _staged_block(spec, block_index: int, n: int, acc: dict):
         acc["sampling/cos"] += t5 - t4
         acc["sampling/sin"] += t6 - t5
         acc["sampling"] += t6 - t0
-        # --- path loss and leg statistics (ppp.plane_stats)
+        # --- path loss and leg statistics (samplers.plane.plane_stats)
         w = r2 ** (-0.5 * GAMMA)
         t7 = pt()
         s = leg_stats(w, ux, uy)
@@ -160,14 +160,14 @@ _STAGES = ("seeding", "sampling", "sampling/draw_exponential", "sampling/cumsum"
 
 def bench_kernel_floor(quick: bool) -> dict:
     """Production block kernel vs the draw + power + cos/sin floor, trials/s per core (CPU)."""
-    from netsense.mc import simulate_block
-    from netsense.ppp import SamplerSpec
-    from netsense.seeding import block_rng, cell_key
+    from netsense.core.blocks import simulate_block
+    from netsense.core.samplers import PlaneSampler
+    from netsense.core.seeding import block_rng, stream_key
 
-    spec = SamplerSpec("plane", nearest=NEAREST)
+    spec = PlaneSampler(nearest=NEAREST)
     n_blocks = 2 if quick else 8
     repeats = 3 if quick else 7
-    key = cell_key(spec.key(), LAM, GAMMA, BLOCK)
+    key = stream_key(spec.key(), LAM, GAMMA, BLOCK)
 
     # the staged replica must be the production kernel, number for number
     ref = simulate_block(SEED, spec, LAM, GAMMA, 0, BLOCK)
@@ -233,14 +233,14 @@ def bench_kernel_floor(quick: bool) -> dict:
 
 def bench_accuracy_per_cost(quick: bool) -> dict:
     """CPU per trial, projected CPU to a 1 % 95 % interval on E[eq. 23], bias vs Theorem 2."""
-    from netsense.closed_form import theorem2_m2
-    from netsense.mc import mc_point
-    from netsense.ppp import SamplerSpec
+    from netsense.core.closed_form import theorem2_m2
+    from netsense.core.mc import mc_point
+    from netsense.core.samplers import DiskSampler, PlaneSampler
 
     M, rho_db, rel = 4, 120.0, 0.01
     gammas = (2.1, 2.5, 4.0)
-    samplers = [(f"plane_K{k}", SamplerSpec("plane", nearest=k), 10_000) for k in (8, 32, 128)]
-    samplers.append(("disk_R500", SamplerSpec("disk", radius_m=500.0), 1_000))
+    samplers = [(f"plane_K{k}", PlaneSampler(nearest=k), 10_000) for k in (8, 32, 128)]
+    samplers.append(("disk_R500", DiskSampler(radius_m=500.0), 1_000))
     pilot = {"plane": 20_000 if quick else 200_000, "disk": 2_000 if quick else 20_000}
     rows = []
     for gamma in gammas:
@@ -248,7 +248,7 @@ def bench_accuracy_per_cost(quick: bool) -> dict:
                                    gamma=gamma))
         for name, spec, block in samplers:
             n = pilot[spec.kind]
-            kw = dict(lam=LAM, gamma=gamma, M=M, rho_s_db=rho_db, spec=spec, block_trials=block)
+            kw = dict(lam=LAM, gamma=gamma, M=M, rho_s_db=rho_db, sampler=spec, block_trials=block)
             mc_point(trials=block, seed=99, **kw)  # warm-up (imports, allocator)
             res: dict = {}
 
@@ -281,7 +281,7 @@ def bench_accuracy_per_cost(quick: bool) -> dict:
 
 _MEMORY_PROBE = r"""
 import json, resource, sys, time
-from netsense.mc import mc_point
+from netsense.core.mc import mc_point
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t, c = time.perf_counter(), time.process_time()
 r = mc_point(lam=1/900, gamma=2.5, M=4, rho_s_db=120.0, trials=int(sys.argv[1]),
@@ -328,10 +328,10 @@ def experimental_block(spec, block_index: int, n: int, fused_stats: bool = True,
     six (n,) sums instead of dividing the (n, K) arrivals by pi lam (one full pass saved).
     fused_stats: :func:`experimental_leg_stats_fused`.
     """
-    from netsense.fisher import LegStats, crlb_geometric, jensen_geometric, leg_stats
-    from netsense.seeding import block_rng, cell_key
+    from netsense.core.fisher import LegStats, crlb_geometric, jensen_geometric, leg_stats
+    from netsense.core.seeding import block_rng, stream_key
 
-    rng = block_rng(SEED, cell_key(spec.key(), LAM, GAMMA, n), block_index)
+    rng = block_rng(SEED, stream_key(spec.key(), LAM, GAMMA, n), block_index)
     k = spec.nearest
     sides = []
     for _side in range(2):
@@ -357,11 +357,11 @@ def experimental_block(spec, block_index: int, n: int, fused_stats: bool = True,
 
 def experiment_kernel_variants(quick: bool) -> dict:
     """Kernel/floor for the production kernel and the experimental variants; block-size sweep."""
-    from netsense.mc import simulate_block
-    from netsense.ppp import SamplerSpec
-    from netsense.seeding import block_rng, cell_key
+    from netsense.core.blocks import simulate_block
+    from netsense.core.samplers import PlaneSampler
+    from netsense.core.seeding import block_rng, stream_key
 
-    spec = SamplerSpec("plane", nearest=NEAREST)
+    spec = PlaneSampler(nearest=NEAREST)
     repeats = 3 if quick else 7
     ref = simulate_block(SEED, spec, LAM, GAMMA, 0, BLOCK)
     agree = {}
@@ -373,7 +373,7 @@ def experiment_kernel_variants(quick: bool) -> dict:
     total = 20_000 if quick else 80_000
     for block in ((2_000, 10_000) if quick else (1_000, 2_500, 10_000, 40_000)):
         nb = total // block
-        key = cell_key(spec.key(), LAM, GAMMA, block)
+        key = stream_key(spec.key(), LAM, GAMMA, block)
 
         def loop(f, nb=nb, block=block):
             def run():
@@ -398,12 +398,12 @@ def experiment_kernel_variants(quick: bool) -> dict:
 def _kernel_floor_medians(n_blocks: int, repeats: int) -> dict:
     """Interleaved process_time medians of the production kernel and the floor (helper for the
     allocator experiment, run in a child process)."""
-    from netsense.mc import simulate_block
-    from netsense.ppp import SamplerSpec
-    from netsense.seeding import block_rng, cell_key
+    from netsense.core.blocks import simulate_block
+    from netsense.core.samplers import PlaneSampler
+    from netsense.core.seeding import block_rng, stream_key
 
-    spec = SamplerSpec("plane", nearest=NEAREST)
-    key = cell_key(spec.key(), LAM, GAMMA, BLOCK)
+    spec = PlaneSampler(nearest=NEAREST)
+    key = stream_key(spec.key(), LAM, GAMMA, BLOCK)
 
     def kernel():
         for b in range(n_blocks):

@@ -52,8 +52,8 @@ def machine() -> dict:
 # ---------------------------------------------------------------------------------------------
 def bench_factorization(quick: bool) -> dict:
     """Eq. (18): factorized O(N_t + N_r) vs the naive O(N_t N_r) double sum, same layouts."""
-    from netsense.fisher import crlb
-    from netsense.system import DEFAULT_SYSTEM
+    from netsense.core.fisher import crlb
+    from netsense.core.system import DEFAULT_SYSTEM
 
     rng = np.random.default_rng(1)
     n = 870  # nodes per side in the paper's 500 m window at lam = 1/900
@@ -120,7 +120,8 @@ def _sweep_only(wd: Path, configfile: str) -> str:
 
 # Process classes for the CPU breakdown of a run (first match of the command line wins).
 CPU_CLASSES = (("shard jobs (Dask clients)", "netsense shard"),
-               ("Dask workers", "multiprocessing.spawn"), ("Dask host + scheduler", "netsense.cluster"),
+               ("Dask workers", "multiprocessing.spawn"),
+               ("Dask host + scheduler", "netsense.pipeline.cluster.host"),
                ("assemble", "netsense assemble"), ("fit", "netsense fit"),
                ("figure", "netsense figure"), ("study", "netsense study"),
                ("Snakemake", "bin/snakemake"))
@@ -177,8 +178,8 @@ def _snakemake(wd: Path, configfile: str, cores: int, *extra, cpu: dict | None =
 
 def bench_pipeline(quick: bool, configfile: str | None = None) -> dict:
     """End-to-end wall time of a sweep vs the bare kernel's CPU time / cores, same trials."""
-    from netsense.config import load
-    from netsense.mc import simulate_block
+    from netsense.core.blocks import simulate_block
+    from netsense.pipeline.config import load
 
     configfile = configfile or ("config/smoke.yaml" if quick else "config/config.yaml")
     cores = os.cpu_count() or 1
@@ -211,7 +212,7 @@ _QUERY_PROBE = r"""
 import json, resource, sys, time
 import dask.array, pandas, xarray, zarr  # start-up: the libraries a query needs
 import netsense
-from netsense.query import summarize
+from netsense.analysis.query import summarize
 
 def rchar():
     for line in open("/proc/self/io"):
@@ -290,8 +291,8 @@ LARGE = {"trials": 4000000, "shard_blocks": 40}
 
 def _kernel_cpu_per_core(wd: Path, configfile: str, cores: int = 2) -> float:
     """The bare kernel's CPU time for a config's trials / cores (one block timed per cell)."""
-    from netsense.config import load
-    from netsense.mc import simulate_block
+    from netsense.core.blocks import simulate_block
+    from netsense.pipeline.config import load
 
     cfg = load(wd / configfile)
     per_cell = []
@@ -379,10 +380,11 @@ def bench_pipeline_heavy(quick: bool) -> dict:
 def bench_map(quick: bool) -> dict:
     """`netsense map` kernel: the 200 x 200 grid with the highway layout's 50 sites, vectorized
     over grid points, vs fisher.crlb called once per grid point (timed on a subset, per point)."""
-    from netsense.crlbmap import crlb_grid, load_map_layout
-    from netsense.fisher import crlb
+    from netsense.core.fisher import crlb
+    from netsense.deploy.crlbmap import crlb_grid
+    from netsense.deploy.layout import load_layout
 
-    kw, _ = load_map_layout(ROOT / "data" / "layouts" / "highway.json")
+    kw, _ = load_layout(ROOT / "data" / "layouts" / "highway.json", target=False)
     xs, ys = np.linspace(0.0, 1990.0, 200), np.linspace(-995.0, 995.0, 200)
     grid = median_time(lambda: crlb_grid(xs=xs, ys=ys, **kw), 3 if quick else 7)
     pts = np.stack(np.meshgrid(xs[::10], ys[::10]), axis=-1).reshape(-1, 2)  # 400 points

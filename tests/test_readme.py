@@ -22,7 +22,7 @@ def test_reliability_table_names_existing_tests():
 def test_findings_block_is_what_the_stored_runs_render_to():
     """The README's findings numbers are exactly the stored full-run results (data/findings/);
     tests/workflow/test_paper.py checks those against what the current code produces."""
-    from netsense.findings import BEGIN, END, load_store, readme_block
+    from netsense.analysis.findings import BEGIN, END, load_store, readme_block
 
     text = (ROOT / "README.md").read_text()
     assert BEGIN in text and END in text

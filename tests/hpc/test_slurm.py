@@ -1,4 +1,4 @@
-"""The smoke sweep on a real SLURM, both ways onto a cluster (issue 4): Snakemake's SLURM
+"""The smoke sweep on a real SLURM, both ways onto a cluster: Snakemake's SLURM
 executor (each shard job a SLURM job with its own Dask cluster) and one dask-jobqueue
 SLURMCluster shared by the run. Both cubes must be bit-identical to the local run."""
 

@@ -1,8 +1,8 @@
-"""TX beam models in the pipeline (issue 9): config/beams-smoke.yaml through the real workflow.
+"""TX beam models in the pipeline: config/beams-smoke.yaml through the real workflow.
 
 A non-full beam model samples every M separately (its TX gains depend on M); the full model keeps
 one layout for every M. Checked against an independent recomputation of a block with
-netsense.mc.simulate_block and against the exact eq. (23) penalty of each model.
+netsense.core.blocks.simulate_block and against the exact eq. (23) penalty of each model.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pytest
 import yaml
-from wfhelpers import ROOT, make_workdir, run_snakemake, write_config
+from wfhelpers import CONFIGS, make_workdir, run_snakemake, write_config
 
-from netsense.config import resolve
-from netsense.mc import simulate_block
+from netsense.core.blocks import simulate_block
+from netsense.pipeline.config import resolve
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ K_SIGMA = 4.0
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     wd = make_workdir(tmp_path_factory.mktemp("beams"))
-    cfg = yaml.safe_load((ROOT / "config" / "beams-smoke.yaml").read_text())
+    cfg = yaml.safe_load((CONFIGS / "beams-smoke.yaml").read_text())
     cfg["dask"] = {"cluster": "embedded", "n_workers": 2}
     run_snakemake(wd, write_config(wd, cfg, "beams-smoke.yaml"))
     return {"dir": wd / "results" / "beams-smoke", "cfg": resolve(cfg)}
@@ -76,9 +76,9 @@ def test_codebook_between_fixed_and_full_and_exact_penalties(run):
 
 
 def test_beam_config_errors():
-    from netsense.system import InputError
+    from netsense.errors import InputError
 
-    doc = yaml.safe_load((ROOT / "config" / "beams-smoke.yaml").read_text())
+    doc = yaml.safe_load((CONFIGS / "beams-smoke.yaml").read_text())
     doc["sampler"][1]["beam"] = "steered"
     with pytest.raises(InputError, match=r"^sampler\[1\]\.beam: .*one of"):
         resolve(doc)

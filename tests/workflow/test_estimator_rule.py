@@ -8,8 +8,8 @@ import json
 import pytest
 from wfhelpers import ROOT, make_workdir, run_snakemake, smoke_config, write_config
 
-from netsense.estimator import estimator_mc
-from netsense.layout import load_layout
+from netsense.deploy.estimator import estimator_mc
+from netsense.deploy.layout import load_layout
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_estimator_rule(tmp_path):
     out = wd / "results" / "smoke" / "estimator"
     assert (out / "square-offcentre.png").stat().st_size > 20_000
     rows = json.loads((out / "square-offcentre.json").read_text())["rows"]
-    ref = estimator_mc(load_layout(src), [100.0, 140.0], 1000, cfg["seed"])
+    ref = estimator_mc(load_layout(src)[0], [100.0, 140.0], 1000, cfg["seed"])
     assert [r["rho_s_db"] for r in rows] == [100.0, 140.0]
     for got, want in zip(rows, ref, strict=True):
         assert got["mse_m2"] == pytest.approx(want["mse_m2"], rel=SAME_RTOL)

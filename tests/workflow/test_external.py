@@ -1,5 +1,5 @@
 """An existing Dask cluster started by hand (`dask scheduler --scheduler-file` + `dask worker`),
-as sites do: the run uses it through dask.scheduler_file and gives the same cube (issue 3/4)."""
+as sites do: the run uses it through dask.scheduler_file and gives the same cube."""
 
 from __future__ import annotations
 

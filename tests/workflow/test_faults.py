@@ -1,4 +1,4 @@
-"""Faults on the real workflow (issue 6): corrupted files on disk are detected, named and never
+"""Faults on the real workflow: corrupted files on disk are detected, named and never
 read as data; a block that raises names its parameters and seed key and loses nothing else; the
 embedded cluster never outlives a run, whichever way it ends."""
 
@@ -109,7 +109,7 @@ def test_interrupted_assembly_never_presents_a_partial_cube(tmp_path):
     from wfhelpers import wait_for
 
     import netsense
-    from netsense.cube import CubeError
+    from netsense.errors import CubeError
 
     # a cube big enough (~0.4 GB of float64) that assembly takes seconds
     cfg = smoke_config(trials=20000, block_trials=5000, shard_blocks=4,

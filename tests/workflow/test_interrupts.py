@@ -1,7 +1,7 @@
 """Interrupted runs resume to the same cube; the embedded cluster never outlives its run.
 
-Issue 3 (behaviour 3) and issue 6 (faults 1, 2 and 6), on the real Snakefile and a real
-multi-process Dask cluster. Each test compares with an undisturbed run of the same config.
+On the real Snakefile and a real multi-process Dask cluster. Each test compares with an
+undisturbed run of the same config.
 """
 
 from __future__ import annotations

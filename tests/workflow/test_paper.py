@@ -1,4 +1,4 @@
-"""The paper reproduction (issue 8), end to end on the smoke versions of the paper configs.
+"""The paper reproduction, end to end on the smoke versions of the paper configs.
 
 The smoke configs run through the real Snakefile on a real Dask cluster. Their tables are checked
 against independent evaluations from the cube (numpy means over trials, closed forms), and their
@@ -14,10 +14,10 @@ import math
 
 import pytest
 import yaml
-from wfhelpers import ROOT, make_workdir, run_snakemake, write_config
+from wfhelpers import CONFIGS, ROOT, make_workdir, run_snakemake, write_config
 
-from netsense.closed_form import theorem2_m2
-from netsense.findings import headlines, load_store
+from netsense.analysis.findings import headlines, load_store
+from netsense.core.closed_form import theorem2_m2
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def runs(tmp_path_factory):
     wd = make_workdir(tmp_path_factory.mktemp("paper"))
     out = {}
     for name in SMOKES:
-        cfg = yaml.safe_load((ROOT / "config" / f"{name}.yaml").read_text())
+        cfg = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
         cfg["dask"] = {"cluster": "embedded", "n_workers": 2}
         run_snakemake(wd, write_config(wd, cfg, f"{name}.yaml"))
         out[name] = wd / "results" / name
@@ -153,9 +153,9 @@ def test_findings_cli_show_renders_the_stored_block(tmp_path):
 
 
 def test_every_study_has_a_report_caption():
-    from netsense.studies import STUDY_FILES
+    from netsense.analysis.studies import STUDIES
 
-    for a in (*STUDY_FILES, "fig1", "slopes"):
+    for a in (*STUDIES, "fig1", "slopes"):
         assert (ROOT / "workflow" / "report" / f"{a}.rst").stat().st_size > 200, a
 
 

@@ -1,4 +1,4 @@
-"""End to end through the real Snakefile on a real multi-process Dask cluster (issue 3)."""
+"""End to end through the real Snakefile on a real multi-process Dask cluster."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from wfhelpers import (
     write_config,
 )
 
-from netsense.closed_form import theorem2_m2
-from netsense.system import SystemParams
+from netsense.core.closed_form import theorem2_m2
+from netsense.core.system import SystemParams
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Querying stored cubes made by the real workflow (issue 5), including one with unfilled cells."""
+"""Querying stored cubes made by the real workflow, including one with unfilled cells."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 from wfhelpers import make_workdir, run_snakemake, smoke_config, write_config
 
 import netsense
-from netsense.config import resolve
-from netsense.cube import cube_attrs, read_shards, write_cell, write_template
-from netsense.mc import Z95
-from netsense.sweep import plan
+from netsense.core.stats import Z95
+from netsense.pipeline.assembly import cube_attrs, read_shards, write_cell, write_template
+from netsense.pipeline.config import resolve
+from netsense.pipeline.plan import plan
 
 pytestmark = pytest.mark.slow
 NETSENSE = str(Path(sys.executable).parent / "netsense")
@@ -42,10 +42,10 @@ def cubes(tmp_path_factory):
     import xarray as xr
 
     g = samples[(label, None, c.lam[0], c.gamma[1])]
-    scale = netsense.cube.scales_m2(c)[None, :, :, None, None, None]
+    scale = netsense.pipeline.assembly.scales_m2(c)[None, :, :, None, None, None]
     xr.Dataset({
-        "crlb_m2": (netsense.cube.DIMS, scale * g["g18"][None, None, None, None, None, :1000]),
-        "jensen_m2": (netsense.cube.DIMS, scale * g["g23"][None, None, None, None, None, :1000]),
+        "crlb_m2": (netsense.pipeline.axes.DIMS, scale * g["g18"][None, None, None, None, None, :1000]),
+        "jensen_m2": (netsense.pipeline.axes.DIMS, scale * g["g23"][None, None, None, None, None, :1000]),
     }).to_zarr(part, region={"sampler": slice(0, 1), "M": slice(None), "rho_s_db": slice(None),
                              "lam": slice(0, 1), "gamma": slice(1, 2), "trial": slice(0, 1000)},
                mode="r+")
@@ -119,7 +119,7 @@ def test_cli_query_not_a_cube(tmp_path):
 
 def test_unfilled_cells_are_counted_not_averaged(cubes):
     ds = netsense.open_cube(cubes["partial"], require_complete=False)
-    with pytest.raises(netsense.cube.CubeError, match="incomplete"):
+    with pytest.raises(netsense.errors.CubeError, match="incomplete"):
         netsense.open_cube(cubes["partial"])
     df = netsense.summarize(ds, var=["crlb_m2"], stats=["mean", "count", "filled"],
                             where={"M": 4, "rho_s_db": 120})
@@ -141,7 +141,7 @@ def test_unfilled_cells_are_counted_not_averaged(cubes):
     assert info.returncode == 0, info.stderr
     d = json.loads(info.stdout)
     assert d["complete"] is False
-    assert (d["cells_filled"], d["cells_partly_filled"], d["cells_unfilled"]) == (4, 4, 8)
+    assert (d["points_filled"], d["points_partly_filled"], d["points_unfilled"]) == (4, 4, 8)
     q = _cli("query", cubes["partial"], "--where", "M=4")
     assert q.returncode == 0 and "INCOMPLETE" in q.stderr
 
@@ -150,5 +150,6 @@ def test_info_full_cube(cubes):
     p = _cli("info", cubes["full"])
     assert p.returncode == 0, p.stderr
     for text in ("dims       sampler=1, M=2, rho_s_db=2, lam=2, gamma=2, trial=3000", "seed 7",
-                 "sampler plane;K=32", "16 filled, 0 partly, 0 unfilled", "[m^2]"):
+                 'samplers   {"beam": "full", "kind": "plane", "nearest": 32}',
+                 "16 points: 16 filled, 0 partly, 0 unfilled", "[m^2]"):
         assert text in p.stdout, text

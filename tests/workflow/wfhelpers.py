@@ -13,13 +13,14 @@ import numpy as np
 import psutil
 import yaml
 
-from netsense.store import load_arrays
+from netsense.pipeline.store import load_arrays
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 RUN_TIMEOUT_S = 600
 
-SMOKE = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+CONFIGS = ROOT / "tests" / "configs"  # the test configs, apart from the user configs
+SMOKE = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
 
 
 def make_workdir(path: Path) -> Path:
@@ -49,10 +50,11 @@ def smoke_config(**over) -> dict:
     return cfg
 
 
-def run_snakemake(workdir: Path, configfile: Path, *extra, cores=2, check=True):
+def run_snakemake(workdir: Path, configfile: Path, *extra, cores=2, check=True, env=None):
     cmd = [SNAKEMAKE, *(["--cores", str(cores)] if cores else []), "--configfile",
            str(configfile), "--rerun-incomplete", *extra]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+                          env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
     return proc

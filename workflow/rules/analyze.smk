@@ -17,10 +17,10 @@ rule fit:
     conda:
         "../envs/netsense.yaml"
     params:
-        code_version=ns_sweep.code_version(("fits.py",)),
+        code_version=command_version("fit"),
     shell:
-        "netsense fit {input} --csv {output.csv} --json {output.json} "
-        "2>&1 | tee {log} >&2"
+        "netsense fit {input:q} --csv {output.csv:q} --json {output.json:q} "
+        "2>&1 | tee {log:q} >&2"
 
 
 rule figure:
@@ -40,10 +40,10 @@ rule figure:
         "../envs/netsense.yaml"
     params:
         view=VIEW_CONFIG_JSON,
-        code_version=ns_sweep.code_version(("plots.py",)),
+        code_version=command_version("figure"),
     shell:
-        "netsense figure {input.cube} --slopes {input.slopes} --config-json '{params.view}' "
-        "--png {output.png} --pdf {output.pdf} 2>&1 | tee {log} >&2"
+        "netsense figure {input.cube:q} --slopes {input.slopes:q} --config-json {params.view:q} "
+        "--png {output.png:q} --pdf {output.pdf:q} 2>&1 | tee {log:q} >&2"
 
 
 rule study:
@@ -52,14 +52,14 @@ rule study:
         slopes=f"{RUN}/slopes.json",
     output:
         findings=f"{RUN}/findings.json",
-        tables=[f"{RUN}/{STUDY_FILES[a][1]}" for a in STUDIES],
+        tables=[f"{RUN}/{s.files[1]}" for s in STUDIES],
         figures=[
             report(
-                f"{RUN}/{STUDY_FILES[a][0]}",
-                caption=f"../report/{a}.rst",
+                f"{RUN}/{s.files[0]}",
+                caption=f"../report/{s.name}.rst",
                 category="Studies",
             )
-            for a in STUDIES
+            for s in STUDIES
         ],
     log:
         f"{RUN}/logs/study.log",
@@ -68,11 +68,11 @@ rule study:
     params:
         outdir=lambda wildcards, output: os.path.dirname(output.findings),
         view=VIEW_CONFIG_JSON,
-        code_version=ns_sweep.code_version(("studies.py", "closed_form.py")),
+        code_version=command_version("study"),
     shell:
-        "netsense study {input.cube} --slopes {input.slopes} --outdir {params.outdir} "
-        "--config-json '{params.view}' "
-        "2>&1 | tee {log} >&2"
+        "netsense study {input.cube:q} --slopes {input.slopes:q} --outdir {params.outdir:q} "
+        "--config-json {params.view:q} "
+        "2>&1 | tee {log:q} >&2"
 
 
 rule estimate:
@@ -91,11 +91,11 @@ rule estimate:
     conda:
         "../envs/netsense.yaml"
     params:
-        rho=" ".join(repr(float(x)) for x in ESTIMATOR.get("rho_s_db", [])),
-        trials=ESTIMATOR.get("trials", 10000),
+        rho=[repr(float(x)) for x in ESTIMATOR.get("rho_s_db", [])],
+        trials=ESTIMATOR.get("trials"),
         seed=CFG.seed,
-        code_version=ns_sweep.code_version(("estimator.py", "fisher.py", "system.py")),
+        code_version=command_version("estimate"),
     shell:
-        "netsense estimate {input.layout} --rho-s-db-list {params.rho} --trials {params.trials} "
-        "--seed {params.seed} --png {output.png} --csv {output.csv} --json {output.json} "
-        "2>&1 | tee {log} >&2"
+        "netsense estimate {input.layout:q} --rho-s-db-list {params.rho:q} "
+        "--trials {params.trials:q} --seed {params.seed:q} --png {output.png:q} "
+        "--csv {output.csv:q} --json {output.json:q} 2>&1 | tee {log:q} >&2"

@@ -15,7 +15,7 @@ rule assemble:
         runtime=60,
     params:
         cube_config=CUBE_CONFIG_JSON,
-        code_version=ns_sweep.code_version(ns_sweep.CUBE_MODULES),
+        code_version=command_version("assemble"),
     shell:
-        "netsense assemble --config-json '{params.cube_config}' --out {output} "
-        "2>&1 | tee {log} >&2"
+        "netsense assemble --config-json {params.cube_config:q} --out {output:q} "
+        "2>&1 | tee {log:q} >&2"

@@ -1,58 +1,53 @@
 # Helpers for the rules. No physics here: everything computed lives in the netsense package.
+# Config values reach the shell only through Snakemake's quoting ({params.x:q}, {input:q}).
 import json
 import os
 import sys
 
-from netsense import cluster as ns_cluster
-from netsense import sweep as ns_sweep
-from netsense.config import load_yaml, resolve
-from netsense.studies import STUDY_FILES
-from netsense.system import InputError
+from netsense.analysis.runconfig import resolve_run_config
+from netsense.analysis.studies import selected
+from netsense.errors import InputError
+from netsense.pipeline import plan as ns_plan
+from netsense.pipeline.cluster import jobenv as ns_jobenv
+from netsense.pipeline.cluster import supervisor as ns_supervisor
+from netsense.pipeline.codeversion import command_version
+from netsense.pipeline.config import cube_config, load_yaml, view_config
 
 if not config:
     config.update(load_yaml(DEFAULT_CONFIGFILE))
 try:
-    CFG = resolve(config)
+    CFG = resolve_run_config(config)
 except InputError as exc:
     raise WorkflowError(f"netsense: config error: {exc}") from None
 
 RUN = f"results/{CFG.name}"
-SHARDS = {s.name: s for s in ns_sweep.plan(CFG)}
+SHARDS = {s.name: s for s in ns_plan.plan(CFG)}
 # Jobs run the `netsense` of the Python that runs Snakemake, and reach Dask as the environment
 # says: not params, since neither ever changes a result (no re-runs when the cluster changes).
-ns_cluster.export_job_environment(CFG.dask, RUN)
+ns_jobenv.export_job_environment(CFG.dask, RUN)
 # A shard job on a shared cluster is only a Dask client: it claims no core (the workers hold
 # them) and one `dask_clients` slot (workflow/profiles/default caps them). Run synchronously,
 # it computes its blocks itself and claims a core.
 SHARD_THREADS = 1 if CFG.dask["cluster"] == "synchronous" else 0
 # Clusters this run starts itself in onstart (and stops in onsuccess/onerror).
 HOSTED = ("embedded", "jobqueue")
-# The parts of the config that shape the cube and name its shards (not dask, plot, analyses or
-# estimator: changing those re-draws figures, never re-assembles the cube).
-NOT_CUBE = ("dask", "plot", "analyses", "estimator")
-CUBE_CONFIG_JSON = json.dumps(
-    {k: v for k, v in CFG.raw.items() if k not in NOT_CUBE},
-    sort_keys=True,
-)
-# Everything but dask, for the figure and study rules (the reference point, the analyses).
-VIEW_CONFIG_JSON = json.dumps(
-    {k: v for k, v in CFG.raw.items() if k != "dask"},
-    sort_keys=True,
-)
+# The cube-shaping config (assemble) and what figures and studies read (not dask).
+CUBE_CONFIG_JSON = json.dumps(cube_config(CFG.raw), sort_keys=True)
+VIEW_CONFIG_JSON = json.dumps(view_config(CFG.raw), sort_keys=True)
 # The optional ML-estimator study (config key estimator): one output set per layout file.
 ESTIMATOR = CFG.raw.get("estimator") or {}
 EST_LAYOUTS = {
     os.path.splitext(os.path.basename(p))[0]: p for p in ESTIMATOR.get("layouts", [])
 }
-# Studies besides fig1 (config key analyses), in a fixed order.
-STUDIES = [a for a in STUDY_FILES if a in CFG.analyses]
+# Studies besides fig1 (config key analyses), in registry order.
+STUDIES = selected(CFG.analyses)
 FINAL_OUTPUTS = [
     f"{RUN}/cube.zarr",
     f"{RUN}/slopes.csv",
     f"{RUN}/slopes.json",
     f"{RUN}/findings.json",
     *([f"{RUN}/fig1.png", f"{RUN}/fig1.pdf"] if "fig1" in CFG.analyses else []),
-    *[f"{RUN}/{name}" for a in STUDIES for name in STUDY_FILES[a]],
+    *[f"{RUN}/{name}" for s in STUDIES for name in s.files],
     *[
         f"{RUN}/estimator/{stem}.{ext}"
         for stem in EST_LAYOUTS
@@ -86,7 +81,7 @@ def start_cluster():
         )
         return
     n = CFG.dask.get("n_workers") or _workflow_cores()
-    info = ns_cluster.start_embedded(
+    info = ns_supervisor.start_embedded(
         RUN,
         n_workers=n,
         threads_per_worker=CFG.dask["threads_per_worker"],
@@ -99,7 +94,7 @@ def start_cluster():
     )
     # Jobs that run here can tell whether this host still lives.
     if workflow.local_exec:
-        ns_cluster.export_host_pid(info["pid"])
+        ns_jobenv.export_host_pid(info["pid"])
     print(
         f"netsense: {mode} Dask cluster {'up' if mode == 'jobqueue' else 'starting'} "
         f"(scheduler file {info['scheduler_file']}); "
@@ -110,7 +105,7 @@ def start_cluster():
 
 def stop_cluster():
     if CFG.dask["cluster"] in HOSTED:
-        ns_cluster.stop_embedded(RUN)
+        ns_supervisor.stop_embedded(RUN)
 
 
 def print_outputs():

@@ -1,5 +1,5 @@
-# One job per shard: the blocks of trials [start, stop) of one (lam, gamma) cell, run as Dask
-# tasks. The cell directory name hashes everything that shapes its samples.
+# One job per shard: the blocks of trials [start, stop) of one cell, run as Dask tasks. The
+# cell directory name hashes everything that shapes its samples.
 
 
 rule simulate:
@@ -17,6 +17,7 @@ rule simulate:
     params:
         shard=shard_params,
         cache_dir=lambda wc: f"{RUN}/blocks/{wc.cell}",
+        code_version=command_version("shard"),
     shell:
-        "netsense shard --params '{params.shard}' --out {output} "
-        "--cache-dir {params.cache_dir} --threads {threads} 2>&1 | tee {log} >&2"
+        "netsense shard --params {params.shard:q} --out {output:q} "
+        "--cache-dir {params.cache_dir:q} --threads {threads} 2>&1 | tee {log:q} >&2"

@@ -1,0 +1,137 @@
+"""The paper's Fig. 1 layout: error against M, rho_s, lam and gamma (one panel per axis of
+:data:`netsense.pipeline.axes.PARAM_AXES`), every sampler of the cube overlaid."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ...core.samplers import sampler_from_mapping
+from ...core.stats import mean_estimate
+from ...pipeline.axes import FIT_AXES, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
+from .common import lam_text, plt
+
+STYLE = {"crlb": dict(marker="o", color="tab:blue", label="MC of eq. (18) (CRLB)"),
+         "jensen": dict(marker="s", color="tab:green", label="MC of eq. (23)"),
+         "closed_form": dict(marker="", color="tab:red", label="eq. (26) Theorem 2")}
+# Per sampler (in cube order): line style and marker fill, so that samplers stay apart in print.
+SAMPLER_STYLE = ({"ls": "-", "mfc": None}, {"ls": "--", "mfc": "white"},
+                 {"ls": ":", "mfc": "white"}, {"ls": "-.", "mfc": None})
+
+
+def sampler_labels(ds) -> list[str]:
+    """The cube's ``sampler`` coordinate values."""
+    return [str(v) for v in ds[SAMPLER_DIM].values]
+
+
+def describe_sampler(ds, label: str) -> str:
+    """Legend text of one sampler entry, from its ``sampler_spec`` coordinate."""
+    spec = json.loads(str(ds["sampler_spec"].sel({SAMPLER_DIM: label}).values))
+    beam = spec.get("beam", "full")
+    return sampler_from_mapping(spec).describe() + ("" if beam == "full" else f", {beam} beam")
+
+
+def panel_stats(ds, dim: str, ref: dict, sampler: str | None = None) -> dict:
+    """Mean and 95% interval over trials along ``dim`` with the other axes at ``ref``.
+
+    Returns {"x": values, "crlb": MeanEstimate, "jensen": MeanEstimate, "closed_form": values}.
+    """
+    sel = {d: v for d, v in ref.items() if d != dim}
+    if sampler is not None:
+        sel[SAMPLER_DIM] = sampler
+    elif SAMPLER_DIM in ds.dims:
+        sel[SAMPLER_DIM] = ds[SAMPLER_DIM].values[0]
+    sub = ds.sel(sel)
+    out = {"x": sub[dim].values}
+    for q, v in (("crlb", "crlb_m2"), ("jensen", "jensen_m2")):
+        out[q] = mean_estimate(sub[v].transpose(dim, TRIAL_DIM).values)
+    out["closed_form"] = sub["closed_form_m2"].values
+    return out
+
+
+def _slope_label(rows, q, axis, ref, sampler=""):
+    for r in rows:
+        if r["quantity"] != q or r["axis"] != axis or r["gamma"] != ref["gamma"]:
+            continue
+        if r.get("sampler", "") != (sampler if q != "closed_form" else ""):
+            continue
+        fixed = {k: ref[k] for k in PARAM_DIMS if k != "gamma" and r[k] != ""}
+        if all(np.isclose(r[k], v) for k, v in fixed.items()):
+            ci = "" if r["ci_high"] - r["ci_low"] < 1e-9 else \
+                f" [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+            return f"{r['slope']:.3f}{ci}"
+    return ""
+
+
+SHORT = {"crlb": "eq.18", "jensen": "eq.23", "closed_form": "eq.26"}
+
+
+def _tick(dim, v):
+    return lam_text(v) if dim == "lam" else f"{v:g}"
+
+
+def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None):
+    import matplotlib.ticker
+
+    pyplot = plt()
+    fig, axes = pyplot.subplots(2, 2, figsize=(11.5, 10), constrained_layout=True)
+    axis_of = {a.name: a.fit for a in FIT_AXES}
+    theory_txt = {a.name: f"vs {a.fit_label}, theory {a.theory(ref['gamma']):g}"
+                  for a in FIT_AXES}
+    labels = sampler_labels(ds)
+    handles = {}
+    for ax, axis in zip(axes.ravel(), PARAM_AXES, strict=True):
+        dim, xlabel, logx = axis.name, axis.plot_label, axis.log_x
+        if ds.sizes[dim] < 2:
+            ax.text(0.5, 0.5, f"{dim}: single value {_tick(dim, ds[dim].values[0])}\n(not swept)",
+                    ha="center", va="center", transform=ax.transAxes)
+            ax.set_xlabel(xlabel)
+            continue
+        slope_lines = []
+        for si, smp in enumerate(labels):
+            st = panel_stats(ds, dim, ref, smp)
+            sty = SAMPLER_STYLE[si % len(SAMPLER_STYLE)]
+            for q in ("crlb", "jensen"):
+                m, lo, hi = st[q].mean, st[q].ci_low, st[q].ci_high
+                lab = STYLE[q]["label"] + (f", {describe_sampler(ds, smp)}" if len(labels) > 1
+                                           else "")
+                line, = ax.plot(st["x"], m, marker=STYLE[q]["marker"], ls=sty["ls"],
+                                color=STYLE[q]["color"], mfc=sty["mfc"] or STYLE[q]["color"], ms=5,
+                                lw=1.2)
+                handles[lab] = line
+                # 95% confidence band of the Monte Carlo mean
+                ax.fill_between(st["x"], lo, hi, color=STYLE[q]["color"], alpha=0.18, lw=0)
+                if dim in axis_of:
+                    sl = _slope_label(slopes, q, axis_of[dim], ref, smp)
+                    if sl:
+                        slope_lines.append(f"{SHORT[q]} {smp}: {sl}")
+        line, = ax.plot(st["x"], st["closed_form"], "-", color=STYLE["closed_form"]["color"], lw=2)
+        handles[STYLE["closed_form"]["label"]] = line
+        if dim in axis_of:
+            sl = _slope_label(slopes, "closed_form", axis_of[dim], ref)
+            if sl:
+                slope_lines.append(f"{SHORT['closed_form']}: {sl}")
+        ax.set_yscale("log")
+        if logx:
+            ax.set_xscale("log")
+        ax.set_xticks(st["x"], [_tick(dim, v) for v in st["x"]])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(r"mean squared position error [m$^2$]")
+        fixed = ", ".join(f"{k}={_tick(k, ref[k])}" for k in PARAM_DIMS if k != dim)
+        ax.set_title(f"vs {dim}  ({fixed})", fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+        if slope_lines:
+            # log-log slopes (95% CI) in the empty corner: curves fall left to right here
+            ax.text(0.98, 0.98, f"slope {theory_txt[dim]} [95% CI]:\n" + "\n".join(slope_lines),
+                    transform=ax.transAxes, ha="right", va="top", fontsize=7, family="monospace",
+                    bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.9))
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncol=2 if len(handles) > 3 else len(handles), fontsize=8.5)
+    if title:
+        fig.suptitle(title)
+    for p in (path_png, path_pdf):
+        if p:
+            fig.savefig(p, dpi=130)
+    pyplot.close(fig)

@@ -1,0 +1,88 @@
+"""Studies on a cube beyond the slope fits, and their registry.
+
+Each study is one module with a :class:`~.common.Study` record ``STUDY`` (its name, output
+files, rows, figure, preconditions and findings key); :data:`STUDIES` lists them. Adding a study
+is one module, one entry here and its report caption ``workflow/report/<name>.rst``
+(CONTRIBUTING.md, "Add a study").
+
+* ``tightness`` (:mod:`.tightness`): E[eq. 18] / Theorem 2 and E[eq. 23] / Theorem 2 against gamma.
+* ``gap`` (:mod:`.gap`): the same ratios against each sampler's parameter (R, K).
+* ``sec2c`` (:mod:`.sec2c`): Section II-C, single-antenna against MIMO networks.
+* ``beams`` (:mod:`.beams`): TX beam models against full gain.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ...errors import InputError
+from ..tables import write_rows
+from . import beams, gap, sec2c, tightness
+from .common import Study, ratio_rows
+
+# The registry: name in the config's `analyses` -> study. One line per study; run in this order.
+STUDIES: dict[str, Study] = {s.name: s for s in (tightness.STUDY, gap.STUDY, sec2c.STUDY,
+                                                  beams.STUDY)}
+FIGURE_ANALYSES = ("fig1",)  # analyses drawn by the figure rule, not by a study
+
+
+def analysis_names() -> list[str]:
+    """Every valid value of the config's ``analyses``."""
+    return [*FIGURE_ANALYSES, *STUDIES]
+
+
+def check_config(cfg) -> None:
+    """Check the config's ``analyses``: known names, and each study's preconditions.
+
+    Raises :class:`InputError` with one line naming the value and the rule.
+    """
+    allowed = analysis_names()
+    for i, name in enumerate(cfg.analyses):
+        if name not in allowed:
+            raise InputError(f"analyses[{i}]", name, f"must be one of {allowed}")
+    for name in cfg.analyses:
+        if name in STUDIES and STUDIES[name].check is not None:
+            STUDIES[name].check(cfg)
+
+
+def selected(analyses) -> list[Study]:
+    """The studies among ``analyses``, in registry order."""
+    return [s for name, s in STUDIES.items() if name in analyses]
+
+
+def findings(ds, ref: dict, slopes: list[dict], analyses, study_rows: dict | None = None
+             ) -> dict:
+    """Headline numbers of a run (``findings.json``): ratios to Theorem 2 for every
+    (sampler, lam, gamma) at the reference (M, rho_s); lam slopes of every sampler at the
+    reference (M, rho_s); the rows of the selected studies that have a findings key."""
+    study_rows = dict(study_rows or {})
+    lam_slopes = [r for r in slopes if r["axis"] == "lam" and r["M"] == int(ref["M"])
+                  and math.isclose(r["rho_s_db"], float(ref["rho_s_db"]))]
+    out = {"reference": {k: (float(v) if k != "M" else int(v)) for k, v in ref.items()},
+           "trials": int(ds.sizes["trial"]), "samplers": [str(s) for s in ds["sampler"].values],
+           "ratios": ratio_rows(ds, ref), "lam_slopes": lam_slopes}
+    for s in selected(analyses):
+        if s.findings_key:
+            out[s.findings_key] = study_rows[s.name] if s.name in study_rows \
+                else s.rows(ds, ref, slopes)
+    return out
+
+
+def run_studies(ds, ref: dict, slopes: list[dict], analyses, outdir, title: str = "") -> dict:
+    """Write the table and figure of every selected study, and ``findings.json``."""
+    outdir = Path(outdir)
+    written, rows_of = [], {}
+    for s in selected(analyses):
+        rows = rows_of[s.name] = s.rows(ds, ref, slopes)
+        png, csv = (outdir / n for n in s.files)
+        s.figure(rows, ref, png, title=title)
+        write_rows(rows, csv)
+        written += [png, csv]
+    f = findings(ds, ref, slopes, analyses, rows_of)
+    (outdir / "findings.json").write_text(json.dumps(f, indent=1))
+    return {"written": [str(p) for p in [*written, outdir / "findings.json"]]}
+
+
+__all__ = ["STUDIES", "Study", "analysis_names", "check_config", "findings", "run_studies"]

@@ -1,0 +1,113 @@
+"""What the studies share: the study record, the sampler entries of a cube, points, ratios.
+
+Every number is a ratio of a Monte Carlo mean over trials to a closed form at the plot's
+reference (M, rho_s): the scale c^2 / (M_t M_r eta) is common to both, so these ratios depend on
+(sampler, lam, gamma) only. Means and intervals are :func:`netsense.core.stats.mean_estimate`'s;
+a ratio of two independent means (networks with their own realizations) gets the delta-method
+standard error of :func:`netsense.core.stats.ratio_se`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ...core.samplers import SAMPLERS, sampler_from_mapping
+from ...core.stats import mean_estimate
+from ...pipeline.axes import PARAM_DIMS, SAMPLER_DIM
+
+QUANTITIES = {"crlb": "crlb_m2", "jensen": "jensen_m2"}
+LABEL = {"crlb": "E[eq. (18)] / Theorem 2", "jensen": "E[eq. (23)] / Theorem 2"}
+
+
+@dataclass(frozen=True)
+class Study:
+    """One registered study (config key ``analyses``).
+
+    name : str
+        Its name in ``analyses``; its report caption is ``workflow/report/<name>.rst``.
+    files : (png, csv)
+        Its outputs in ``results/<run>/``.
+    rows : callable(ds, ref, slopes) -> list of dict
+        Its table.
+    figure : callable(rows, ref, path_png, title) -> None
+    check : callable(cfg) -> None, optional
+        Preconditions on the sweep; raises :class:`netsense.errors.InputError`.
+    findings_key : str or None
+        Key of its rows in ``findings.json`` (None: the table is a view of the ratio rows).
+    """
+
+    name: str
+    files: tuple[str, str]
+    rows: Callable
+    figure: Callable
+    check: Callable | None = None
+    findings_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A sampler entry of a cube, from its coordinates along ``sampler``."""
+
+    label: str
+    kind: str
+    beam: str
+    spec: dict  # the entry: kind, its parameters, beam
+
+    def sampler(self):
+        """The sampler object (:mod:`netsense.core.samplers`)."""
+        return sampler_from_mapping(self.spec)
+
+    def same_sampler(self, other: Entry) -> bool:
+        """The same sampler and parameters, whatever the beam model."""
+        strip = {k: v for k, v in self.spec.items() if k != "beam"}
+        return strip == {k: v for k, v in other.spec.items() if k != "beam"}
+
+
+def entries(ds) -> list[Entry]:
+    """The cube's sampler entries in cube order."""
+    return [Entry(str(label), str(kind), str(beam), json.loads(str(spec)))
+            for label, kind, beam, spec in zip(ds[SAMPLER_DIM].values, ds["sampler_kind"].values,
+                                               ds["sampler_beam"].values,
+                                               ds["sampler_spec"].values, strict=True)]
+
+
+def table_columns(entry: Entry) -> dict:
+    """The sampler-parameter columns of a table row ({column: value or ""}), the union of every
+    registered kind's ``TABLE_COLUMNS`` (``K`` for plane, ``R_m`` for disk)."""
+    return {col: (entry.spec[param] if entry.kind == kind else "")
+            for kind, cls in SAMPLERS.items() for col, param in cls.TABLE_COLUMNS.items()}
+
+
+def point(ds, ref: dict, **over):
+    """The cube at the reference point, with some coordinates overridden."""
+    sel = {k: ref[k] for k in PARAM_DIMS}
+    sel.update(over)
+    return ds.sel(sel)
+
+
+def ratio_rows(ds, ref: dict, slopes=()) -> list[dict]:
+    """E[eq. 18] / Theorem 2 and E[eq. 23] / Theorem 2 for every (sampler, lam, gamma) at the
+    reference (M, rho_s), with 95% intervals."""
+    rows = []
+    for e in entries(ds):
+        for lam in ds["lam"].values:
+            for g in ds["gamma"].values:
+                pt = point(ds, ref, sampler=e.label, lam=lam, gamma=g)
+                closed = float(pt["closed_form_m2"])
+                row = {"sampler": e.label, "kind": e.kind, **table_columns(e), "lam": float(lam),
+                       "gamma": float(g), "M": int(ref["M"]), "rho_s_db": float(ref["rho_s_db"]),
+                       "closed_form_m2": closed}
+                for q, v in QUANTITIES.items():
+                    est = mean_estimate(pt[v].values)
+                    r = est.over(closed)
+                    row[f"{q}_mean_m2"] = float(est.mean)
+                    row[f"{q}_ratio"] = float(r.mean)
+                    row[f"{q}_ratio_se"] = float(r.sem)
+                    row[f"{q}_ratio_ci_low"] = float(r.ci_low)
+                    row[f"{q}_ratio_ci_high"] = float(r.ci_high)
+                    row[f"{q}_nonfinite"] = int(est.n_nonfinite)
+                    row["trials"] = int(est.n)
+                rows.append(row)
+    return rows

@@ -1,0 +1,73 @@
+"""What the commands share: one-line usage errors, number parsers, JSON output, system flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+from ..core.system import SystemParams
+from ..errors import InputError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line."""
+
+    def error(self, message):
+        """Print ``prog: error: message`` and exit 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def finite(name):
+    """An argparse type: a finite float, with ``name`` in the error."""
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: got {text!r}; must be a number") from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{name}: got {text!r}; must be finite")
+        return v
+    return conv
+
+
+def density(text):
+    """An argparse type: a density per m^2, also as a fraction like ``1/900``."""
+    from ..pipeline.axes import parse_density
+
+    try:
+        return parse_density("density", text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(f"got {text!r}; {exc.rule}") from None
+
+
+def _json_default(o):
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def print_json(obj):
+    """Print ``obj`` as indented JSON (numpy values as lists and numbers)."""
+    print(json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
+
+
+def system_from_args(args) -> SystemParams:
+    """The system constants given by :func:`add_system_args` flags (defaults: Section III)."""
+    over = {k: getattr(args, k) for k in ("carrier_hz", "bandwidth_hz", "effective_bandwidth_hz",
+                                          "rcs_m2") if getattr(args, k, None) is not None}
+    return SystemParams(**over)
+
+
+def add_system_args(p):
+    """Flags for the system constants (``--carrier-hz`` ...)."""
+    g = p.add_argument_group("system constants (defaults: Section III of the paper)")
+    g.add_argument("--carrier-hz", dest="carrier_hz", type=finite("--carrier-hz"),
+                   help="carrier frequency f_c [Hz] (default 30e9)")
+    g.add_argument("--bandwidth-hz", dest="bandwidth_hz", type=finite("--bandwidth-hz"),
+                   help="bandwidth B [Hz] (default 2e9)")
+    g.add_argument("--effective-bandwidth-hz", dest="effective_bandwidth_hz",
+                   type=finite("--effective-bandwidth-hz"),
+                   help="effective bandwidth beta [Hz] (default B/sqrt(12))")
+    g.add_argument("--rcs-m2", dest="rcs_m2", type=finite("--rcs-m2"),
+                   help="radar cross section sigma [m^2] (default 1)")

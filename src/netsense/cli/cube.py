@@ -1,0 +1,103 @@
+"""``netsense info | query``: what a stored cube holds, and statistics over its trials."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import InputError
+
+
+def cmd_info(args):
+    """Print the cube's dims, coordinates, variables, filled points and config."""
+    from ..analysis.query import info
+
+    d = info(args.cube)
+    if args.json:
+        print(json.dumps(d, indent=1, default=str))
+        return
+    samplers = "; ".join(json.dumps(s, sort_keys=True) for s in d["samplers"]) \
+        if d["samplers"] else "(not recorded)"
+    print(f"cube       {d['path']}  ({d['size_on_disk_bytes'] / 1e6:.1f} MB on disk)"
+          f"{'' if d['complete'] else '  INCOMPLETE (assembly did not finish)'}")
+    print(f"made by    netsense {d['netsense_version']} at {d['created_utc']}; seed {d['seed']}")
+    print(f"samplers   {samplers}")
+    print("dims       " + ", ".join(f"{k}={v}" for k, v in d["dims"].items()))
+    for a, vals in d["coords"].items():
+        print(f"  {a:9s}{', '.join(f'{v:g}' if isinstance(v, float | int) else str(v) for v in vals)}")
+    print("variables")
+    for k, v in d["variables"].items():
+        print(f"  {k:15s}[{v['units']}] over ({', '.join(v['dims'])}): {v['long_name']}")
+    print(f"trials     {d['trials_per_point']} per point; {d['points']} points: "
+          f"{d['points_filled']} filled, {d['points_partly_filled']} partly, "
+          f"{d['points_unfilled']} unfilled ({d['trials_filled']} of {d['trials_stored']} trial "
+          "values present)")
+    print(f"config     {json.dumps(d['config'], sort_keys=True)}")
+
+
+def _where(items) -> dict:
+    where = {}
+    for w in items:
+        if "=" not in w:
+            raise InputError("--where", w, "must be KEY=VALUE, e.g. gamma=3 or lam=1/900")
+        k, v = w.split("=", 1)
+        if k.strip() in where:
+            raise InputError("--where", w, f"{k.strip()} is given twice")
+        where[k.strip()] = v.strip()
+    return where
+
+
+def cmd_query(args):
+    """Print statistics over trials, one row per selected point (table, CSV or JSON)."""
+    from ..analysis.query import VARS, summarize
+    from ..pipeline.cube import COMPLETE_ATTR, open_cube
+
+    where = _where(args.where)
+    ds = open_cube(args.cube, require_complete=False)
+    wanted = [v for v in args.var.split(",") if v] if args.var else \
+        [v for v in VARS if v in ds.data_vars]  # default: every per-trial variable present
+    df = summarize(ds, var=wanted, stats=[s for s in args.stats.split(",") if s], where=where,
+                   nearest=args.nearest)
+    if args.format == "csv":
+        print(df.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(df.to_json(orient="records", indent=1))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", 200, "display.float_format", "{:.6g}".format):
+            print(df.to_string(index=False))
+    if df.attrs.get("nonfinite_trials"):
+        print(f"netsense: warning: {df.attrs['nonfinite_trials']} trial value(s) are infinite "
+              "(singular FIM); the statistics are over the finite ones (--stats filled counts "
+              "them per point)", file=sys.stderr)
+    if not ds.attrs.get(COMPLETE_ATTR, False):
+        print("netsense: warning: this cube is INCOMPLETE (assembly did not finish); counts "
+              "show the filled trials", file=sys.stderr)
+
+
+def register(sub) -> None:
+    """Add ``info`` and ``query`` to the subcommands."""
+    i = sub.add_parser("info", help="what a stored cube holds and which config made it",
+                       description="Dims, coordinates, units, filled points, config, seed and "
+                       "size of a stored cube.")
+    i.add_argument("cube", help="a cube (results/<name>/cube.zarr)")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(func=cmd_info)
+
+    q = sub.add_parser("query", help="statistics over trials from a stored cube",
+                       description="Statistics over trials, one row per remaining (sampler, M, "
+                       "rho_s_db, lam, gamma) point, with Theorem 2 beside the means.")
+    q.add_argument("cube", help="a cube (results/<name>/cube.zarr)")
+    q.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                   help="sampler (e.g. disk-R500), M, rho_s_db, lam (also 1/900) or gamma; "
+                   "repeatable")
+    q.add_argument("--var", default="", help="comma-separated, e.g. crlb_m2,jensen_m2 "
+                   "(default: all per-trial variables)")
+    q.add_argument("--stats", default="mean,sem,ci95,count",
+                   help="comma-separated: mean,median,std,sem,ci95,count,filled,quantile:Q")
+    q.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="output format")
+    q.add_argument("--nearest", action="store_true", help="take the nearest stored value")
+    q.set_defaults(func=cmd_query)

@@ -1,0 +1,84 @@
+"""The ``netsense`` command: one subcommand per module of this package."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+from ..errors import CubeError, InputError
+from ..version import __version__
+from . import (
+    assemble,
+    cube,
+    estimate,
+    figure,
+    findings,
+    fit,
+    map,
+    physics,
+    run,
+    shard,
+    study,
+)
+from .common import Parser
+
+DESCRIPTION = """\
+netsense: network-level sensing limits for distributed MIMO radar. The CRLB on a target's
+position (eq. 18), Monte Carlo over Poisson networks, and the closed-form bounds of Song et al.,
+"Performance Analysis of Network Sensing in the Distributed MIMO Radar System"."""
+EPILOG = """\
+commands by use:
+  the numerical core       crlb, theory, mc
+  fixed deployments        map, estimate
+  sweeps                   run, validate, schema
+  stored cubes             info, query
+  paper reproduction       findings
+  workflow steps           shard, assemble, fit, figure, study (run by the Snakefile)
+
+`netsense COMMAND --help` shows each command's arguments and defaults."""
+
+CORE_COMMANDS = (physics, map, estimate)
+PIPELINE_COMMANDS = (cube, run, findings, shard, assemble, fit, figure, study)  # need [pipeline]
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every default, keeps the description's line breaks."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``netsense`` argument parser with every subcommand."""
+    p = Parser(prog="netsense", description=DESCRIPTION, epilog=EPILOG,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"netsense {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
+                           metavar="COMMAND")
+    add = sub.add_parser
+
+    def add_parser(name, **kw):
+        kw.setdefault("formatter_class", _HelpFormatter)
+        return add(name, **kw)
+
+    sub.add_parser = add_parser
+    modules = CORE_COMMANDS
+    if importlib.util.find_spec("xarray") is not None:  # pipeline extras installed
+        modules = (*modules, *PIPELINE_COMMANDS)
+    for module in modules:
+        module.register(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    """Run ``netsense``; a user error is one line on stderr and exit status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        rc = args.func(args)
+    except (InputError, CubeError) as exc:
+        print(f"netsense: error: {exc}", file=sys.stderr)
+        return 2
+    return int(rc or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""``netsense crlb | theory | mc``: the numerical core from the command line."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from ..core.closed_form import compare_mimo_single, lemma3_inv_sum, theorem2_m2
+from ..core.fisher import crlb
+from ..core.samplers import SAMPLERS, parameter_names, sampler_class
+from ..deploy.layout import load_layout
+from ..errors import InputError
+from .common import add_system_args, density, finite, print_json, system_from_args
+
+
+def cmd_crlb(args):
+    """Print eq. (18) and eq. (23) for one layout JSON, as JSON."""
+    kw, _ = load_layout(args.layout)
+    out = crlb(**kw)
+    c, j = float(out["crlb_m2"]), float(out["jensen_m2"])
+    if not (math.isfinite(c) and c > 0):
+        raise InputError("layout", args.layout, "all nodes are collinear with the target: the "
+                         "FIM is singular and the CRLB is infinite (position not identifiable)")
+    print_json({"crlb_m2": c, "jensen_m2": j, "rmse_m": math.sqrt(c),
+                "n_tx": len(kw["tx_xy"]), "n_rx": len(kw["rx_xy"]),
+                "system": kw["system"].to_dict()})
+
+
+def cmd_theory(args):
+    """Print the closed forms (Lemma 3, Theorem 2, eq. 28-30) at one point, as JSON."""
+    system = system_from_args(args)
+    for name in ("lam_t", "lam_r"):
+        v = getattr(args, name)
+        if not v > 0:
+            raise InputError(f"--{name.replace('_', '-')}", v, "density must be > 0 (per m^2)")
+    for name in ("M_t", "M_r"):
+        v = getattr(args, name)
+        if v < 1:
+            raise InputError(f"--{name.replace('_', '-')}", v, "must be an integer >= 1")
+    kw = dict(M_t=args.M_t, M_r=args.M_r, rho_s_db=args.rho_s_db, lam_t=args.lam_t,
+              lam_r=args.lam_r, gamma=args.gamma, system=system)
+    cmp = compare_mimo_single(**kw)
+    print_json({
+        "closed_form_m2": float(theorem2_m2(**kw)),
+        "lemma3_tx": float(lemma3_inv_sum(args.lam_t, args.gamma)),
+        "lemma3_rx": float(lemma3_inv_sum(args.lam_r, args.gamma)),
+        "single_antenna_equal_antennas_m2": float(cmp["single_m2"]),
+        "ratio_mimo_over_single": float(cmp["ratio_mimo_over_single"]),
+        "eq30_holds": bool(cmp["eq30_holds"]),
+        "inputs": {k: v for k, v in kw.items() if k != "system"},
+        "system": system.to_dict(),
+    })
+
+
+def _progress_printer(stream):
+    def show(done, total):
+        width = 30
+        fill = int(width * done / total)
+        stream.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} trials")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+    return show
+
+
+def cmd_mc(args):
+    """Monte Carlo of eq. (18) and eq. (23) at one point; a table, or JSON with ``--json``."""
+    from ..core.mc import mc_point
+
+    cls = sampler_class(args.sampler, "--sampler")
+    sampler = cls.from_mapping({p: getattr(args, p) for p in parameter_names()})
+    system = system_from_args(args)
+    if not args.lam > 0:
+        raise InputError("--lam", args.lam, "density must be > 0 (per m^2)")
+    sampler.check_gamma("--gamma", args.gamma)
+    progress = _progress_printer(sys.stderr) if sys.stderr.isatty() and not args.no_progress \
+        else None
+    res = mc_point(lam=args.lam, gamma=args.gamma, M=args.M, rho_s_db=args.rho_s_db,
+                   trials=args.trials, seed=args.seed, sampler=sampler,
+                   block_trials=args.block_trials, system=system, progress=progress)
+    if args.json:
+        print_json(res)
+        return
+    p = res["point"]
+    print(f"Monte Carlo: lam={p['lam_per_m2']:.6g}/m^2 gamma={p['gamma']} M={p['M']} "
+          f"rho_s={p['rho_s_db']} dB trials={p['trials']} sampler={sampler.key()} seed={p['seed']}")
+    closed = res.get("closed_form_m2")
+    for name, label in (("crlb_m2", "eq. (18) CRLB"), ("jensen_m2", "eq. (23) bound")):
+        s = res[name]
+        line = (f"  {label:15s} mean {s['mean']:.6e} m^2  sem {s['sem']:.2e}  "
+                f"95% CI [{s['ci95'][0]:.6e}, {s['ci95'][1]:.6e}]")
+        if closed is not None:
+            line += (f"  / Theorem 2 = {s['ratio_to_closed_form']:.4f} "
+                     f"[{s['ratio_ci95'][0]:.4f}, {s['ratio_ci95'][1]:.4f}]")
+        print(line)
+        if s["n_inf"]:
+            print(f"  warning: {s['n_inf']} trial(s) of {label} are infinite (singular FIM); "
+                  "the mean is over the finite ones", file=sys.stderr)
+    if closed is not None:
+        print(f"  eq. (26) Theorem 2 closed form {closed:.6e} m^2")
+
+
+def register(sub) -> None:
+    """Add ``crlb``, ``theory`` and ``mc`` to the subcommands."""
+    c = sub.add_parser("crlb", help="CRLB (eq. 18) and eq. (23) for one layout JSON",
+                       description="CRLB (eq. 18) and the eq. (23) quantity for one layout JSON "
+                       "(tx, rx, target, M_t, M_r, rho_s_db, gamma[, system, tx_gain, "
+                       "tx_beta_hz]); prints JSON.")
+    c.add_argument("layout", help="layout JSON: tx, rx, target, M_t, M_r, rho_s_db, gamma[, system]")
+    c.set_defaults(func=cmd_crlb)
+
+    t = sub.add_parser("theory", help="closed forms: Lemma 3, Theorem 2, eq. (28)-(30)",
+                       description="The closed forms at one point: Lemma 3 per side, Theorem 2 "
+                       "(eq. 26) and the single-antenna comparison (eq. 28-30); prints JSON.")
+    t.add_argument("--M-t", dest="M_t", type=int, default=4, help="antennas per TX")
+    t.add_argument("--M-r", dest="M_r", type=int, default=4, help="antennas per RX")
+    t.add_argument("--rho-s-db", dest="rho_s_db", type=finite("--rho-s-db"), required=True,
+                   help="normalized SNR rho_s [dB]")
+    t.add_argument("--lam-t", dest="lam_t", type=density, required=True,
+                   help="TX density per m^2 (or 1/900)")
+    t.add_argument("--lam-r", dest="lam_r", type=density, required=True,
+                   help="RX density per m^2 (or 1/900)")
+    t.add_argument("--gamma", type=finite("--gamma"), required=True, help="path-loss exponent")
+    add_system_args(t)
+    t.set_defaults(func=cmd_theory)
+
+    m = sub.add_parser("mc", help="Monte Carlo of eq. (18) and eq. (23) at one point",
+                       description="Monte Carlo of eq. (18) and eq. (23) over PPP networks at "
+                       "one point (lam_t = lam_r, M_t = M_r), with Theorem 2 beside it.")
+    m.add_argument("--lam", type=density, required=True, help="lam_t = lam_r, per m^2 (or 1/900)")
+    m.add_argument("--gamma", type=finite("--gamma"), required=True, help="path-loss exponent")
+    m.add_argument("--M", type=int, default=4, help="M_t = M_r")
+    m.add_argument("--rho-s-db", dest="rho_s_db", type=finite("--rho-s-db"), default=120.0,
+                   help="normalized SNR rho_s [dB]")
+    m.add_argument("--trials", type=int, default=100_000, help="networks to sample")
+    m.add_argument("--sampler", choices=list(SAMPLERS), default="plane", help="sampler kind")
+    for cls in SAMPLERS.values():
+        for name, sch in cls.PARAMS.items():
+            kind = int if sch["type"] == "integer" else finite(f"--{name.replace('_', '-')}")
+            m.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
+                           default=sch["default"], help=f"{cls.kind}: {sch['description']}")
+    m.add_argument("--seed", type=int, default=0, help="user seed")
+    m.add_argument("--block-trials", dest="block_trials", type=int, default=50_000,
+                   help="trials per random-stream block (result-shaping)")
+    m.add_argument("--json", action="store_true", help="print JSON")
+    m.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
+    add_system_args(m)
+    m.set_defaults(func=cmd_mc)

@@ -1,0 +1,99 @@
+"""``netsense run | validate | schema``: run the sweep workflow, check a config, show the schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ..analysis.runconfig import load_run_config
+from ..errors import InputError
+
+
+def cmd_validate(args):
+    """Validate a config file; print its number of cells."""
+    from ..pipeline.plan import cells
+
+    cfg = load_run_config(args.configfile)
+    print(f"netsense: {args.configfile}: valid ({len(cells(cfg))} cells, {cfg.trials} trials "
+          "each)")
+
+
+def cmd_schema(args):
+    """Print the config schema, completed from the sampler registry, as JSON."""
+    from ..pipeline.config import schema
+
+    print(json.dumps(schema(), indent=1))
+
+
+def _other_snakemake_here(cwd: Path) -> bool:
+    import psutil
+
+    me = os.getpid()
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if p.info["pid"] != me and "snakemake" in cmd and "netsense" not in cmd.split()[:3] \
+                    and Path(p.cwd()).resolve() == cwd:
+                return True
+        except (psutil.Error, OSError):
+            continue
+    return False
+
+
+def cmd_run(args):
+    """Validate the config (one-line errors), then run the workflow and build the report."""
+    cfg = load_run_config(args.configfile)
+    cwd = Path.cwd().resolve()
+    if not (cwd / "Snakefile").exists():
+        raise InputError("working directory", str(cwd), "must be the project root (holds the "
+                         "Snakefile)")
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    base = [snakemake, "--configfile", args.configfile]
+    locks = cwd / ".snakemake" / "locks"
+    if locks.exists() and any(locks.iterdir()):
+        if _other_snakemake_here(cwd):
+            raise InputError("working directory", str(cwd), "another Snakemake is running here; "
+                             "wait for it or stop it")
+        print("netsense: removing the lock of a Snakemake that was killed", file=sys.stderr)
+        subprocess.run([*base, "--unlock"], check=True, capture_output=True)
+    rc = subprocess.run([*base, "--cores", str(args.cores), "--rerun-incomplete",
+                         *args.snakemake_args]).returncode
+    if rc != 0:
+        return rc
+    run = Path("results") / cfg.name
+    if not args.no_report:
+        rc = subprocess.run([*base, "--report", str(run / "report.html")],
+                            capture_output=True, text=True)
+        if rc.returncode != 0:
+            print(rc.stderr[-3000:], file=sys.stderr)
+            return rc.returncode
+        print(f"netsense: report   {run / 'report.html'}", file=sys.stderr)
+    os.environ.pop("NETSENSE_DASK", None)
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``run``, ``validate`` and ``schema`` to the subcommands."""
+    r = sub.add_parser("run", help="run the sweep workflow (validates the config first)",
+                       description="Validate the config, run the Snakemake workflow, then build "
+                       "the Snakemake report (results/<name>/report.html).")
+    r.add_argument("--configfile", default="config/config.yaml", help="the sweep config")
+    r.add_argument("--cores", type=int, default=os.cpu_count() or 1,
+                   help="cores for Snakemake (and the embedded Dask workers)")
+    r.add_argument("--no-report", action="store_true", help="skip snakemake --report")
+    r.add_argument("snakemake_args", nargs="*", help="extra snakemake arguments (after --)")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("validate", help="validate a sweep config file",
+                       description="Validate a sweep config: one line naming the key, the "
+                       "value and the rule on any mistake.")
+    v.add_argument("configfile", help="the sweep config")
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the config schema (JSON)",
+                       description="The config schema with every key's type, unit and default, "
+                       "the sampler entry completed from the sampler registry.")
+    s.set_defaults(func=cmd_schema)

@@ -1,0 +1,411 @@
+"""Assembling the cube from shard files (:mod:`.cube` is its format).
+
+Assembly writes a template and then one region per (cell, trial window) into a temporary store
+beside the target, marks it complete, consolidates the metadata and renames it into place: a
+reader sees no cube or a complete one, never a half-written store under the final name.
+
+Incremental assembly: the last cube is kept as a hard-linked snapshot (:func:`snapshot_path`);
+the cells it can serve unchanged (:func:`reusable_cells`) are linked from it and only new cells
+are read from their shards.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..core.closed_form import theorem2_m2
+from ..core.system import db_to_lin
+from ..errors import CorruptFileError, CubeError
+from ..version import __version__
+from .axes import DIMS, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
+from .config import SweepConfig, cube_config
+from .cube import COMPLETE_ATTR, COORD_ATTRS, DATA_VARS, VAR_ATTRS
+from .plan import Cell, cell_slots, cells
+from .store import load_arrays
+
+
+def read_shards(cfg: SweepConfig, shard_files, only=None) -> dict:
+    """Load and verify shard files; returns {(label, M, lam, gamma): {"g18": (trials,), ...}}.
+
+    ``M`` is None for a full-beam sampler (one layout serves every M), else the M of the cell.
+    ``only``: the cell keys to return (and check for complete coverage); default all.
+
+    A corrupt shard is moved aside (``.corrupt``) so that the next run recomputes it, and a
+    :class:`CorruptFileError` naming it is raised.
+    """
+    parts: dict = {}
+    for f in shard_files:
+        try:
+            arrays, meta = load_arrays(f)
+        except CorruptFileError as exc:
+            p = Path(f)
+            if p.exists():
+                os.replace(p, p.with_name(p.name + ".corrupt"))
+            raise CorruptFileError(f, f"{exc.reason}; moved aside, re-run the same command "
+                                   "to recompute it") from None
+        parts.setdefault(Cell.from_params(meta).key, []).append(
+            (meta["trial_start"], meta["trial_stop"], arrays))
+    out = {}
+    for cell in cells(cfg):
+        key = cell.key
+        if only is not None and key not in only:
+            continue
+        pieces = sorted(parts.get(key, []), key=lambda p: p[0])
+        pos = 0
+        what = cell.describe()
+        for start, stop, _ in pieces:
+            if start != pos:
+                raise CubeError(f"shards of {what} leave a gap at trial {pos}")
+            pos = stop
+        if pos != cfg.trials:
+            raise CubeError(f"shards of {what} cover {pos} of {cfg.trials} trials")
+        out[key] = {k: np.concatenate([p[2][k] for p in pieces]) for k in ("g18", "g23")}
+    return out
+
+
+def scales_m2(cfg: SweepConfig) -> np.ndarray:
+    """c^2 / (M^2 eta(rho_s)) on the (M, rho_s) grid [m^2 per unit geometric factor]."""
+    M = np.asarray(cfg.M, float)[:, None]
+    return cfg.system.error_scale_m2(M, M, db_to_lin(np.asarray(cfg.rho_s_db)[None, :]))
+
+
+def closed_form_grid(cfg: SweepConfig) -> np.ndarray:
+    M = np.asarray(cfg.M, float)[:, None, None, None]
+    rho = np.asarray(cfg.rho_s_db)[None, :, None, None]
+    lam = np.asarray(cfg.lam)[None, None, :, None]
+    out = np.full((len(cfg.M), len(cfg.rho_s_db), len(cfg.lam), len(cfg.gamma)), np.nan)
+    for j, g in enumerate(cfg.gamma):
+        if g > 2:  # Theorem 2 needs gamma > 2; NaN (no closed form) otherwise
+            out[..., j] = theorem2_m2(M_t=M[..., 0], M_r=M[..., 0], rho_s_db=rho[..., 0],
+                                      lam_t=lam[..., 0], lam_r=lam[..., 0], gamma=g,
+                                      system=cfg.system)
+    return out
+
+
+def sampler_coords(cfg: SweepConfig) -> dict:
+    """The coordinates along ``sampler``: label, kind, beam model and the entry as JSON."""
+    entries = [{**s.to_mapping(), "beam": b} for s, b in zip(cfg.samplers, cfg.beams, strict=True)]
+    # Variable-length strings (zarr v3 "string"), not fixed-width <U: the latter has no v3 spec.
+    return {SAMPLER_DIM: np.asarray(cfg.sampler_labels, dtype=object),
+            "sampler_kind": (SAMPLER_DIM, np.asarray([e["kind"] for e in entries], dtype=object)),
+            "sampler_beam": (SAMPLER_DIM, np.asarray(cfg.beams, dtype=object)),
+            "sampler_spec": (SAMPLER_DIM, np.asarray([json.dumps(e, sort_keys=True)
+                                                      for e in entries], dtype=object))}
+
+
+def template(cfg: SweepConfig, attrs: dict):
+    """The cube as a lazy Dataset (NaN data), its encoding and its chunks."""
+    import dask.array as da
+    import xarray as xr
+
+    shape = (len(cfg.samplers), *(len(v) for v in cfg.axes().values()), cfg.trials)
+    tchunk = min(cfg.trial_chunk, cfg.trials)
+    chunks = (1, 1, 1, 1, 1, tchunk)
+    coords = {**sampler_coords(cfg),
+              **{a.name: np.asarray(getattr(cfg, a.name), np.int64 if a.integer else float)
+                 for a in PARAM_AXES},
+              TRIAL_DIM: np.arange(cfg.trials, dtype=np.int64)}
+    data = {v: (DIMS, da.full(shape, np.nan, chunks=chunks), VAR_ATTRS[v]) for v in DATA_VARS}
+    data["closed_form_m2"] = (PARAM_DIMS, closed_form_grid(cfg), VAR_ATTRS["closed_form_m2"])
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    for c, a in COORD_ATTRS.items():
+        ds[c].attrs.update(a)
+    encoding = {v: {"chunks": chunks} for v in DATA_VARS}
+    return ds, encoding, chunks
+
+
+def _software() -> str:
+    import xarray
+    import zarr
+
+    return f"numpy {np.__version__}; zarr {zarr.__version__}; xarray {xarray.__version__}"
+
+
+def code_versions(cfg: SweepConfig) -> dict:
+    """The cube's code-version attributes: what shaped its samples (per sampler) and its
+    assembly. Incremental assembly reuses a stored cell only if these are equal."""
+    from .codeversion import command_version
+    from .plan import sample_code_version
+
+    return {"code_version_samples": ";".join(sorted({sample_code_version(s)
+                                                     for s in cfg.samplers})),
+            "code_version_cube": command_version("assemble")}
+
+
+def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
+    """The cube's attributes: provenance, the cube-shaping config, completeness."""
+    return {
+        "title": "netsense Monte Carlo cube",
+        "netsense_version": __version__,
+        "config_json": json.dumps(cube_config(cfg.raw), sort_keys=True, default=str),
+        "seed": cfg.seed,
+        "trials": cfg.trials,
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        # what else shapes the stored bytes (incremental assembly reuses cells only if equal)
+        "software": _software(),
+        COMPLETE_ATTR: False,
+        **(extra_attrs or {}),
+    }
+
+
+def write_template(cfg: SweepConfig, path, attrs: dict) -> tuple:
+    """Metadata, coordinates and closed form only; data chunks stay unwritten (NaN)."""
+    ds, encoding, chunks = template(cfg, attrs)
+    ds.to_zarr(path, mode="w", compute=False, encoding=encoding, zarr_format=3,
+               consolidated=False)
+    return chunks
+
+
+def write_cell(cfg: SweepConfig, path, chunks, s: int, i: int, j: int, samples: dict,
+               m: int | None = None) -> None:
+    """Write the (sampler_s, lam_i, gamma_j) slab from its per-trial geometric factors, in trial
+    windows aligned to whole chunks (concurrent writers of distinct cells never share a chunk).
+    ``m``: write only M index m (a non-full beam model samples each M separately)."""
+    import xarray as xr
+
+    msl = slice(None) if m is None else slice(m, m + 1)
+    scale = scales_m2(cfg)[None, msl, :, None, None, None]
+    per_trial = scale.shape[1] * len(cfg.rho_s_db)
+    window = chunks[-1] * max(1, 2**24 // max(1, per_trial * chunks[-1]))  # ~128 MB per write
+    for a in range(0, cfg.trials, window):
+        b = min(a + window, cfg.trials)
+        region = {"sampler": slice(s, s + 1), "M": msl, "rho_s_db": slice(None),
+                  "lam": slice(i, i + 1), "gamma": slice(j, j + 1), "trial": slice(a, b)}
+        part = xr.Dataset({
+            "crlb_m2": (DIMS, scale * samples["g18"][None, None, None, None, None, a:b]),
+            "jensen_m2": (DIMS, scale * samples["g23"][None, None, None, None, None, a:b]),
+        })
+        part.to_zarr(path, region=region, mode="r+", consolidated=False)
+
+
+# Cube config keys that may differ between a stored cube and a new one whose cells it can still
+# serve: the lists of cells (a cell is one (sampler, lam, gamma), per M for a non-full beam).
+CELL_LIST_KEYS = ("sampler", "sweep.lam", "sweep.gamma")
+# Array metadata that must match for a stored chunk file to mean the same in the new cube.
+CHUNK_META_KEYS = ("data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs",
+                   "dimension_names", "storage_transformers")
+# The only chunk layout _link_cell knows: c/<i0>/.../<i5>, one file per chunk.
+DEFAULT_KEYS = {"name": "default", "configuration": {"separator": "/"}}
+
+
+def _without_cell_lists(raw: dict) -> dict:
+    out = json.loads(json.dumps(raw, sort_keys=True, default=str))
+    for dotted in CELL_LIST_KEYS:
+        *parents, last = dotted.split(".")
+        node = out
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(last, None)
+    return out
+
+
+def _meta(path: Path) -> dict:
+    return json.loads((path / "zarr.json").read_text())
+
+
+SHARD_STATS = "netsense-shards.json"  # in the snapshot: the shard files each cell was read from
+
+
+def _stats_key(key) -> str:
+    return json.dumps(list(key))  # floats as repr: exact round trip
+
+
+def _stats(files) -> list:
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+        except OSError:
+            return []
+        # inode and ctime too: every shard write replaces the file (new inode), and no copy
+        # tool (cp -p, rsync -a, tar) can set ctime back
+        out.append([str(f), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns])
+    return out
+
+
+def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
+                   shard_stats: dict | None = None) -> tuple[dict, str]:
+    """Cells of a stored cube that the new cube can take unchanged, and why not, if none.
+
+    Returns ({new cell key: (old sampler index, old lam index, old gamma index)}, reason).
+    A stored cell is reused only if the stored cube is complete and was made by the same code
+    (``attrs``' code versions, netsense version) from the same config apart from the cell lists
+    (``CELL_LIST_KEYS``), the sampler behind its label is the same, its arrays encode chunks
+    the same way and, with ``shard_stats`` ({cell id: :func:`_stats` of its shard files now}),
+    those shard files are the ones the stored cell was read from: a shard that was written again
+    or changed since is read again. Anything else rebuilds the cell from its shards.
+    """
+    old_path = Path(old_path)
+    if not (old_path / "zarr.json").exists():
+        return {}, "no previous cube"
+    try:
+        root = _meta(old_path)
+        old_attrs = root.get("attributes", {})
+        if not old_attrs.get(COMPLETE_ATTR) or not root.get("consolidated_metadata"):
+            return {}, "previous cube incomplete"
+        for k in ("netsense_version", "code_version_samples", "code_version_cube", "software"):
+            if old_attrs.get(k) != attrs.get(k):
+                return {}, f"previous cube made by other code ({k})"
+        if _without_cell_lists(json.loads(old_attrs["config_json"])) != _without_cell_lists(
+                json.loads(attrs["config_json"])):
+            return {}, "previous cube made with other settings"
+        import zarr
+
+        g = zarr.open_group(old_path, mode="r", use_consolidated=True)
+        labels = [str(v) for v in g[SAMPLER_DIM][:]]
+        specs = [str(v) for v in g["sampler_spec"][:]]
+        lams, gammas = list(g["lam"][:]), list(g["gamma"][:])
+        if len(specs) != len(labels) or list(g["M"][:]) != list(cfg.M):
+            return {}, "previous cube has another layout"
+    except (OSError, ValueError, KeyError) as exc:
+        return {}, f"previous cube unreadable ({type(exc).__name__})"
+    if shard_stats is not None:
+        try:
+            read_from = json.loads((old_path / SHARD_STATS).read_text())
+        except (OSError, ValueError):
+            return {}, f"previous cube has no {SHARD_STATS}"
+    new_specs = dict(zip(cfg.sampler_labels, (str(v) for v in sampler_coords(cfg)["sampler_spec"][1]),
+                         strict=True))
+    out = {}
+    for cell in cells(cfg):
+        key = cell.key
+        label, _, lam, gamma = key
+        if label in labels and specs[labels.index(label)] == new_specs[label] \
+                and lam in lams and gamma in gammas:
+            if shard_stats is not None and read_from.get(_stats_key(key)) != shard_stats.get(
+                    _stats_key(key), []):
+                continue
+            out[key] = (labels.index(label), lams.index(lam), gammas.index(gamma))
+    return out, "" if out else "no cell in common"
+
+
+def _link_cell(old: Path, new: Path, var: str, src: tuple, dst: tuple, m_range) -> int:
+    """Hard-link (else copy) one cell's chunk files of ``var`` from the old store to the new one.
+    Chunk keys: default encoding, '/' separator, c/<sampler>/<M>/<rho>/<lam>/<gamma>/<trial>."""
+    (s0, i0, j0), (s1, i1, j1) = src, dst
+    n = 0
+    for m in m_range:
+        base_old = old / var / "c" / str(s0) / str(m)
+        if not base_old.is_dir():
+            continue
+        for r in os.listdir(base_old):
+            d_old = base_old / r / str(i0) / str(j0)
+            if not d_old.is_dir():
+                continue
+            d_new = new / var / "c" / str(s1) / str(m) / r / str(i1) / str(j1)
+            d_new.mkdir(parents=True, exist_ok=True)
+            for t in os.listdir(d_old):
+                try:
+                    os.link(d_old / t, d_new / t)
+                except OSError:  # no hard links here (another file system): copy
+                    shutil.copyfile(d_old / t, d_new / t)
+                n += 1
+    return n
+
+
+def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None = None,
+             shard_cells: dict | None = None, log=None) -> Path:
+    """Build the cube at ``out_path`` (see module docstring).
+
+    ``shard_cells``: {shard file: cell key}. With it, the cells that the previous cube (its
+    snapshot, :func:`snapshot_path`) can serve unchanged (:func:`reusable_cells`) have their
+    chunk files hard-linked into the new store and only the other cells' shards are read:
+    adding a gamma or a lam writes only the new cells. Without it, or when nothing can be
+    reused, every shard is read.
+    """
+    import zarr
+
+    out_path = Path(out_path)
+    prev = snapshot_path(out_path)
+    attrs = cube_attrs(cfg, extra_attrs)
+    cell_files: dict = {}
+    for f, key in (shard_cells or {}).items():
+        cell_files.setdefault(key, []).append(f)
+    read_from = {_stats_key(k): _stats(v) for k, v in cell_files.items()}  # before reading
+    reuse, why = reusable_cells(cfg, prev, attrs, read_from) if shard_cells else ({}, "")
+    tmp = out_path.with_name(out_path.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    chunks = write_template(cfg, tmp, attrs)
+    if reuse:
+        old_meta = _meta(prev)["consolidated_metadata"]["metadata"]
+        new_meta = {v: _meta(tmp / v) for v in DATA_VARS}
+        if any({k: old_meta[v].get(k) for k in CHUNK_META_KEYS} !=
+               {k: new_meta[v].get(k) for k in CHUNK_META_KEYS} for v in DATA_VARS):
+            reuse, why = {}, "previous cube encodes chunks differently"
+        elif any(new_meta[v].get("chunk_key_encoding") != DEFAULT_KEYS or any(
+                c.get("name") == "sharding_indexed" for c in new_meta[v].get("codecs", []))
+                for v in DATA_VARS):
+            reuse, why = {}, "chunk layout is not one '/'-keyed file per chunk"
+    todo = {c.key for c in cells(cfg) if c.key not in reuse}
+    files = shard_files if not shard_cells else [f for f in shard_files
+                                                 if shard_cells[f] in todo]
+    samples = read_shards(cfg, files, only=todo)
+    linked = 0
+    for cell, k, m, i, j in cell_slots(cfg):
+        key = cell.key
+        if key in reuse:
+            m_range = range(len(cfg.M)) if m is None else [m]
+            for v in DATA_VARS:
+                linked += _link_cell(prev, tmp, v, reuse[key], (k, i, j), m_range)
+        else:
+            write_cell(cfg, tmp, chunks, k, i, j, samples[key], m)
+    if log is not None:
+        n = len(reuse) + len(todo)
+        print(f"netsense: assemble: {len(todo)} of {n} cell(s) written from shards, "
+              f"{len(reuse)} taken from the previous cube ({linked} chunk files linked)"
+              + (f"; nothing reused: {why}" if why and shard_cells else ""), file=log)
+    group = zarr.open_group(tmp, mode="r+")
+    group.attrs[COMPLETE_ATTR] = True  # written last: only a finished store says complete
+    zarr.consolidate_metadata(tmp)
+    old = out_path.with_name(out_path.name + ".old")
+    if out_path.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out_path, old)
+    os.replace(tmp, out_path)
+    if old.exists():
+        shutil.rmtree(old)
+    if shard_cells:
+        _snapshot(out_path, prev, read_from, log)
+    return out_path
+
+
+def snapshot_path(out_path) -> Path:
+    """Where the last assembled cube's hard-linked snapshot lives (``.<name>.prev``, beside it).
+
+    Snakemake deletes a job's old output before the job runs, so the next assembly finds its
+    reusable cells here. Hard links share the cube's blocks: no extra disk while both exist.
+    """
+    out_path = Path(out_path)
+    return out_path.with_name(f".{out_path.name}.prev")
+
+
+def _snapshot(out_path: Path, prev: Path, read_from: dict, log) -> None:
+    """Replace the snapshot: never a half-deleted one under its name (a kill during a deletion
+    leaves only ``.trash``, which no assembly reads, or ``.new``, which is rebuilt)."""
+    new, trash = (prev.with_name(prev.name + x) for x in (".new", ".trash"))
+    if prev.exists():
+        if trash.exists():
+            shutil.rmtree(trash)
+        os.replace(prev, trash)
+    for p in (new, trash):
+        if p.exists():
+            shutil.rmtree(p)
+    try:
+        shutil.copytree(out_path, new, copy_function=os.link)
+        (new / SHARD_STATS).write_text(json.dumps(read_from))
+    except OSError as exc:  # no hard links on this file system: no snapshot, no reuse
+        shutil.rmtree(new, ignore_errors=True)
+        first = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args[0] else exc
+        if log is not None:
+            print(f"netsense: assemble: no snapshot for the next incremental assembly "
+                  f"(hard links failed: {getattr(first, 'strerror', None) or first})", file=log)
+        return
+    os.replace(new, prev)

@@ -1,0 +1,158 @@
+"""Code versions derived from the imports, never listed by hand.
+
+The code version of an entry module is a hash of the source of every ``netsense`` module it
+imports, directly or through others, found by reading the import statements (also those inside
+functions) of each module's syntax tree. A workflow rule's code version is that of the command
+module it runs (``netsense.cli.<command>``); a cell's samples are keyed by that of the block
+kernel and the cell's sampler module. So a change to a module re-runs exactly the rules whose
+command imports it, and nothing else.
+
+What is hashed is each module's syntax tree without its docstrings, with relative imports made
+absolute, printed back as source (``ast.unparse``): comments, docstrings, formatting and moves
+of a module that leave its code alone do not change a version. A package's ``__init__`` is part
+of a closure only when something imports a name from it, not merely because a module below it
+is imported.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import importlib.util
+from pathlib import Path
+
+ROOT_PACKAGE = "netsense"
+
+
+@functools.lru_cache(maxsize=1)
+def _root_dir() -> Path:
+    # the package this module belongs to, wherever it is imported from (a source tree, an
+    # editable install or a copy on PYTHONPATH); its modules are then found without importing
+    return Path(importlib.util.find_spec(ROOT_PACKAGE).origin).parent
+
+
+def _candidate(module: str) -> Path | None:
+    parts = module.split(".")
+    if parts[0] != ROOT_PACKAGE:
+        return None
+    base = _root_dir().joinpath(*parts[1:])
+    for p in (base / "__init__.py", base.with_suffix(".py")):
+        if p.is_file():
+            return p
+    return None
+
+
+def _source_path(module: str) -> Path:
+    path = _candidate(module)
+    if path is None:
+        raise ModuleNotFoundError(module)
+    return path
+
+
+def _is_package(module: str) -> bool:
+    return _source_path(module).name == "__init__.py"
+
+
+def _exists(module: str) -> bool:
+    return _candidate(module) is not None
+
+
+def _absolute(module: str, node: ast.ImportFrom) -> str:
+    """The absolute name an ``ImportFrom`` names, resolved against ``module``."""
+    if node.level == 0:
+        return node.module or ""
+    base = module.split(".") if _is_package(module) else module.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+class _Normalize(ast.NodeTransformer):
+    """Drops docstrings and makes relative imports absolute."""
+
+    def __init__(self, module: str):
+        self.module = module
+
+    def _strip_docstring(self, node):
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+        return node
+
+    def visit_Module(self, node):
+        self.generic_visit(node)
+        return self._strip_docstring(node)
+
+    def visit_FunctionDef(self, node):
+        self.generic_visit(node)
+        return self._strip_docstring(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef
+
+    def visit_ImportFrom(self, node):
+        return ast.ImportFrom(module=_absolute(self.module, node), names=node.names, level=0)
+
+
+@functools.cache
+def _parsed(module: str) -> ast.Module:
+    path = _source_path(module)
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+@functools.cache
+def imports_of(module: str) -> frozenset[str]:
+    """The ``netsense`` modules that ``module`` imports anywhere in its source."""
+    out = set()
+    for node in ast.walk(_parsed(module)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            target = _absolute(module, node)
+            # `from pkg import name`: a submodule if one exists, else a name of pkg itself
+            names = [f"{target}.{a.name}" if _exists(f"{target}.{a.name}") else target
+                     for a in node.names]
+        else:
+            continue
+        out.update(n for n in names if n == ROOT_PACKAGE or n.startswith(ROOT_PACKAGE + "."))
+    out.discard(module)
+    return frozenset(out)
+
+
+def closure(*modules: str) -> frozenset[str]:
+    """``modules`` and every ``netsense`` module they import, directly or indirectly."""
+    seen: set[str] = set()
+    todo = list(modules)
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(imports_of(m) - seen)
+    return frozenset(seen)
+
+
+@functools.cache
+def module_hash(module: str) -> str:
+    """sha256 of the normalized source of one module (see the module docstring)."""
+    path = _source_path(module)
+    tree = _Normalize(module).visit(ast.parse(path.read_text(), filename=str(path)))
+    return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()
+
+
+def code_version(*modules: str) -> str:
+    """Short hash of the normalized source of ``modules`` and of everything they import."""
+    h = hashlib.sha256()
+    for digest in sorted(module_hash(m) for m in closure(*modules)):
+        h.update(digest.encode())
+    return h.hexdigest()[:12]
+
+
+def command_module(command: str) -> str:
+    """The module that implements ``netsense <command>`` (``netsense.cli.<command>``)."""
+    return f"{ROOT_PACKAGE}.cli.{command.replace('-', '_')}"
+
+
+def command_version(command: str) -> str:
+    """Code version of a workflow rule that runs ``netsense <command>``."""
+    return code_version(command_module(command))

@@ -1,0 +1,326 @@
+"""Sweep configuration: safe YAML loading, schema validation with defaults, one-line errors.
+
+The schema is ``config.schema.yaml`` beside this module (``workflow/schemas/config.schema.yaml``
+links to it), completed at load time with what the registries own: the properties of a sampler
+entry come from :data:`netsense.core.samplers.SAMPLERS` and the beam models from
+:mod:`netsense.core.beam`. The validation is the same from the CLI, the Snakefile and tests.
+Preconditions of the studies (config key ``analyses``) are checked by
+:func:`netsense.analysis.studies.check_config`, which the Snakefile and ``netsense run`` call.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from ..core.beam import BEAM_MODELS
+from ..core.samplers import Sampler, sampler_from_mapping, schema_properties
+from ..core.system import SystemParams
+from ..errors import InputError
+from ..files import read_text
+from .axes import AXES, PAPER_POINT, PARAM_AXES
+from .schema import safe_load, schema_file
+
+# Config keys that do not shape the cube: changing them re-draws figures and tables, never
+# re-assembles. The rest of the config is the cube's identity (its attribute config_json).
+VIEW_KEYS = ("dask", "plot", "analyses", "estimator")
+
+
+def cube_config(raw: dict) -> dict:
+    """The part of a config that shapes the cube."""
+    return {k: v for k, v in raw.items() if k not in VIEW_KEYS}
+
+
+def view_config(raw: dict) -> dict:
+    """The part of a config that figures and studies read (everything but ``dask``)."""
+    return {k: v for k, v in raw.items() if k != "dask"}
+
+
+def schema() -> dict:
+    """The config schema, with the sampler entry and beam models filled in from the registries."""
+    sch = schema_file()
+    entry = sch["$defs"]["sampler"]
+    entry["properties"] = {**schema_properties(), **entry.get("properties", {})}
+    entry["properties"]["beam"]["enum"] = list(BEAM_MODELS)
+    return sch
+
+
+def load_yaml(path) -> dict:
+    """Load YAML safely (no object construction); errors name the file."""
+    text = read_text("configfile", path)
+    try:
+        doc = safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise InputError("configfile", str(path), f"is not valid YAML ({problem}{where})") from None
+    if not isinstance(doc, dict):
+        raise InputError("configfile", str(path), "must be a YAML mapping of config keys")
+    return doc
+
+
+def _walk_nonfinite(obj, path=""):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise InputError(path or "config", obj, "NaN and inf are not allowed; use finite numbers")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _walk_nonfinite(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _walk_nonfinite(v, f"{path}[{i}]")
+
+
+_FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _coerce_numbers(inst, sch):
+    """Turn number-like strings into floats where the schema wants a number.
+
+    Some YAML 1.1 loaders (including the one Snakemake uses for ``configfile:``) read ``30e9``
+    as a string; users mean a number.
+    """
+    if isinstance(inst, dict) and _is_object(sch):
+        for key, sub in sch.get("properties", {}).items():
+            if key in inst:
+                inst[key] = _coerce_numbers(inst[key], sub)
+        return inst
+    if isinstance(inst, list) and "items" in sch:
+        return [_coerce_numbers(v, sch["items"]) for v in inst]
+    types = sch.get("type")
+    types = [types] if isinstance(types, str) else (types or [])
+    if "number" in types and isinstance(inst, str) and _FLOAT_TEXT.match(inst.strip()):
+        return float(inst)
+    return inst
+
+
+def _is_object(sch) -> bool:
+    t = sch.get("type")
+    return t == "object" or (isinstance(t, list) and "object" in t)
+
+
+def _fill_defaults(inst, sch):
+    """Fill schema defaults in place, also inside a nullable block that is present."""
+    if not isinstance(inst, dict) or not _is_object(sch):
+        return
+    for key, sub in sch.get("properties", {}).items():
+        if key not in inst and "default" in sub:
+            inst[key] = copy.deepcopy(sub["default"])
+        if key in inst:
+            _fill_defaults(inst[key], sub)
+
+
+def _path(err) -> str:
+    out = ""
+    for p in err.absolute_path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "config"
+
+
+def _describe(err, prefix: str = "") -> InputError:
+    path = _path(err)
+    if prefix:
+        path = prefix if path == "config" else f"{prefix}.{path}"
+    v, val = err.validator, err.validator_value
+    if v == "required":
+        missing = [k for k in val if k not in err.instance]
+        key = f"{path}.{missing[0]}" if path != "config" else missing[0]
+        return InputError(key, None, "required key is missing")
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed]
+        key = f"{path}.{extra[0]}" if path != "config" else extra[0]
+        return InputError(key, err.instance[extra[0]], f"unknown key (typo?); allowed: {allowed}")
+    if v == "type":
+        return InputError(path, err.instance, f"must be of type {val}")
+    if v == "minimum":
+        return InputError(path, err.instance, f"must be >= {val}")
+    if v == "exclusiveMinimum":
+        return InputError(path, err.instance, f"must be > {val}")
+    if v == "minItems":
+        return InputError(path, err.instance, f"must list at least {val} value(s)")
+    if v == "uniqueItems":
+        return InputError(path, err.instance, "values must not repeat")
+    if v == "enum":
+        return InputError(path, err.instance, f"must be one of {val}")
+    if v == "pattern":
+        return InputError(path, err.instance, f"must match {val}")
+    if v == "anyOf" and path.startswith("sweep.lam"):
+        return InputError(path, err.instance, "must be a density > 0 per m^2, or a fraction like 1/900")
+    if v == "anyOf" and path == "sampler":
+        return InputError(path, err.instance, "must be a sampler mapping (kind, nearest, radius_m) "
+                          "or a non-empty list of them")
+    return InputError(path, err.instance, err.message)
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The validated, normalized sweep. Axes are sorted ascending."""
+
+    name: str
+    seed: int
+    trials: int
+    block_trials: int
+    shard_blocks: int
+    M: tuple[int, ...]
+    rho_s_db: tuple[float, ...]
+    lam: tuple[float, ...]
+    gamma: tuple[float, ...]
+    samplers: tuple[Sampler, ...]
+    beams: tuple[str, ...]  # TX beam model per sampler entry (full: the paper's Remark 1)
+    system: SystemParams
+    trial_chunk: int
+    analyses: tuple[str, ...]
+    reference: dict
+    dask: dict
+    raw: dict = field(compare=False, repr=False)
+
+    @property
+    def n_blocks(self) -> int:
+        """Blocks per cell."""
+        return -(-self.trials // self.block_trials)
+
+    @property
+    def sampler_labels(self) -> list[str]:
+        """The cube's ``sampler`` coordinate: one label per sampler entry."""
+        return [model_label(s, b) for s, b in zip(self.samplers, self.beams, strict=True)]
+
+    def sampled_M(self, beam: str) -> list[tuple[int | None, int | None]]:
+        """(index into sweep.M, M) of the separately sampled M values of a beam model:
+        [(None, None)] for ``full`` (one layout serves every M), every M otherwise."""
+        return [(None, None)] if beam == "full" else list(enumerate(self.M))
+
+    def axes(self) -> dict:
+        """{axis name: its sorted values}, in the cube's order."""
+        return {a.name: list(getattr(self, a.name)) for a in PARAM_AXES}
+
+
+def _reference(ref: dict, axes: dict) -> dict:
+    out = {}
+    for k in AXES:
+        values = axes[k]
+        if k in ref:
+            v = AXES[k].parse(f"plot.reference.{k}", ref[k])
+            match = [x for x in values if math.isclose(x, v, rel_tol=1e-9)]
+            if not match:
+                raise InputError(f"plot.reference.{k}", ref[k], f"must be one of sweep.{k} {values}")
+            out[k] = match[0]
+        else:
+            paper = [x for x in values if math.isclose(x, PAPER_POINT[k], rel_tol=1e-9)]
+            out[k] = paper[0] if paper else values[len(values) // 2]
+    return out
+
+
+def _first_error(inst, sch, prefix: str = ""):
+    errors = sorted(Draft202012Validator(sch).iter_errors(inst),
+                    key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
+    return _describe(errors[0], prefix) if errors else None
+
+
+def model_label(spec: Sampler, beam: str) -> str:
+    """Label of a (sampler, beam) network model: ``plane-K64``, ``disk-R500-codebook``."""
+    return spec.label() if beam == "full" else f"{spec.label()}-{beam}"
+
+
+def _samplers(doc: dict, sch: dict) -> tuple[tuple[Sampler, ...], tuple[str, ...]]:
+    """Validate ``sampler`` (one mapping or a list), fill each entry's defaults, build the specs.
+
+    Errors name the entry: ``sampler.nearest`` for a mapping, ``sampler[1].nearest`` in a list.
+    """
+    raw = doc["sampler"]
+    items = raw if isinstance(raw, list) else [raw]
+    sub = sch["$defs"]["sampler"]
+    specs, beams = [], []
+    for i, item in enumerate(items):
+        prefix = f"sampler[{i}]" if isinstance(raw, list) else "sampler"
+        _coerce_numbers(item, sub)
+        err = _first_error(item, sub, prefix)
+        if err is not None:
+            raise err
+        _fill_defaults(item, sub)
+        specs.append(sampler_from_mapping(item, prefix))
+        beams.append(item["beam"])
+    labels = [model_label(s, b) for s, b in zip(specs, beams, strict=True)]
+    for i, lab in enumerate(labels):
+        if lab in labels[:i]:
+            raise InputError(f"sampler[{i}]", items[i], f"repeats sampler {lab}; list each once")
+    return tuple(specs), tuple(beams)
+
+
+def resolve(doc: dict) -> SweepConfig:
+    """Validate a config mapping (filling defaults in place) and return a :class:`SweepConfig`."""
+    if not isinstance(doc, dict):
+        raise InputError("config", type(doc).__name__, "must be a mapping of config keys")
+    sch = schema()
+    _coerce_numbers(doc, sch)
+    _walk_nonfinite(doc)
+    errors = sorted(Draft202012Validator(sch).iter_errors(doc),
+                    key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
+    if errors:
+        raise _describe(errors[0])
+    _fill_defaults(doc, sch)
+    samplers, beams = _samplers(doc, sch)
+    sw = doc["sweep"]
+    axes = {}
+    for ax in PARAM_AXES:
+        vals = sorted(int(v) if ax.integer else ax.parse(f"sweep.{ax.name}[{i}]", v)
+                      for i, v in enumerate(sw[ax.name]))
+        for x, y in itertools.pairwise(vals):
+            if math.isclose(x, y, rel_tol=1e-9):
+                raise InputError(f"sweep.{ax.name}", y, "values must not repeat")
+        axes[ax.name] = vals
+    gamma = axes["gamma"]
+    for s in samplers:
+        s.check_gamma("sweep.gamma", gamma[0])
+    d = doc["dask"]
+    if d.get("scheduler_address") and d.get("scheduler_file"):
+        raise InputError("dask.scheduler_file", d["scheduler_file"],
+                         "give either dask.scheduler_address or dask.scheduler_file, not both")
+    dask_cfg = dict(d)
+    if d.get("scheduler_address") or d.get("scheduler_file"):
+        dask_cfg["cluster"] = "external"
+    elif d["cluster"] == "external":
+        raise InputError("dask.cluster", "external", "needs dask.scheduler_address or "
+                         "dask.scheduler_file")
+    elif d["cluster"] == "jobqueue":
+        import importlib.util
+
+        if importlib.util.find_spec("dask_jobqueue") is None:
+            raise InputError("dask.cluster", "jobqueue", "needs dask-jobqueue (pip install -e "
+                             "'.[hpc]')")
+    est = doc.get("estimator")
+    if est is not None:
+        stems = set()
+        for i, lay in enumerate(est["layouts"]):
+            bad = [c for c in lay if c in "{}" or not c.isprintable()]
+            if bad:
+                raise InputError(f"estimator.layouts[{i}]", lay, "a layout path must not hold "
+                                 "braces or control characters (Snakemake reads braces in file "
+                                 "names as wildcards)")
+            if not Path(lay).is_file():
+                raise InputError(f"estimator.layouts[{i}]", lay, "file not found (paths are "
+                                 "relative to the project root)")
+            if Path(lay).stem in stems:
+                raise InputError(f"estimator.layouts[{i}]", lay, "two layouts share a file name")
+            stems.add(Path(lay).stem)
+    reference = _reference(doc["plot"]["reference"], axes)
+    return SweepConfig(
+        name=doc["name"], seed=int(doc["seed"]), trials=int(doc["trials"]),
+        block_trials=int(doc["block_trials"]), shard_blocks=int(doc["shard_blocks"]),
+        M=tuple(axes["M"]), rho_s_db=tuple(axes["rho_s_db"]), lam=tuple(axes["lam"]),
+        gamma=tuple(gamma), samplers=samplers, beams=beams, system=SystemParams.from_mapping(doc["system"]),
+        trial_chunk=int(doc["cube"]["trial_chunk"]), analyses=tuple(doc["analyses"]),
+        reference=reference, dask=dask_cfg, raw=doc,
+    )
+
+
+def load(path) -> SweepConfig:
+    """Load, validate and normalize a config file."""
+    return resolve(load_yaml(path))

@@ -1,0 +1,141 @@
+"""Sweep planning: the cells of a sweep, their stream keys and ids, and shards of whole blocks.
+
+The terms (the README's glossary):
+
+* a *cell* (:class:`Cell`) is one (sampler entry, lam, gamma), and also one M for a non-full
+  beam model: the unit of sampling. Only these change the sampled geometry; one layout serves
+  every (M, rho_s) exactly with full beam gain.
+* a *block* (``block_trials`` trials, one Dask task) is the unit of randomness: its stream is
+  keyed by (seed, the cell's stream key, block index) and it is cached on its own.
+* a *shard* (:class:`Shard`, ``shard_blocks`` blocks, one Snakemake job, one file) is the unit of
+  scheduling; it never shapes results.
+
+A cell's directory name (:func:`cell_id`) carries a hash of everything that shapes its samples
+(seed, stream key, and the code version of the block kernel and the cell's sampler module), so
+a change of any of these writes new files and can never be served from stale ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from ..core.blocks import block_stream_key
+from ..core.samplers import Sampler, sampler_from_mapping
+from .codeversion import code_version
+from .config import SweepConfig, model_label
+
+BLOCK_KERNEL = "netsense.core.blocks"
+
+
+def sample_code_version(sampler: Sampler) -> str:
+    """Code version of what shapes a cell's samples: the block kernel and the sampler's module
+    (with everything they import); other samplers' modules and the registry are not part of
+    it, so adding a sampler leaves every cached cell valid."""
+    return code_version(BLOCK_KERNEL, type(sampler).__module__)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One sampled unit: a sampler entry (sampler and beam model), lam and gamma, and the M of
+    a non-full beam model (``None`` with full gain: the cell then serves every M)."""
+
+    sampler: Sampler
+    beam: str
+    M: int | None
+    lam: float
+    gamma: float
+
+    @property
+    def label(self) -> str:
+        """The cube's ``sampler`` coordinate value of this cell."""
+        return model_label(self.sampler, self.beam)
+
+    @property
+    def key(self) -> tuple:
+        """The cube's key of this cell: (sampler label, M or None, lam, gamma)."""
+        return (self.label, self.M, self.lam, self.gamma)
+
+    def stream_key(self, block_trials: int) -> str:
+        """The stream key of this cell's blocks."""
+        return block_stream_key(self.sampler, self.lam, self.gamma, block_trials, self.beam,
+                                self.M)
+
+    def describe(self) -> str:
+        """The cell in messages: ``plane-K64 lam=0.0025 gamma=4``."""
+        m = "" if self.M is None else f" {self.beam} M={self.M}"
+        return f"{self.sampler.label()}{m} lam={self.lam:.6g} gamma={self.gamma:g}"
+
+    def to_params(self) -> dict:
+        """The cell as builtin types (Snakemake params, shard file metadata)."""
+        return {"sampler": self.sampler.to_mapping(), "beam": self.beam,
+                "M": None if self.M is None else int(self.M), "lam": float(self.lam),
+                "gamma": float(self.gamma)}
+
+    @classmethod
+    def from_params(cls, p: dict) -> Cell:
+        """Inverse of :meth:`to_params`."""
+        return cls(sampler_from_mapping(p["sampler"]), p["beam"],
+                   None if p["M"] is None else int(p["M"]), float(p["lam"]), float(p["gamma"]))
+
+
+def cell_slots(cfg: SweepConfig):
+    """Every cell of the sweep with its place in the cube: (cell, sampler index, M index or
+    None, lam index, gamma index); sampler-major, then M (non-full beams), lam, gamma."""
+    for k, (spec, beam) in enumerate(zip(cfg.samplers, cfg.beams, strict=True)):
+        for m, M in cfg.sampled_M(beam):
+            for i, lam in enumerate(cfg.lam):
+                for j, gamma in enumerate(cfg.gamma):
+                    yield Cell(spec, beam, M, lam, gamma), k, m, i, j
+
+
+def cells(cfg: SweepConfig) -> list[Cell]:
+    """Every cell of the sweep, in the order of :func:`cell_slots`."""
+    return [slot[0] for slot in cell_slots(cfg)]
+
+
+def cell_id(cfg: SweepConfig, cell: Cell) -> str:
+    """Directory name of a cell (see the module docstring)."""
+    key = cell.stream_key(cfg.block_trials)
+    digest = hashlib.sha256(f"{cfg.seed};{key};{sample_code_version(cell.sampler)}".encode()
+                            ).hexdigest()[:10]
+    per_m = "" if cell.M is None else f"_M{cell.M}"
+    return f"{cell.label}{per_m}_lam{cell.lam:.6g}_gamma{cell.gamma:g}_{digest}"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Trials [trial_start, trial_stop) of one cell: whole blocks, one job, one file."""
+
+    cell: Cell
+    cell_id: str
+    index: int
+    trial_start: int
+    trial_stop: int
+    block_trials: int
+
+    @property
+    def name(self) -> str:
+        """Path of the shard file below ``shards/``, without the suffix."""
+        return f"{self.cell_id}/shard-{self.index:05d}"
+
+    def params(self, cfg: SweepConfig) -> dict:
+        """Everything that shapes this shard's file, as builtin types (Snakemake params)."""
+        return {"seed": cfg.seed, **self.cell.to_params(), "block_trials": cfg.block_trials,
+                "trial_start": self.trial_start, "trial_stop": self.trial_stop,
+                "code_version": sample_code_version(self.cell.sampler)}
+
+
+def plan(cfg: SweepConfig) -> list[Shard]:
+    """All shards of the sweep; shard i of a cell covers trials [i S, min((i+1) S, trials)).
+
+    Ordered as :func:`cells` (the cube's order).
+    """
+    per_shard = cfg.shard_blocks * cfg.block_trials
+    out = []
+    for cell in cells(cfg):
+        cid = cell_id(cfg, cell)
+        for i, start in enumerate(range(0, cfg.trials, per_shard)):
+            out.append(Shard(cell, cid, i, start, min(start + per_shard, cfg.trials),
+                             cfg.block_trials))
+    return out

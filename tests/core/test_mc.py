@@ -1,0 +1,162 @@
+"""Monte Carlo of eq. (18) and eq. (23) over PPP networks (netsense.mc)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from netsense import DiskSampler, InputError, PlaneSampler, SystemParams
+from netsense.core.blocks import simulate_block
+from netsense.core.closed_form import lemma3_inv_sum, theorem2_m2
+from netsense.core.mc import mc_point
+from netsense.core.stats import RunningMoments
+
+# |MC mean - reference| <= Z_TOL standard errors: two-sided 4 sigma, false failure ~6.3e-5.
+Z_TOL = 4.0
+
+# Streaming (Chan et al.) moments vs numpy's two-pass mean/std on the same numbers: float64
+# rounding over <= 1e5 terms with a few combination steps.
+MOMENTS_RTOL = 1e-12
+
+# Same per-trial geometry, only the constant c^2/(M_t M_r eta) differs: a few ulp.
+SCALE_RTOL = 1e-12
+
+LAM = 1 / 900
+
+
+@pytest.fixture(scope="module")
+def paper_point():
+    # 100k trials, K = 64 nearest per side: ~0.7 s. CV of 1/(A_t A_r) at gamma 2.5 is ~0.8, so
+    # the relative standard error is ~0.25%.
+    return mc_point(lam=LAM, gamma=2.5, M=4, rho_s_db=120.0, trials=100_000, seed=5,
+                    block_trials=25_000)
+
+
+def test_mc_jensen_matches_theorem2(paper_point):
+    """E[eq. (23)] over the PPP is exactly Theorem 2 (Lemma 3 twice): ratio 1 within 4 se."""
+    closed = float(theorem2_m2(M_t=4, M_r=4, rho_s_db=120.0, lam_t=LAM, lam_r=LAM, gamma=2.5))
+    assert paper_point["closed_form_m2"] == pytest.approx(closed, rel=SCALE_RTOL)
+    j = paper_point["jensen_m2"]
+    assert j["n"] == 100_000 and j["n_inf"] == 0
+    assert abs(j["ratio_to_closed_form"] - 1.0) <= Z_TOL * j["sem"] / closed
+    assert abs(j["mean"] - closed) <= Z_TOL * j["sem"]
+
+
+def test_mc_crlb_above_theorem2(paper_point):
+    """Jensen step (20): the MC mean of eq. (18) lies above Theorem 2 (notes: ~1.07 at 2.5)."""
+    closed = paper_point["closed_form_m2"]
+    c = paper_point["crlb_m2"]
+    assert c["ratio_to_closed_form"] - Z_TOL * c["sem"] / closed > 1.0
+
+
+def test_mc_reports_lemma3_and_ci(paper_point):
+    assert paper_point["lemma3_inv_sum"] == pytest.approx(float(lemma3_inv_sum(LAM, 2.5)),
+                                                          rel=SCALE_RTOL)
+    for name in ("crlb_m2", "jensen_m2"):
+        s = paper_point[name]
+        half = 1.959963984540054 * s["sem"]
+        assert s["ci95"][0] == pytest.approx(s["mean"] - half, rel=SCALE_RTOL)
+        assert s["ci95"][1] == pytest.approx(s["mean"] + half, rel=SCALE_RTOL)
+
+
+def test_mc_point_equals_manual_combination_of_blocks():
+    """trials = 2500 with blocks of 1000: blocks 0, 1 and the first 500 of block 2."""
+    seed, spec = 3, PlaneSampler(nearest=16)
+    res = mc_point(lam=LAM, gamma=3.0, M=2, rho_s_db=100.0, trials=2500, seed=seed, sampler=spec,
+                   block_trials=1000)
+    blocks = [simulate_block(seed, spec, LAM, 3.0, b, 1000) for b in range(3)]
+    scale = float(SystemParams().error_scale_m2(2, 2, 1e10))
+    for name, key in (("crlb_m2", "g18"), ("jensen_m2", "g23")):
+        x = np.concatenate([blocks[0][key], blocks[1][key], blocks[2][key][:500]]) * scale
+        s = res[name]
+        assert s["n"] == 2500
+        assert s["mean"] == pytest.approx(x.mean(), rel=MOMENTS_RTOL)
+        assert s["sem"] == pytest.approx(x.std(ddof=1) / math.sqrt(x.size), rel=MOMENTS_RTOL)
+
+
+def test_one_geometry_serves_every_m_and_rho_cell():
+    """Given the layouts, S is linear in M_t M_r rho_s: same seed, exact rescaling."""
+    kw = dict(lam=LAM, gamma=2.5, trials=2000, seed=8, sampler=PlaneSampler(nearest=16),
+              block_trials=1000)
+    a = mc_point(M=4, rho_s_db=120.0, **kw)
+    b = mc_point(M=8, rho_s_db=130.0, **kw)
+    for name in ("crlb_m2", "jensen_m2"):
+        assert b[name]["mean"] == pytest.approx(a[name]["mean"] / 40.0, rel=SCALE_RTOL)
+        assert b[name]["sem"] == pytest.approx(a[name]["sem"] / 40.0, rel=SCALE_RTOL)
+        assert b[name]["ratio_to_closed_form"] == pytest.approx(a[name]["ratio_to_closed_form"],
+                                                                rel=SCALE_RTOL)
+
+
+def test_same_seed_same_result_different_seed_different():
+    kw = dict(lam=LAM, gamma=2.5, M=4, rho_s_db=120.0, trials=500, sampler=PlaneSampler(nearest=8),
+              block_trials=250)
+    a, b, c = mc_point(seed=1, **kw), mc_point(seed=1, **kw), mc_point(seed=2, **kw)
+    assert a == b
+    assert a["crlb_m2"]["mean"] != c["crlb_m2"]["mean"]
+
+
+def test_progress_callback_reaches_total():
+    seen = []
+    mc_point(lam=LAM, gamma=2.5, M=1, rho_s_db=100.0, trials=250, seed=0,
+             sampler=PlaneSampler(nearest=4), block_trials=100, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(100, 250), (200, 250), (250, 250)]
+
+
+def test_disk_sampler_without_closed_form_below_gamma_two():
+    res = mc_point(lam=LAM, gamma=2.0, M=1, rho_s_db=100.0, trials=50, seed=0,
+                   sampler=DiskSampler(radius_m=100.0), block_trials=50)
+    assert "closed_form_m2" not in res
+    assert res["point"]["sampler"] == "disk" and res["point"]["radius_m"] == 100.0
+
+
+def test_plane_sampler_rejects_gamma_two():
+    with pytest.raises(InputError):
+        mc_point(lam=LAM, gamma=2.0, M=1, rho_s_db=100.0, trials=10, block_trials=10)
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    (dict(lam=-1e-3), "lam"),
+    (dict(lam=0.0), "lam"),
+    (dict(trials=1), "trials"),
+    (dict(trials=2.5), "trials"),
+    (dict(trials=True), "trials"),
+    (dict(M=0), "M"),
+    (dict(M=1.5), "M"),
+    (dict(gamma=float("nan")), "gamma"),
+    (dict(rho_s_db=float("inf")), "rho_s_db"),
+])
+def test_mc_point_input_errors(kwargs, field):
+    base = dict(lam=LAM, gamma=2.5, M=4, rho_s_db=120.0, trials=10, block_trials=10)
+    base.update(kwargs)
+    with pytest.raises(InputError) as exc:
+        mc_point(**base)
+    assert exc.value.field == field
+
+
+# ------------------------------------------------------------------------------------------
+# RunningMoments
+
+
+def test_running_moments_match_numpy_in_chunks():
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(3.0, 1.5, 10_007)
+    rm = RunningMoments()
+    for chunk in np.array_split(x, [1, 2, 500, 501, 7000]):
+        rm.add(chunk)
+    rm.add(np.array([]))
+    s = rm.summary(scale=2.0)
+    assert s["n"] == x.size and s["n_inf"] == 0
+    assert s["mean"] == pytest.approx(2 * x.mean(), rel=MOMENTS_RTOL)
+    assert s["sem"] == pytest.approx(2 * x.std(ddof=1) / math.sqrt(x.size), rel=MOMENTS_RTOL)
+
+
+def test_running_moments_count_infinities_separately():
+    rm = RunningMoments()
+    rm.add(np.array([1.0, np.inf, 3.0]))
+    rm.add(np.array([np.inf, 5.0]))
+    s = rm.summary()
+    assert s["n"] == 3 and s["n_inf"] == 2
+    assert s["mean"] == pytest.approx(3.0, rel=MOMENTS_RTOL)
+    assert s["sem"] == pytest.approx(2.0 / math.sqrt(3.0), rel=MOMENTS_RTOL)

@@ -1,0 +1,122 @@
+"""Code versions are derived from imports (netsense.pipeline.codeversion): a change to one module
+re-runs exactly the workflow rules whose command imports it, on the real Snakefile.
+
+Each case changes one module of a copy of the package (the workflow runs on that copy through
+PYTHONPATH) and asks Snakemake which jobs a re-run would execute. The expected rules are written
+out by hand from what each command does, not computed with the code under test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from wfhelpers import (
+    ROOT,
+    RUN_TIMEOUT_S,
+    SNAKEMAKE,
+    make_workdir,
+    run_snakemake,
+    shard_state,
+    smoke_config,
+    write_config,
+)
+
+pytestmark = pytest.mark.slow
+
+EVERYTHING_BUT_ESTIMATE = {"simulate", "assemble", "fit", "figure", "study"}
+ANALYSIS = {"fit", "figure", "study"}
+CASES = [
+    # (module changed, rules that must re-run; downstream rules re-run with their inputs)
+    ("analysis/figures/fig1.py", {"figure"}),
+    ("analysis/studies/gap.py", {"study"}),
+    ("analysis/fits.py", ANALYSIS),                     # slopes.json feeds figure and study
+    ("core/stats.py", ANALYSIS | {"estimate"}),
+    ("deploy/estimator.py", {"estimate"}),
+    ("pipeline/cluster/host.py", set()),                 # started by the Snakefile, no command
+    ("core/samplers/disk.py", EVERYTHING_BUT_ESTIMATE),  # imported through the registry
+    ("core/samplers/plane.py", EVERYTHING_BUT_ESTIMATE),
+    ("core/seeding.py", EVERYTHING_BUT_ESTIMATE | {"estimate"}),
+]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    wd = make_workdir(tmp_path_factory.mktemp("codever"))
+    shutil.copytree(ROOT / "src", wd / "src")
+    cfg = smoke_config(estimator={"layouts": ["data/layouts/square.json"], "rho_s_db": [120],
+                                  "trials": 200})
+    cfgfile = write_config(wd, cfg)
+    env = {**os.environ, "PYTHONPATH": str(wd / "src")}
+    run_snakemake(wd, cfgfile, env=env)
+    return wd, cfgfile, env
+
+
+def _would_run(wd, cfgfile, env) -> set[str]:
+    proc = subprocess.run([SNAKEMAKE, "--cores", "2", "--configfile", str(cfgfile), "-n"],
+                          cwd=wd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return set()
+    table = out.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, re.M)} - {"all"}
+
+
+def _touch(path):
+    """A change to the module's code (not a comment: those leave its version alone)."""
+    path.write_text(path.read_text() + "\n_CODE_VERSION_PROBE = 1\n")
+
+
+def test_nothing_to_do_after_a_run(project):
+    assert _would_run(*project) == set()
+
+
+@pytest.mark.parametrize("module, expected", CASES, ids=[c[0] for c in CASES])
+def test_a_module_change_reruns_the_rules_that_import_it(project, module, expected):
+    wd, cfgfile, env = project
+    path = wd / "src" / "netsense" / module
+    original = path.read_text()
+    try:
+        _touch(path)
+        assert _would_run(wd, cfgfile, env) == expected
+    finally:
+        path.write_text(original)
+    assert _would_run(wd, cfgfile, env) == set()
+
+
+def test_comments_and_docstrings_change_no_version(project):
+    wd, cfgfile, env = project
+    path = wd / "src" / "netsense" / "core" / "fisher.py"
+    original = path.read_text()
+    try:
+        path.write_text('"""Another docstring."""\n# a comment\n' + original.split('"""', 2)[2])
+        assert _would_run(wd, cfgfile, env) == set()
+    finally:
+        path.write_text(original)
+
+
+@pytest.mark.parametrize("module", ["pipeline/shard.py", "core/samplers/disk.py"])
+def test_code_that_does_not_shape_samples_reruns_shards_from_cached_blocks(project, module):
+    """The shard layer, or another kind's sampler (this sweep samples the plane only), are
+    imported by the shard command but do not shape these cells' samples: the simulate jobs
+    re-run, take every block from the cache (the cells' ids do not change), sample nothing."""
+    wd, cfgfile, env = project
+    path = wd / "src" / "netsense" / module
+    original = path.read_text()
+    run = wd / "results" / "smoke"
+    before = shard_state(run)
+    try:
+        _touch(path)
+        assert _would_run(wd, cfgfile, env) == EVERYTHING_BUT_ESTIMATE
+        run_snakemake(wd, cfgfile, env=env)
+    finally:
+        path.write_text(original)
+    after = shard_state(run)
+    assert after.keys() == before.keys()  # the same cells, the same shard files
+    assert all(after[k][0] != before[k][0] for k in after)  # every shard written again
+    assert all(sampled == 0 for _, sampled in after.values())  # from cached blocks only
+    run_snakemake(wd, cfgfile, env=env)  # back to the original code
