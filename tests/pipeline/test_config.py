@@ -139,7 +139,7 @@ def test_sampler_list_and_sec2c_config():
 @pytest.mark.parametrize("text, value", [("1/900", 1 / 900), ("0.0025", 0.0025),
                                          ("2.5e-3", 0.0025), (" 1 / 400 ", 1 / 400), (0.01, 0.01)])
 def test_parse_density_forms(text, value):
-    from netsense.pipeline.axes import parse_density
+    from netsense.inputs import parse_density
 
     assert parse_density("lam", text) == value
 

@@ -24,7 +24,6 @@ END = "<!-- FINDINGS:END -->"
 RUNS = ("paper-fig1", "paper-gap", "paper-sec2c", "beams")
 FIGURES = {"paper-fig1": ("fig1.png", "tightness.png"), "paper-gap": ("gap.png",),
            "paper-sec2c": ("sec2c.png",), "beams": ("beams.png",)}
-SMOKE_SUFFIX = "-smoke"
 
 
 def load_store(store) -> dict:

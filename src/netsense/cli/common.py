@@ -8,6 +8,7 @@ import math
 
 from ..core.system import SystemParams
 from ..errors import InputError
+from ..inputs import parse_density
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,8 +34,6 @@ def finite(name):
 
 def density(text):
     """An argparse type: a density per m^2, also as a fraction like ``1/900``."""
-    from ..pipeline.axes import parse_density
-
     try:
         return parse_density("density", text)
     except InputError as exc:

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import sys
 
 from ..errors import CubeError, InputError
 from ..version import __version__
-from . import (
-    assemble,
-    cube,
-    estimate,
-    figure,
-    findings,
-    fit,
-    map,
-    physics,
-    run,
-    shard,
-    study,
-)
 from .common import Parser
 
 DESCRIPTION = """\
@@ -38,16 +26,17 @@ commands by use:
 
 `netsense COMMAND --help` shows each command's arguments and defaults."""
 
-CORE_COMMANDS = (physics, map, estimate)
-PIPELINE_COMMANDS = (cube, run, findings, shard, assemble, fit, figure, study)  # need [pipeline]
+# The command modules of this package (each has register(subparsers)), in --help order.
+CORE_COMMANDS = ("physics", "map", "estimate")
+PIPELINE_COMMANDS = ("cube", "run", "findings", "shard", "assemble", "fit", "figure", "study")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows every default, keeps the description's line breaks."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``netsense`` argument parser with every subcommand."""
+def build_parser(modules=None) -> argparse.ArgumentParser:
+    """The ``netsense`` argument parser: every subcommand, or those of ``modules`` only."""
     p = Parser(prog="netsense", description=DESCRIPTION, epilog=EPILOG,
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"netsense {__version__}")
@@ -60,17 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
         return add(name, **kw)
 
     sub.add_parser = add_parser
-    modules = CORE_COMMANDS
-    if importlib.util.find_spec("xarray") is not None:  # pipeline extras installed
-        modules = (*modules, *PIPELINE_COMMANDS)
-    for module in modules:
-        module.register(sub)
+    if modules is None:
+        modules = CORE_COMMANDS
+        if importlib.util.find_spec("xarray") is not None:  # pipeline extras installed
+            modules = (*modules, *PIPELINE_COMMANDS)
+    for name in modules:
+        importlib.import_module(f"{__package__}.{name}").register(sub)
     return p
+
+
+def _modules_for(argv) -> tuple | None:
+    """A command whose module is named after it (``shard``, ``fit`` ...) imports that module
+    alone: a workflow job starts without the other commands' imports."""
+    first = argv[0] if argv else None
+    return (first,) if first in (*CORE_COMMANDS, *PIPELINE_COMMANDS) else None
 
 
 def main(argv=None) -> int:
     """Run ``netsense``; a user error is one line on stderr and exit status 2."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_modules_for(argv))
     args = parser.parse_args(argv)
     try:
         rc = args.func(args)

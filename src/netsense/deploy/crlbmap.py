@@ -33,6 +33,7 @@ from ..core.fisher import (
 )
 from ..core.system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 from ..errors import InputError
+from ..inputs import parse_number
 from ..version import __version__
 
 # Budget for the temporaries of one chunk of grid points. Peak temporaries of crlb_grid measured
@@ -213,26 +214,16 @@ def crlb_map_dataset(layout: dict, xs, ys, *, name: str = "", description: str =
 # Grid validation
 
 
-def _number(field: str, v) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise InputError(field, v, "must be a number") from None
-    if not math.isfinite(x):
-        raise InputError(field, v, "must be finite")
-    return x
-
-
 def plan_grid(extent, step) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``--extent XMIN XMAX YMIN YMAX`` and ``--step`` [m]; return the grid axes."""
     if extent is None or len(extent) != 4:
         raise InputError("--extent", extent, "must be four numbers XMIN XMAX YMIN YMAX (metres)")
-    xmin, xmax, ymin, ymax = (_number("--extent", v) for v in extent)
+    xmin, xmax, ymin, ymax = (parse_number("--extent", v) for v in extent)
     if not xmin < xmax:
         raise InputError("--extent", list(extent), "XMIN must be < XMAX")
     if not ymin < ymax:
         raise InputError("--extent", list(extent), "YMIN must be < YMAX")
-    step = _number("--step", step)
+    step = parse_number("--step", step)
     if not step > 0:
         raise InputError("--step", step, "grid step must be > 0 (metres)")
     nx, ny = _count(xmax - xmin, step), _count(ymax - ymin, step)  # nothing allocated yet

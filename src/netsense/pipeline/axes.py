@@ -8,43 +8,12 @@ the queries, the fits and the figures read the axes from here; adding a swept ax
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
-
-
-def parse_density(name: str, v) -> float:
-    """A density per m^2 from a number or a text such as ``1/900``; one-line errors on ``name``."""
-    if isinstance(v, str):
-        try:
-            if "/" in v:
-                num, den = v.split("/", 1)
-                out = float(num) / float(den)
-            else:
-                out = float(v)
-        except (ValueError, ZeroDivisionError):
-            raise InputError(name, v, "must be a density > 0 per m^2, or a fraction like 1/900"
-                             ) from None
-    else:
-        out = float(v)
-    if not (math.isfinite(out) and out > 0):
-        raise InputError(name, v, "density must be finite and > 0 per m^2")
-    return out
-
-
-def parse_number(name: str, v) -> float:
-    """A finite number from a number or its text; one-line errors on ``name``."""
-    try:
-        out = float(v)
-    except (TypeError, ValueError):
-        raise InputError(name, v, "must be a number") from None
-    if not math.isfinite(out):
-        raise InputError(name, v, "must be finite")
-    return out
+from ..inputs import parse_density, parse_number
 
 
 @dataclass(frozen=True)
@@ -107,7 +76,6 @@ GAMMA = Axis("gamma", "1", "path-loss exponent", plot_label=r"path-loss exponent
 PARAM_AXES = (M, RHO_S, LAM, GAMMA)  # the cube's order, after the sampler dimension
 AXES = {a.name: a for a in PARAM_AXES}
 FIT_AXES = (RHO_S, M, LAM)  # the order of the rows of slopes.csv
-CELL_AXES = (LAM, GAMMA)  # the axes that change the sampled geometry (a cell is one value each)
 SAMPLER_DIM = "sampler"
 TRIAL_DIM = "trial"
 DIMS = (SAMPLER_DIM, *(a.name for a in PARAM_AXES), TRIAL_DIM)

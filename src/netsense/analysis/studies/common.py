@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ...core.samplers import SAMPLERS, sampler_from_mapping
+from ...core.samplers import SAMPLERS
 from ...core.stats import mean_estimate
 from ...pipeline.axes import PARAM_DIMS, SAMPLER_DIM
 
@@ -54,10 +54,6 @@ class Entry:
     kind: str
     beam: str
     spec: dict  # the entry: kind, its parameters, beam
-
-    def sampler(self):
-        """The sampler object (:mod:`netsense.core.samplers`)."""
-        return sampler_from_mapping(self.spec)
 
     def same_sampler(self, other: Entry) -> bool:
         """The same sampler and parameters, whatever the beam model."""
