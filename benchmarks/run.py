@@ -340,6 +340,44 @@ def bench_workers_large(quick: bool) -> dict:
     return bench_workers(False, large=True)
 
 
+def bench_synchronous(quick: bool) -> dict:
+    """The simpler design, measured against the embedded cluster: no Dask at all
+    (``dask.cluster: synchronous``), one shard job per cell computing its blocks itself, and
+    Snakemake running as many jobs as it has cores. Simulate stage on 1 and 2 cores, and the
+    incremental re-run after adding a gamma, on the same sweep as bench_workers."""
+    import yaml
+
+    base = "config/smoke.yaml" if quick else "benchmarks/scaling.yaml"
+    out = {"config": base + " with dask.cluster synchronous, one shard per cell"}
+    n_blocks = None
+    for cores in (1, 2):
+        times = []
+        for _ in range(1 if quick else 2):
+            wd = _workdir()
+            try:
+                raw = yaml.safe_load((wd / base).read_text())
+                n_blocks = -(-raw["trials"] // raw.get("block_trials", 10000))
+                cfg = _variant(wd, base, f"s{cores}.yaml", **{"dask.cluster": "synchronous",
+                                                              "shard_blocks": n_blocks})
+                times.append(_snakemake(wd, cfg, cores, "--omit-from", "assemble"))
+            finally:
+                shutil.rmtree(wd, ignore_errors=True)
+        out[f"simulate_wall_s_{cores}_core"] = statistics.median(times)
+    out["speedup_1_to_2"] = out["simulate_wall_s_1_core"] / out["simulate_wall_s_2_core"]
+    wd = _workdir()
+    try:
+        five = [2.5, 3.0, 3.5, 4.0, 4.5]
+        sync = {"dask.cluster": "synchronous", "shard_blocks": n_blocks}
+        c5 = _variant(wd, base, "five.yaml", **{"sweep.gamma": five}, **sync)
+        c6 = _variant(wd, base, "six.yaml", **{"sweep.gamma": [*five, 5.0]}, **sync)
+        out["full_run_s"] = _snakemake(wd, c5, 2)
+        out["add_one_gamma_s"] = _snakemake(wd, c6, 2)
+        out["incremental_fraction"] = out["add_one_gamma_s"] / out["full_run_s"]
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+    return out
+
+
 def bench_incremental(quick: bool, large: bool = False) -> dict:
     """Full run of a five-gamma sweep vs the re-run after adding a sixth gamma, with where the
     re-run's CPU goes."""
@@ -408,7 +446,7 @@ BENCHES = {"factorization": bench_factorization, "kernel_floor": bench_kernel_fl
            "pipeline_heavy": bench_pipeline_heavy, "query": bench_query,
            "workers": bench_workers, "workers_large": bench_workers_large,
            "incremental": bench_incremental, "incremental_large": bench_incremental_large,
-           "map": bench_map}
+           "synchronous": bench_synchronous, "map": bench_map}
 
 
 def main(argv=None):
@@ -462,6 +500,12 @@ def main(argv=None):
             print(f"| add one gamma to a five-gamma sweep ({i['config']}) | {i['fraction']:.0%} of "
                   f"the full run ({i['add_one_gamma_s']:.1f} s vs {i['full_run_s']:.1f} s) | "
                   f"{i['target']} |")
+    if "synchronous" in res:
+        y = res["synchronous"]
+        print(f"| no Dask (synchronous, one shard per cell), 1 -> 2 cores ({y['config']}) | "
+              f"{y['speedup_1_to_2']:.2f}x ({y['simulate_wall_s_1_core']:.1f} s -> "
+              f"{y['simulate_wall_s_2_core']:.1f} s); add one gamma "
+              f"{y['incremental_fraction']:.0%} | compared with the embedded cluster |")
     if "query" in res:
         q = res["query"]
         print(f"| query, one point of a {q['cube_data_bytes'] / 1e9:.2f} GB cube "

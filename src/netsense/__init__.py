@@ -2,17 +2,38 @@
 
 Implements and extends Y. Song et al., "Performance Analysis of Network Sensing in the
 Distributed MIMO Radar System" ([1] in the docstrings). The package is layered (README,
-"Architecture"): ``core`` (the numerical core), ``deploy`` (fixed deployments) and ``pipeline``
-(the sweep: config, plan, shards, cube, clusters), ``analysis`` (fits, queries, figures,
-studies) and ``cli``; the shared base is ``errors``, ``files`` and ``version``.
+"Architecture"): ``cli`` on ``analysis`` on ``pipeline`` on ``deploy`` on ``core``, with the shared
+base ``files``, ``inputs``, ``errors`` and ``version``.
+
+The names below are loaded when first used, so that importing a submodule (a workflow job
+does) does not import the numerical core with it.
 """
 
-from .core.closed_form import compare_mimo_single, lemma3_inv_sum, single_antenna_m2, theorem2_m2
-from .core.fisher import crlb, crlb_direct
-from .core.samplers import SAMPLERS, DiskSampler, PlaneSampler, sampler_from_mapping
-from .core.system import SystemParams, db_to_lin, lin_to_db
-from .errors import InputError
+from importlib import import_module
+
 from .version import __version__
+
+_PUBLIC = {
+    "compare_mimo_single": "core.closed_form", "lemma3_inv_sum": "core.closed_form",
+    "single_antenna_m2": "core.closed_form", "theorem2_m2": "core.closed_form",
+    "crlb": "core.fisher", "crlb_direct": "core.fisher",
+    "SAMPLERS": "core.samplers", "DiskSampler": "core.samplers", "PlaneSampler": "core.samplers",
+    "sampler_from_mapping": "core.samplers",
+    "SystemParams": "core.system", "db_to_lin": "core.system", "lin_to_db": "core.system",
+    "InputError": "errors",
+}
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_PUBLIC})
 
 
 def open_cube(path, require_complete: bool = True):
@@ -29,8 +50,4 @@ def summarize(ds, **kwargs):
     return _summarize(ds, **kwargs)
 
 
-__all__ = [
-    "SAMPLERS", "DiskSampler", "InputError", "PlaneSampler", "SystemParams", "__version__",
-    "compare_mimo_single", "crlb", "crlb_direct", "db_to_lin", "lemma3_inv_sum", "lin_to_db",
-    "open_cube", "sampler_from_mapping", "single_antenna_m2", "summarize", "theorem2_m2",
-]
+__all__ = [*sorted(_PUBLIC), "__version__", "open_cube", "summarize"]

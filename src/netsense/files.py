@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,9 +40,10 @@ def read_json(field: str, path):
 
 
 def temporary_name(path) -> Path:
-    """A hidden name beside ``path`` for writing it (same directory: the rename is atomic)."""
+    """A hidden name beside ``path`` for writing it (same directory: the rename is atomic),
+    its own per process and thread."""
     path = Path(path)
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
 
 
 def remove(path) -> None:

@@ -133,3 +133,15 @@ def test_running_moments_equal_one_pass_over_all_blocks():
     assert s["mean"] == pytest.approx(2.0 * float(e.mean), rel=REORDER_RTOL)
     assert s["sem"] == pytest.approx(2.0 * float(e.sem), rel=1e-10)
     assert s["ci95"][0] == pytest.approx(2.0 * float(e.ci_low), rel=1e-10)
+
+
+def test_non_finite_rows_reduce_their_finite_values_exactly():
+    """With a non-finite trial the estimate is numpy's over exactly the finite ones (what the
+    studies computed before this module: x[isfinite(x)].mean())."""
+    x = np.random.default_rng(6).lognormal(0, 2, size=(3, 1001))
+    x[1, 10] = np.inf
+    x[2, 20] = np.nan
+    e = mean_estimate(x, axis=1)
+    for i in range(3):
+        f = x[i][np.isfinite(x[i])]
+        assert e.mean[i] == f.mean() and e.sem[i] == f.std(ddof=1) / np.sqrt(f.size)

@@ -7,6 +7,7 @@ end-to-end version with Snakemake and Dask is tests/workflow/test_pipeline.py.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
@@ -47,8 +48,8 @@ def shards(run: Path, raw: dict) -> tuple:
     for s, f in zip(sh, files, strict=True):
         if not f.exists() or load_arrays(f)[1]["trial_stop"] != s.trial_stop:  # as Snakemake
             f.parent.mkdir(parents=True, exist_ok=True)
-            run_shard(s.params(cfg), f, run / "blocks" / s.cell_id, {"cluster": "synchronous"},
-                      log=io.StringIO())
+            run_shard(s.params(cfg), f, run / "blocks" / s.cell_id,
+                      lambda: contextlib.nullcontext(None), log=io.StringIO())
     return cfg, files, {f: s.cell.key for s, f in zip(sh, files, strict=True)}
 
 
@@ -231,9 +232,9 @@ def test_no_reuse_from_incomplete_or_other_code(tmp_path):
 
     reuse, _ = reusable_cells(cfg, prev, cube_attrs(cfg, code_versions(cfg)))
     assert len(reuse) == 2 * 2 * 3
-    other = cube_attrs(cfg, {**code_versions(cfg), "code_version_samples": "0" * 12})
+    other = cube_attrs(cfg, {**code_versions(cfg), "code_version_cube": "0" * 12})
     assert reusable_cells(cfg, prev, other) == ({}, "previous cube made by other code "
-                                                    "(code_version_samples)")
+                                                    "(code_version_cube)")
     meta = json.loads((prev / "zarr.json").read_text())
     meta["attributes"]["netsense_complete"] = False
     (prev / "zarr.json").unlink()  # a hard link to the cube's own metadata: replace, not edit
@@ -242,3 +243,17 @@ def test_no_reuse_from_incomplete_or_other_code(tmp_path):
     # the cube itself was not touched through the snapshot's hard link
     assert json.loads((run / "cube.zarr" / "zarr.json").read_text())["attributes"][
         "netsense_complete"] is True
+
+
+def test_adding_a_sampler_kind_keeps_the_other_cells(tmp_path):
+    """A disk entry added to a plane-only sweep: the plane cells are linked from the previous
+    cube (each entry's samples carry their own code version), only the disk cells are new."""
+    run = tmp_path / "run"
+    a = config()
+    a["sampler"] = [{"kind": "plane", "nearest": 16}]
+    build(run, a)
+    b = copy.deepcopy(a)
+    b["sampler"].append({"kind": "disk", "radius_m": 60})
+    cube, log = build(run, b)
+    assert "4 of 8 cell(s) written from shards, 4 taken" in log
+    assert_same(arrays(cube), fresh(tmp_path, run, b))

@@ -90,3 +90,62 @@ def test_start_without_wait_connect_release_stop(tmp_path):
     assert cluster.release_embedded(sched.parent) is False  # nothing left to release
     assert cluster.stop_embedded(tmp_path) is False
     assert not (sched.parent / "host.pid").exists()
+
+
+def _shard_params(trials=2000, block_trials=500, **over):
+    from netsense.pipeline.config import resolve
+    from netsense.pipeline.plan import plan
+
+    cfg = resolve({"name": "svc", "seed": 5, "trials": trials, "block_trials": block_trials,
+                   "shard_blocks": 4, "sweep": {"M": [4], "rho_s_db": [120], "lam": [1 / 900],
+                                                "gamma": [3.0]},
+                   "sampler": {"kind": "plane", "nearest": 8}, **over})
+    shard = plan(cfg)[0]
+    return shard.params(cfg)
+
+
+def test_host_runs_shards_for_jobs_bit_for_bit(tmp_path):
+    """A job hands its shard to the host's service (no Dask client of its own): the shard file
+    and the block cache are those the job would have written itself."""
+    import contextlib
+    import io
+    import json
+
+    import numpy as np
+
+    from netsense.pipeline.cluster.service import request_shard
+    from netsense.pipeline.shard import run_shard
+    from netsense.pipeline.store import load_arrays
+
+    params = _shard_params()
+    here = tmp_path / "here.npz"
+    run_shard(params, here, tmp_path / "cache-here", lambda: contextlib.nullcontext(None),
+              log=io.StringIO())
+    info = cluster.start_embedded(tmp_path / "run", n_workers=1, wait=True)
+    try:
+        sock = json.loads(Path(info["scheduler_file"]).read_text())["shard_socket"]
+        log = io.StringIO()
+        summary = request_shard(sock, params, tmp_path / "host.npz", tmp_path / "cache-host", log)
+        assert summary["blocks_sampled"] == 4 and "block 3 done (4/4)" in log.getvalue()
+        a, ma = load_arrays(here)
+        b, mb = load_arrays(tmp_path / "host.npz")
+        assert all(np.array_equal(a[k], b[k]) for k in ("g18", "g23"))
+        assert {k: v for k, v in ma.items() if k != "blocks_sampled"} == \
+            {k: v for k, v in mb.items() if k != "blocks_sampled"}
+        # again: every block from the cache
+        again = request_shard(sock, params, tmp_path / "host.npz", tmp_path / "cache-host", log)
+        assert again["blocks_sampled"] == 0 and again["blocks_cached"] == 4
+        # a failing shard is an error for the requester, and the host serves the next one
+        bad = {**params, "sampler": {"kind": "plane", "nearest": 0}}
+        from netsense.errors import InputError
+
+        with pytest.raises(InputError, match=r"^sampler\.nearest: got 0; must be an integer"):
+            request_shard(sock, bad, tmp_path / "bad.npz", tmp_path / "cache-bad", log)
+        assert request_shard(sock, params, tmp_path / "h2.npz", tmp_path / "cache-host",
+                             log)["blocks_cached"] == 4
+    finally:
+        cluster.stop_embedded(tmp_path / "run")
+    from netsense.pipeline.cluster.service import request_shard as rs
+
+    with pytest.raises(ConnectionError):  # the host is gone: the job runs the shard itself
+        rs(sock, params, tmp_path / "x.npz", tmp_path / "cache-x", io.StringIO())

@@ -30,7 +30,7 @@ ns_jobenv.export_job_environment(CFG.dask, RUN)
 # it computes its blocks itself and claims a core.
 SHARD_THREADS = 1 if CFG.dask["cluster"] == "synchronous" else 0
 # Clusters this run starts itself in onstart (and stops in onsuccess/onerror).
-HOSTED = ("embedded", "jobqueue")
+HOSTED = ns_jobenv.HOSTED
 # The cube-shaping config (assemble) and what figures and studies read (not dask).
 CUBE_CONFIG_JSON = json.dumps(cube_config(CFG.raw), sort_keys=True)
 VIEW_CONFIG_JSON = json.dumps(view_config(CFG.raw), sort_keys=True)

@@ -87,13 +87,23 @@ def _estimate_kernel(x):
     return tuple(getattr(e, f) for f in _FIELDS)
 
 
+def _one_trial_chunk(x):
+    """``x`` with each point's trials in one dask chunk (a query runs locally: dask's own
+    rechunking by tasks, not a lookup of a distributed cluster, which imports distributed)."""
+    if not x.chunks:
+        return x
+    import dask
+
+    with dask.config.set({"array.rechunk.method": "tasks"}):
+        return x.chunk({TRIAL_DIM: -1})
+
+
 def trial_estimates(x) -> dict:
     """:func:`netsense.core.stats.mean_estimate` over ``trial`` of a DataArray, per point, lazily
     (dask) when ``x`` is: {field: DataArray} with the fields of ``MeanEstimate``."""
     import xarray as xr
 
-    if x.chunks:
-        x = x.chunk({TRIAL_DIM: -1})
+    x = _one_trial_chunk(x)
     out = xr.apply_ufunc(_estimate_kernel, x, input_core_dims=[[TRIAL_DIM]],
                          output_core_dims=[[]] * len(_FIELDS), dask="parallelized",
                          output_dtypes=[float] * 5 + [np.int64] * 3)
@@ -104,8 +114,7 @@ def trial_quantiles(x, qs):
     """:func:`netsense.core.stats.quantiles` over ``trial``, per point; dim ``quantile``."""
     import xarray as xr
 
-    if x.chunks:
-        x = x.chunk({TRIAL_DIM: -1})
+    x = _one_trial_chunk(x)
     out = xr.apply_ufunc(lambda a: np.moveaxis(quantiles(a, qs, axis=-1), 0, -1), x,
                          input_core_dims=[[TRIAL_DIM]], output_core_dims=[["quantile"]],
                          dask="parallelized", output_dtypes=[float],

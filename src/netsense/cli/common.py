@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
-from ..core.system import SystemParams
 from ..errors import InputError
-from ..inputs import parse_density
+from ..inputs import parse_density, parse_number
 
 
 class Parser(argparse.ArgumentParser):
@@ -23,12 +21,9 @@ def finite(name):
     """An argparse type: a finite float, with ``name`` in the error."""
     def conv(text):
         try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: got {text!r}; must be a number") from None
-        if not math.isfinite(v):
-            raise argparse.ArgumentTypeError(f"{name}: got {text!r}; must be finite")
-        return v
+            return parse_number(name, text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     return conv
 
 
@@ -51,8 +46,11 @@ def print_json(obj):
     print(json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
 
 
-def system_from_args(args) -> SystemParams:
-    """The system constants given by :func:`add_system_args` flags (defaults: Section III)."""
+def system_from_args(args):
+    """The system constants (a ``SystemParams``) given by :func:`add_system_args` flags
+    (defaults: Section III)."""
+    from ..core.system import SystemParams
+
     over = {k: getattr(args, k) for k in ("carrier_hz", "bandwidth_hz", "effective_bandwidth_hz",
                                           "rcs_m2") if getattr(args, k, None) is not None}
     return SystemParams(**over)

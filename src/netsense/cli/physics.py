@@ -7,7 +7,7 @@ import sys
 
 from ..core.closed_form import compare_mimo_single, lemma3_inv_sum, theorem2_m2
 from ..core.fisher import crlb
-from ..core.samplers import SAMPLERS, parameter_names, sampler_class
+from ..core.samplers import DEFAULT_KIND, SAMPLERS, parameter_names, sampler_class
 from ..deploy.layout import load_layout
 from ..errors import InputError
 from .common import add_system_args, density, finite, print_json, system_from_args
@@ -133,7 +133,7 @@ def register(sub) -> None:
     m.add_argument("--rho-s-db", dest="rho_s_db", type=finite("--rho-s-db"), default=120.0,
                    help="normalized SNR rho_s [dB]")
     m.add_argument("--trials", type=int, default=100_000, help="networks to sample")
-    m.add_argument("--sampler", choices=list(SAMPLERS), default="plane", help="sampler kind")
+    m.add_argument("--sampler", choices=list(SAMPLERS), default=DEFAULT_KIND, help="sampler kind")
     for cls in SAMPLERS.values():
         for name, sch in cls.PARAMS.items():
             kind = int if sch["type"] == "integer" else finite(f"--{name.replace('_', '-')}")

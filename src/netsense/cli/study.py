@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import warnings
 
-from ..analysis.studies import run_studies
+from ..analysis.studies import check_config, run_studies
 from .view import add_view_args, cube_view
 
 
 def cmd_study(args):
     """Write the tables and figures of the config's studies and findings.json."""
     ds, cfg, slopes = cube_view(args)
+    check_config(cfg)  # the analyses and their preconditions, also for a hand-written config
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="All-NaN slice")
         out = run_studies(ds, cfg.reference, slopes, cfg.analyses, args.outdir,

@@ -60,10 +60,14 @@ def _moments(x: np.ndarray, axis: int):
         if finite.all():
             mean = x.mean(axis=axis)
             std = x.std(axis=axis, ddof=1)
-        else:
-            xf = np.where(finite, x, np.nan)
-            mean = np.nanmean(xf, axis=axis)
-            std = np.nanstd(xf, axis=axis, ddof=1)
+        else:  # reduce each slice's finite values alone: numpy's sums over exactly those
+            rows = np.moveaxis(x, axis, -1)
+            keep = np.moveaxis(finite, axis, -1)
+            flat, flat_keep = rows.reshape(-1, rows.shape[-1]), keep.reshape(-1, rows.shape[-1])
+            mean = np.array([r[k].mean() if k.any() else np.nan
+                             for r, k in zip(flat, flat_keep, strict=True)]).reshape(rows.shape[:-1])
+            std = np.array([r[k].std(ddof=1) if k.sum() > 1 else np.nan
+                            for r, k in zip(flat, flat_keep, strict=True)]).reshape(rows.shape[:-1])
     std = np.where(n >= 2, std, np.nan)
     mean = np.where(n >= 1, mean, np.nan)
     return mean, std, n, n_nonfinite, n_missing

@@ -26,7 +26,7 @@ from ..version import __version__
 from .axes import DIMS, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
 from .config import SweepConfig, cube_config
 from .cube import COMPLETE_ATTR, COORD_ATTRS, DATA_VARS, VAR_ATTRS
-from .plan import Cell, cell_slots, cells
+from .plan import Cell, cell_slots, cells, sample_code_version
 from .store import load_arrays
 
 
@@ -96,7 +96,9 @@ def sampler_coords(cfg: SweepConfig) -> dict:
             "sampler_kind": (SAMPLER_DIM, np.asarray([e["kind"] for e in entries], dtype=object)),
             "sampler_beam": (SAMPLER_DIM, np.asarray(cfg.beams, dtype=object)),
             "sampler_spec": (SAMPLER_DIM, np.asarray([json.dumps(e, sort_keys=True)
-                                                      for e in entries], dtype=object))}
+                                                      for e in entries], dtype=object)),
+            "sampler_code_version": (SAMPLER_DIM, np.asarray(
+                [sample_code_version(s) for s in cfg.samplers], dtype=object))}
 
 
 def template(cfg: SweepConfig, attrs: dict):
@@ -128,14 +130,12 @@ def _software() -> str:
 
 
 def code_versions(cfg: SweepConfig) -> dict:
-    """The cube's code-version attributes: what shaped its samples (per sampler) and its
-    assembly. Incremental assembly reuses a stored cell only if these are equal."""
+    """The cube's code-version attribute: the code of its assembly. (What shaped each
+    sampler's samples is its ``sampler_code_version`` coordinate.) Incremental assembly reuses
+    a stored cell only if both are equal."""
     from .codeversion import command_version
-    from .plan import sample_code_version
 
-    return {"code_version_samples": ";".join(sorted({sample_code_version(s)
-                                                     for s in cfg.samplers})),
-            "code_version_cube": command_version("assemble")}
+    return {"code_version_cube": command_version("assemble")}
 
 
 def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
@@ -249,7 +249,7 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
         old_attrs = root.get("attributes", {})
         if not old_attrs.get(COMPLETE_ATTR) or not root.get("consolidated_metadata"):
             return {}, "previous cube incomplete"
-        for k in ("netsense_version", "code_version_samples", "code_version_cube", "software"):
+        for k in ("netsense_version", "code_version_cube", "software"):
             if old_attrs.get(k) != attrs.get(k):
                 return {}, f"previous cube made by other code ({k})"
         if _without_cell_lists(json.loads(old_attrs["config_json"])) != _without_cell_lists(
@@ -259,7 +259,8 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
 
         g = zarr.open_group(old_path, mode="r", use_consolidated=True)
         labels = [str(v) for v in g[SAMPLER_DIM][:]]
-        specs = [str(v) for v in g["sampler_spec"][:]]
+        specs = [(str(v), str(c)) for v, c in zip(g["sampler_spec"][:],
+                                                   g["sampler_code_version"][:], strict=True)]
         lams, gammas = list(g["lam"][:]), list(g["gamma"][:])
         if len(specs) != len(labels) or list(g["M"][:]) != list(cfg.M):
             return {}, "previous cube has another layout"
@@ -270,8 +271,10 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
             read_from = json.loads((old_path / SHARD_STATS).read_text())
         except (OSError, ValueError):
             return {}, f"previous cube has no {SHARD_STATS}"
-    new_specs = dict(zip(cfg.sampler_labels, (str(v) for v in sampler_coords(cfg)["sampler_spec"][1]),
-                         strict=True))
+    coords = sampler_coords(cfg)
+    new_specs = dict(zip(cfg.sampler_labels, zip((str(v) for v in coords["sampler_spec"][1]),
+                                                 (str(v) for v in coords["sampler_code_version"][1]),
+                                                 strict=True), strict=True))
     out = {}
     for cell in cells(cfg):
         key = cell.key

@@ -9,9 +9,13 @@ command imports it, and nothing else.
 
 What is hashed is each module's syntax tree without its docstrings, with relative imports made
 absolute, printed back as source (``ast.unparse``): comments, docstrings, formatting and moves
-of a module that leave its code alone do not change a version. A package's ``__init__`` is part
-of a closure only when something imports a name from it, not merely because a module below it
-is imported.
+of a module that leave its code alone do not change a version. (``ast.unparse`` may print the
+same code differently under another Python minor version: a Python upgrade re-samples once.) A
+package's ``__init__`` is part of a closure only when something imports a name from it, not
+merely because a module below it is imported: the sampler registry then stays out of the
+samples' version, so a new sampler keeps every cached cell. Samplers live in the package; a
+module loaded with ``importlib.import_module`` is not followed (the entry point loads the
+commands so, and each command module is a root of its own version).
 """
 
 from __future__ import annotations
@@ -95,15 +99,30 @@ class _Normalize(ast.NodeTransformer):
         return ast.ImportFrom(module=_absolute(self.module, node), names=node.names, level=0)
 
 
+def _stamp(module: str) -> tuple:
+    st = _source_path(module).stat()
+    return module, st.st_mtime_ns, st.st_size
+
+
 @functools.cache
-def _parsed(module: str) -> ast.Module:
-    path = _source_path(module)
+def _parse(stamp: tuple) -> ast.Module:
+    path = _source_path(stamp[0])
     return ast.parse(path.read_text(), filename=str(path))
 
 
-@functools.cache
+def _parsed(module: str) -> ast.Module:
+    """The module's syntax tree, parsed again whenever its file changes."""
+    return _parse(_stamp(module))
+
+
 def imports_of(module: str) -> frozenset[str]:
     """The ``netsense`` modules that ``module`` imports anywhere in its source."""
+    return _imports(_stamp(module))
+
+
+@functools.cache
+def _imports(stamp: tuple) -> frozenset[str]:
+    module = stamp[0]
     out = set()
     for node in ast.walk(_parsed(module)):
         if isinstance(node, ast.Import):
@@ -132,9 +151,14 @@ def closure(*modules: str) -> frozenset[str]:
     return frozenset(seen)
 
 
-@functools.cache
 def module_hash(module: str) -> str:
     """sha256 of the normalized source of one module (see the module docstring)."""
+    return _module_hash(_stamp(module))
+
+
+@functools.cache
+def _module_hash(stamp: tuple) -> str:
+    module = stamp[0]
     path = _source_path(module)
     tree = _Normalize(module).visit(ast.parse(path.read_text(), filename=str(path)))
     return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()
@@ -153,6 +177,11 @@ def command_module(command: str) -> str:
     return f"{ROOT_PACKAGE}.cli.{command.replace('-', '_')}"
 
 
+# Every command runs through the entry point, which parses its arguments.
+ENTRY_POINT = f"{ROOT_PACKAGE}.cli.main"
+
+
 def command_version(command: str) -> str:
-    """Code version of a workflow rule that runs ``netsense <command>``."""
-    return code_version(command_module(command))
+    """Code version of a workflow rule that runs ``netsense <command>``: its module, the entry
+    point, and everything they import."""
+    return code_version(command_module(command), ENTRY_POINT)

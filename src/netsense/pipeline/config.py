@@ -21,7 +21,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from ..core.beam import BEAM_MODELS
-from ..core.samplers import Sampler, sampler_from_mapping, schema_properties
+from ..core.samplers import Sampler, parameter_names, sampler_from_mapping, schema_properties
 from ..core.system import SystemParams
 from ..errors import InputError
 from ..files import read_text
@@ -155,8 +155,9 @@ def _describe(err, prefix: str = "") -> InputError:
     if v == "anyOf" and path.startswith("sweep.lam"):
         return InputError(path, err.instance, "must be a density > 0 per m^2, or a fraction like 1/900")
     if v == "anyOf" and path == "sampler":
-        return InputError(path, err.instance, "must be a sampler mapping (kind, nearest, radius_m) "
-                          "or a non-empty list of them")
+        keys = ", ".join(["kind", *parameter_names(), "beam"])
+        return InputError(path, err.instance, f"must be a sampler mapping ({keys}) or a "
+                          "non-empty list of them")
     return InputError(path, err.instance, err.message)
 
 
@@ -299,7 +300,7 @@ def resolve(doc: dict) -> SweepConfig:
     if est is not None:
         stems = set()
         for i, lay in enumerate(est["layouts"]):
-            bad = [c for c in lay if c in "{}" or not c.isprintable()]
+            bad = [c for c in lay if c in "{}" or ord(c) < 32 or ord(c) == 127]
             if bad:
                 raise InputError(f"estimator.layouts[{i}]", lay, "a layout path must not hold "
                                  "braces or control characters (Snakemake reads braces in file "

@@ -17,6 +17,7 @@ writes it.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CubeError
@@ -31,12 +32,14 @@ VAR_ATTRS = {
     "closed_form_m2": {"units": "m^2", "long_name": "Theorem 2 closed form, eq. (26)"},
 }
 COORD_ATTRS = {
-    SAMPLER_DIM: {"units": "1", "long_name": "network model: sampler and TX beam model "
-                  "(plane-K<K>: K nearest + far-field mean; disk-R<R>: window of radius R m)"},
+    SAMPLER_DIM: {"units": "1", "long_name": "network model: the label of a sampler entry "
+                  "(sampler and TX beam model; the entry itself is sampler_spec)"},
     "sampler_kind": {"units": "1", "long_name": "sampler kind (netsense.core.samplers)"},
     "sampler_beam": {"units": "1", "long_name": "TX beamforming model (netsense.core.beam)"},
     "sampler_spec": {"units": "1", "long_name": "the sampler entry as JSON (kind, its "
                      "parameters, beam)"},
+    "sampler_code_version": {"units": "1", "long_name": "code version of what shaped the "
+                             "entry's samples (netsense.pipeline.plan.sample_code_version)"},
     **{a.name: {"units": a.units, "long_name": a.long_name} for a in PARAM_AXES},
     TRIAL_DIM: {"units": "1", "long_name": "Monte Carlo trial (one PPP network)"},
 }
@@ -60,3 +63,29 @@ def open_cube(path, require_complete: bool = True):
     if require_complete and not ds.attrs.get(COMPLETE_ATTR, False):
         raise CubeError(f"{path}: cube is incomplete (interrupted assembly); re-run the workflow")
     return ds
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A sampler entry of a cube, from its coordinates along ``sampler``."""
+
+    label: str
+    kind: str
+    beam: str
+    spec: dict  # the entry: kind, its parameters, beam
+
+    def same_sampler(self, other: Entry) -> bool:
+        """The same sampler and parameters, whatever the beam model."""
+        strip = {k: v for k, v in self.spec.items() if k != "beam"}
+        return strip == {k: v for k, v in other.spec.items() if k != "beam"}
+
+
+def entries(ds) -> list[Entry]:
+    """The cube's sampler entries in cube order."""
+    if "sampler_spec" not in ds:
+        raise CubeError("the cube has no sampler_spec coordinate (made by a netsense before the "
+                        "sampler registry); re-run the workflow to assemble it again")
+    return [Entry(str(label), str(kind), str(beam), json.loads(str(spec)))
+            for label, kind, beam, spec in zip(ds[SAMPLER_DIM].values, ds["sampler_kind"].values,
+                                               ds["sampler_beam"].values,
+                                               ds["sampler_spec"].values, strict=True)]

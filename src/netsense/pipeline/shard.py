@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from ..core.blocks import FIELDS, simulate_block
 from ..core.seeding import seed_label
 from ..errors import CorruptFileError
-from .cluster.client import connect
+from .blockcache import block_path, shard_blocks
 from .plan import Cell
 from .store import load_arrays, save_arrays
 
@@ -36,10 +37,6 @@ def run_block(seed: int, cell: Cell, block_index: int, block_trials: int) -> dic
                           beam=cell.beam, M=cell.M)
 
 
-def _block_path(cache_dir: Path, b: int) -> Path:
-    return cache_dir / f"block-{b:07d}.npz"
-
-
 def _load_cached(path: Path, expect: dict, log):
     if not path.exists():
         return None
@@ -55,25 +52,26 @@ def _load_cached(path: Path, expect: dict, log):
     return arrays
 
 
-def run_shard(params: dict, out, cache_dir, dask_opts: dict, threads: int = 1,
-              log=sys.stderr) -> dict:
+def run_shard(params: dict, out, cache_dir, connect, log=sys.stderr) -> dict:
     """Compute (or take from cache) the shard's blocks and write the shard file ``out``.
 
-    ``params``: :meth:`netsense.pipeline.plan.Shard.params`. Returns a summary with the numbers
-    of blocks sampled and taken from the cache.
+    ``params``: :meth:`netsense.pipeline.plan.Shard.params`. ``connect``: a callable returning a
+    context manager that yields a distributed Client, or None to run the blocks here; it is
+    called only if a block is missing from the cache. Returns a summary with the numbers of
+    blocks sampled and taken from the cache.
     """
     t0 = time.monotonic()
     cell = Cell.from_params(params)
     seed, bt = int(params["seed"]), int(params["block_trials"])
     t_start, t_stop = int(params["trial_start"]), int(params["trial_stop"])
-    blocks = range(t_start // bt, -(-t_stop // bt))
+    blocks = shard_blocks(params)
     key = cell.stream_key(bt)
     cache_dir = Path(cache_dir)
     expect = {"key": key, "seed": seed, "code_version": params["code_version"]}
 
     got: dict[int, dict] = {}
     for b in blocks:
-        arrays = _load_cached(_block_path(cache_dir, b), {**expect, "block": b}, log)
+        arrays = _load_cached(block_path(cache_dir, b), {**expect, "block": b}, log)
         if arrays is not None:
             got[b] = arrays
     missing = [b for b in blocks if b not in got]
@@ -82,34 +80,40 @@ def run_shard(params: dict, out, cache_dir, dask_opts: dict, threads: int = 1,
           f"{len(missing)} to sample", file=log, flush=True)
 
     def keep(b, res):
-        save_arrays(_block_path(cache_dir, b), {k: res[k] for k in FIELDS},
+        save_arrays(block_path(cache_dir, b), {k: res[k] for k in FIELDS},
                     {**expect, "block": b, "block_trials": bt})
         got[b] = res
         print(f"netsense: shard {label}: block {b} done ({len(got)}/{len(blocks)})",
               file=log, flush=True)
 
     if missing:
-        with connect(dask_opts, threads=threads, log=log) as client:
+        with connect() as client:
             if client is None:
                 for b in missing:
                     keep(b, run_block(seed, cell, b, bt))
             else:
                 from distributed import as_completed
 
+                # a key of this request's own: two requests for one shard never share (or
+                # cancel) each other's tasks
+                token = uuid.uuid4().hex[:12]
                 futs = {client.submit(run_block, seed, cell, b, bt,
-                                      key=f"block-{key}-s{seed}-{params['code_version']}-{b}"): b
+                                      key=f"block-{key}-s{seed}-{params['code_version']}-{b}-{token}"): b
                         for b in missing}
-                for fut in as_completed(futs):
-                    b = futs[fut]
-                    try:
-                        res = fut.result()
-                    except Exception as exc:
-                        for f in futs:
-                            f.cancel()
-                        raise RuntimeError(f"shard {label}: block {b} failed "
-                                           f"({seed_label(seed, key, b)}): "
-                                           f"{type(exc).__name__}: {exc}") from exc
-                    keep(b, res)
+                try:
+                    for fut in as_completed(futs):
+                        b = futs[fut]
+                        try:
+                            res = fut.result()
+                        except Exception as exc:
+                            raise RuntimeError(f"shard {label}: block {b} failed "
+                                               f"({seed_label(seed, key, b)}): "
+                                               f"{type(exc).__name__}: {exc}") from exc
+                        keep(b, res)
+                except BaseException:  # a failed block, or the requester gone: stop the rest
+                    for f in futs:
+                        f.cancel()
+                    raise
 
     first = blocks.start
     cat = {k: np.concatenate([got[b][k] for b in blocks]) for k in FIELDS}

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from ...core.samplers import sampler_from_mapping
 from ...core.stats import mean_estimate
 from ...pipeline.axes import FIT_AXES, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
+from ...pipeline.cube import entries
 from .common import lam_text, plt
 
 STYLE = {"crlb": dict(marker="o", color="tab:blue", label="MC of eq. (18) (CRLB)"),
@@ -26,10 +25,10 @@ def sampler_labels(ds) -> list[str]:
 
 
 def describe_sampler(ds, label: str) -> str:
-    """Legend text of one sampler entry, from its ``sampler_spec`` coordinate."""
-    spec = json.loads(str(ds["sampler_spec"].sel({SAMPLER_DIM: label}).values))
-    beam = spec.get("beam", "full")
-    return sampler_from_mapping(spec).describe() + ("" if beam == "full" else f", {beam} beam")
+    """Legend text of one sampler entry, from its coordinates (``sampler_spec``)."""
+    e = next(e for e in entries(ds) if e.label == label)
+    return sampler_from_mapping(e.spec).describe() + ("" if e.beam == "full" else
+                                                      f", {e.beam} beam")
 
 
 def panel_stats(ds, dim: str, ref: dict, sampler: str | None = None) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 from ...errors import InputError
 from ..tables import write_rows
 from . import beams, gap, sec2c, tightness
-from .common import Study, ratio_rows
+from .common import Study, StudyInput
 
 # The registry: name in the config's `analyses` -> study. One line per study; run in this order.
 STUDIES: dict[str, Study] = {s.name: s for s in (tightness.STUDY, gap.STUDY, sec2c.STUDY,
@@ -52,37 +52,38 @@ def selected(analyses) -> list[Study]:
     return [s for name, s in STUDIES.items() if name in analyses]
 
 
-def findings(ds, ref: dict, slopes: list[dict], analyses, study_rows: dict | None = None
-             ) -> dict:
+def findings(inp: StudyInput, analyses, study_rows: dict | None = None) -> dict:
     """Headline numbers of a run (``findings.json``): ratios to Theorem 2 for every
     (sampler, lam, gamma) at the reference (M, rho_s); lam slopes of every sampler at the
     reference (M, rho_s); the rows of the selected studies that have a findings key."""
     study_rows = dict(study_rows or {})
-    lam_slopes = [r for r in slopes if r["axis"] == "lam" and r["M"] == int(ref["M"])
+    ds, ref = inp.ds, inp.ref
+    lam_slopes = [r for r in inp.slopes if r["axis"] == "lam" and r["M"] == int(ref["M"])
                   and math.isclose(r["rho_s_db"], float(ref["rho_s_db"]))]
     out = {"reference": {k: (float(v) if k != "M" else int(v)) for k, v in ref.items()},
            "trials": int(ds.sizes["trial"]), "samplers": [str(s) for s in ds["sampler"].values],
-           "ratios": ratio_rows(ds, ref), "lam_slopes": lam_slopes}
+           "ratios": inp.ratios, "lam_slopes": lam_slopes}
     for s in selected(analyses):
         if s.findings_key:
-            out[s.findings_key] = study_rows[s.name] if s.name in study_rows \
-                else s.rows(ds, ref, slopes)
+            out[s.findings_key] = study_rows[s.name] if s.name in study_rows else s.rows(inp)
     return out
 
 
 def run_studies(ds, ref: dict, slopes: list[dict], analyses, outdir, title: str = "") -> dict:
     """Write the table and figure of every selected study, and ``findings.json``."""
     outdir = Path(outdir)
+    inp = StudyInput(ds, ref, slopes)
     written, rows_of = [], {}
     for s in selected(analyses):
-        rows = rows_of[s.name] = s.rows(ds, ref, slopes)
+        rows = rows_of[s.name] = s.rows(inp)
         png, csv = (outdir / n for n in s.files)
         s.figure(rows, ref, png, title=title)
         write_rows(rows, csv)
         written += [png, csv]
-    f = findings(ds, ref, slopes, analyses, rows_of)
+    f = findings(inp, analyses, rows_of)
     (outdir / "findings.json").write_text(json.dumps(f, indent=1))
     return {"written": [str(p) for p in [*written, outdir / "findings.json"]]}
 
 
-__all__ = ["STUDIES", "Study", "analysis_names", "check_config", "findings", "run_studies"]
+__all__ = ["STUDIES", "Study", "StudyInput", "analysis_names", "check_config", "findings",
+           "run_studies"]

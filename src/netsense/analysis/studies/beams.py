@@ -12,8 +12,9 @@ import numpy as np
 from ...core.beam import gain_moment
 from ...core.stats import Z95, log_ratio_se, mean_estimate
 from ...errors import InputError
+from ...pipeline.cube import entries
 from ..figures.common import plain_ticks, plt
-from .common import QUANTITIES, Study, entries, point
+from .common import QUANTITIES, Study, point
 
 DB = 10.0 / math.log(10.0)  # dB per neper of a power ratio
 
@@ -39,10 +40,11 @@ def eq23_penalty_db(model: str, M: int, gamma: float) -> float:
     return 10.0 * math.log10((gain_moment(model, M, d) / M**d) ** (-gamma / 2.0))
 
 
-def rows(ds, ref: dict, slopes: list[dict]) -> list[dict]:
+def rows(inp) -> list[dict]:
     """Per beam model and M: mean eq. (18) and eq. (23) with 95% CIs, the offset from the
     full-gain model of the same sampler in dB, the exact eq. (23) penalty, and the fitted slope
     against log(M_t M_r)."""
+    ds, ref, slopes = inp.ds, inp.ref, inp.slopes
     ents = entries(ds)
     out = []
     for e in ents:

@@ -9,13 +9,15 @@ standard error of :func:`netsense.core.stats.ratio_se`.
 
 from __future__ import annotations
 
-import json
+import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...core.samplers import SAMPLERS
 from ...core.stats import mean_estimate
-from ...pipeline.axes import PARAM_DIMS, SAMPLER_DIM
+from ...pipeline.axes import PARAM_DIMS
+from ...pipeline.cube import Entry, entries
 
 QUANTITIES = {"crlb": "crlb_m2", "jensen": "jensen_m2"}
 LABEL = {"crlb": "E[eq. (18)] / Theorem 2", "jensen": "E[eq. (23)] / Theorem 2"}
@@ -29,7 +31,7 @@ class Study:
         Its name in ``analyses``; its report caption is ``workflow/report/<name>.rst``.
     files : (png, csv)
         Its outputs in ``results/<run>/``.
-    rows : callable(ds, ref, slopes) -> list of dict
+    rows : callable(StudyInput) -> list of dict
         Its table.
     figure : callable(rows, ref, path_png, title) -> None
     check : callable(cfg) -> None, optional
@@ -46,27 +48,22 @@ class Study:
     findings_key: str | None = None
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A sampler entry of a cube, from its coordinates along ``sampler``."""
+class StudyInput:
+    """What a study reads: the cube, the reference point, the slopes, and the ratio rows
+    (computed once however many studies use them)."""
 
-    label: str
-    kind: str
-    beam: str
-    spec: dict  # the entry: kind, its parameters, beam
+    def __init__(self, ds, ref: dict, slopes=()):
+        self.ds, self.ref, self.slopes = ds, ref, list(slopes)
 
-    def same_sampler(self, other: Entry) -> bool:
-        """The same sampler and parameters, whatever the beam model."""
-        strip = {k: v for k, v in self.spec.items() if k != "beam"}
-        return strip == {k: v for k, v in other.spec.items() if k != "beam"}
+    @functools.cached_property
+    def ratios(self) -> list[dict]:
+        """:func:`ratio_rows` of the cube at the reference (M, rho_s)."""
+        return ratio_rows(self.ds, self.ref)
 
-
-def entries(ds) -> list[Entry]:
-    """The cube's sampler entries in cube order."""
-    return [Entry(str(label), str(kind), str(beam), json.loads(str(spec)))
-            for label, kind, beam, spec in zip(ds[SAMPLER_DIM].values, ds["sampler_kind"].values,
-                                               ds["sampler_beam"].values,
-                                               ds["sampler_spec"].values, strict=True)]
+    @property
+    def ratios_at_reference_lam(self) -> list[dict]:
+        """The ratio rows at the reference lam."""
+        return [r for r in self.ratios if math.isclose(r["lam"], float(self.ref["lam"]))]
 
 
 def table_columns(entry: Entry) -> dict:
@@ -83,7 +80,7 @@ def point(ds, ref: dict, **over):
     return ds.sel(sel)
 
 
-def ratio_rows(ds, ref: dict, slopes=()) -> list[dict]:
+def ratio_rows(ds, ref: dict) -> list[dict]:
     """E[eq. 18] / Theorem 2 and E[eq. 23] / Theorem 2 for every (sampler, lam, gamma) at the
     reference (M, rho_s), with 95% intervals."""
     rows = []

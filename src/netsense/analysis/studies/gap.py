@@ -8,12 +8,7 @@ import math
 
 from ...core.samplers import SAMPLERS
 from ..figures.common import GAMMA_COLORS, band, lam_text, plain_ticks, plt, ratio_yticks
-from .common import Study, ratio_rows
-
-
-def rows(ds, ref: dict, slopes=()) -> list[dict]:
-    """The ratio rows (:func:`.common.ratio_rows`) at the reference lam."""
-    return [r for r in ratio_rows(ds, ref) if math.isclose(r["lam"], float(ref["lam"]))]
+from .common import Study
 
 
 def figure(rows: list[dict], ref: dict, path_png, title=""):
@@ -54,4 +49,5 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
     pyplot.close(fig)
 
 
-STUDY = Study("gap", ("gap.png", "gap.csv"), rows, figure)
+STUDY = Study("gap", ("gap.png", "gap.csv"), lambda inp: inp.ratios_at_reference_lam,
+              figure)

@@ -12,8 +12,9 @@ import numpy as np
 from ...core.closed_form import compare_mimo_single
 from ...core.stats import Z95, mean_estimate, ratio_se
 from ...errors import InputError
+from ...pipeline.cube import entries
 from ..figures.common import GAMMA_COLORS, band, plain_ticks, plt, ratio_yticks
-from .common import QUANTITIES, Study, entries, point
+from .common import QUANTITIES, Study, point
 
 
 def check(cfg) -> None:
@@ -27,10 +28,11 @@ def check(cfg) -> None:
                          f"network at M lam; reference lam is {lam0:.6g})")
 
 
-def rows(ds, ref: dict, slopes=()) -> list[dict]:
+def rows(inp) -> list[dict]:
     """Per sampler, gamma and M with M lam on the lam axis: E[MIMO] / E[single] from Monte
     Carlo (``<q>_ratio``, delta-method interval: the two networks have independent
     realizations) and eq. (26) / eq. (28) (``closed_ratio``), at the reference lam and rho_s."""
+    ds, ref = inp.ds, inp.ref
     lam0 = float(ref["lam"])
     lams = np.asarray(ds["lam"].values, float)
     out = []

@@ -6,12 +6,7 @@ from __future__ import annotations
 import math
 
 from ..figures.common import band, lam_text, plt, ratio_yticks
-from .common import LABEL, Study, ratio_rows
-
-
-def rows(ds, ref: dict, slopes=()) -> list[dict]:
-    """The ratio rows (:func:`.common.ratio_rows`) at the reference lam."""
-    return [r for r in ratio_rows(ds, ref) if math.isclose(r["lam"], float(ref["lam"]))]
+from .common import LABEL, Study
 
 
 def figure(rows: list[dict], ref: dict, path_png, title=""):
@@ -43,4 +38,5 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
     pyplot.close(fig)
 
 
-STUDY = Study("tightness", ("tightness.png", "tightness.csv"), rows, figure)
+STUDY = Study("tightness", ("tightness.png", "tightness.csv"), lambda inp: inp.ratios_at_reference_lam,
+              figure)

@@ -26,7 +26,7 @@ SAMPLERS: dict[str, type[Sampler]] = {
     DiskSampler.kind: DiskSampler,
 }
 
-DEFAULT_KIND = PlaneSampler.kind
+DEFAULT_KIND = PlaneSampler.kind  # sampler.kind when a config entry leaves it out
 
 
 def sampler_class(kind: str, field: str = "sampler.kind") -> type[Sampler]:

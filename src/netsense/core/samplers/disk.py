@@ -33,8 +33,9 @@ class DiskSampler(Sampler):
                                "side at lam = 1/900)"}
     radius_m: float = 500.0
 
-    def __post_init__(self):
-        check_positive_length("sampler.radius_m", self.radius_m)
+    def __post_init__(self):  # one type per value: 500 and 500.0 are the same entry
+        object.__setattr__(self, "radius_m", check_positive_length("sampler.radius_m",
+                                                                   self.radius_m))
 
     def key(self) -> str:
         return f"disk;R={float(self.radius_m)!r}"

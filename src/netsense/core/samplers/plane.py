@@ -37,8 +37,8 @@ class PlaneSampler(Sampler):
     AXIS_LABELS: ClassVar[dict] = {"nearest": "explicit nearest nodes per side K  [count]"}
     nearest: int = 64
 
-    def __post_init__(self):
-        check_positive_int("sampler.nearest", self.nearest)
+    def __post_init__(self):  # one type per value: 64 and numpy's 64 are the same entry
+        object.__setattr__(self, "nearest", check_positive_int("sampler.nearest", self.nearest))
 
     def key(self) -> str:
         return f"plane;K={int(self.nearest)}"

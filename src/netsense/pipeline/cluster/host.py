@@ -2,8 +2,8 @@
 
 Started by :func:`netsense.pipeline.cluster.supervisor.start_embedded` as
 ``python -m netsense.pipeline.cluster.host``. It writes the scheduler file once the cluster is
-up, records the run's Dask performance report, and stops on SIGTERM/SIGINT or when the watched
-Snakemake process is gone.
+up (with the socket of its shard service, :mod:`.service`), records the run's Dask performance
+report, and stops on SIGTERM/SIGINT or when the watched Snakemake process is gone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from .factory import make_cluster
+from .service import start_service
 from .supervisor import pid_alive
 
 _STOP = threading.Event()  # set by SIGTERM/SIGINT: the host shuts its cluster down
@@ -47,10 +48,12 @@ def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_l
             client.wait_for_workers(1, timeout=jobqueue.get("start_timeout_s", 300))
             n_workers = jobqueue["jobs"] * (jobqueue.get("processes") or jobqueue["cores"])
         rep = performance_report(filename=report) if report else contextlib.nullcontext()
+        service = start_service(client, sched.parent)
         with rep:
             tmp = sched.with_name(sched.name + ".tmp")
             tmp.write_text(json.dumps({"address": cluster.scheduler_address, "type": "Scheduler",
-                                       "host_pid": os.getpid(), "n_workers": n_workers}))
+                                       "host_pid": os.getpid(), "n_workers": n_workers,
+                                       "shard_socket": service.path if service else None}))
             os.replace(tmp, sched)
             print(f"netsense: Dask cluster up at {cluster.scheduler_address} with {n_workers} "
                   f"worker(s); dashboard {cluster.dashboard_link}", file=sys.stderr, flush=True)
@@ -62,6 +65,8 @@ def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_l
                         break
             finally:
                 sched.unlink(missing_ok=True)
+                if service:
+                    service.stop()
         client.close()
 
 

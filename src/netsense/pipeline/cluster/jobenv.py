@@ -9,6 +9,8 @@ import os
 import sys
 
 ENV_VAR = "NETSENSE_DASK"
+# The clusters a run starts itself (in the Snakefile's onstart) and whose host serves its jobs.
+HOSTED = ("embedded", "jobqueue")
 
 
 def export_job_environment(dask_opts: dict, run_dir: str) -> None:
