@@ -439,10 +439,16 @@ def bench_map(quick: bool) -> dict:
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kernel_bench import bench_accuracy_per_cost, bench_kernel_floor, bench_memory  # noqa: E402
+from kernel_bench import (  # noqa: E402
+    bench_accuracy_per_cost,
+    bench_cv_cost,
+    bench_kernel_floor,
+    bench_memory,
+)
 
 BENCHES = {"factorization": bench_factorization, "kernel_floor": bench_kernel_floor,
-           "accuracy_per_cost": bench_accuracy_per_cost, "memory": bench_memory, "pipeline": bench_pipeline,
+           "accuracy_per_cost": bench_accuracy_per_cost, "cv_cost": bench_cv_cost,
+           "memory": bench_memory, "pipeline": bench_pipeline,
            "pipeline_heavy": bench_pipeline_heavy, "query": bench_query,
            "workers": bench_workers, "workers_large": bench_workers_large,
            "incremental": bench_incremental, "incremental_large": bench_incremental_large,
@@ -479,6 +485,12 @@ def main(argv=None):
         print(f"| kernel (eq. 18 + eq. 23, plane, K = 64) vs floor (same variates, one power and "
               f"one sin/cos per node) | {k['ratio']:.2f}x the floor; "
               f"{k['kernel_trials_per_s_per_core']:.0f} trials/s/core | {k['target']} |")
+    if "cv_cost" in res:
+        for r in res["cv_cost"]["rows"]:
+            print(f"| CPU to a 0.5% interval on E[eq. 18], gamma = {r['gamma']:g} (plane K = 64) | "
+                  f"plain {r['plain_cpu_s_for_0.5pct']:.3g} s, control variate "
+                  f"{r['control_variate_cpu_s_for_0.5pct']:.3g} s "
+                  f"({r['cpu_ratio_plain_over_cv']:.0f}x less) | 20-500x less |")
     if "memory" in res:
         m = res["memory"]
         print(f"| peak worker memory, 1e5 -> 1e7 trials per cell | max/min RSS "

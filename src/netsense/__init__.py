@@ -20,6 +20,7 @@ _PUBLIC = {
     "SAMPLERS": "core.samplers", "DiskSampler": "core.samplers", "PlaneSampler": "core.samplers",
     "sampler_from_mapping": "core.samplers",
     "SystemParams": "core.system", "db_to_lin": "core.system", "lin_to_db": "core.system",
+    "tightness": "core.tightness",
     "InputError": "errors",
 }
 

@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 
 from netsense.core.stats import (
+    CV_FOLDS,
+    CV_MIN_TRIALS,
+    PLAIN_INTERVAL,
     Z95,
+    RunningCV,
     RunningMoments,
+    cv_corrected,
+    cv_estimate,
+    interval_bounds,
     log_ratio_se,
     mean_estimate,
     paired_sample,
@@ -35,6 +42,24 @@ def _naive(x):
     return m, sd / math.sqrt(n), n
 
 
+def _naive_hall(x):
+    """Hall's (1992) interval written out: the skewness from sums, then the root of the cubic
+    g(w) = -+z/sqrt(n) found numerically (not by the closed-form inverse)."""
+    from scipy.optimize import brentq
+
+    v = [float(t) for t in x]
+    n = len(v)
+    m = sum(v) / n
+    sd = math.sqrt(sum((t - m) ** 2 for t in v) / (n - 1))
+    s = n * sum((t - m) ** 3 for t in v) / ((n - 1) * (n - 2) * sd**3)
+
+    def root(target):
+        return brentq(lambda w: w + s * w**2 / 3 + s**2 * w**3 / 27 + s / (6 * n) - target,
+                      -10.0, 10.0, xtol=1e-15)
+
+    return m - sd * root(Z95 / math.sqrt(n)), m - sd * root(-Z95 / math.sqrt(n))
+
+
 def test_z95_is_the_normal_quantile():
     from scipy.stats import norm
 
@@ -48,6 +73,11 @@ def test_mean_estimate_matches_the_naive_sums():
     assert float(e.mean) == pytest.approx(m, rel=REORDER_RTOL)
     assert float(e.sem) == pytest.approx(se, rel=REORDER_RTOL)
     assert int(e.n) == n and int(e.n_nonfinite) == 0 and int(e.n_missing) == 0
+    lo, hi = _naive_hall(x)  # the reported plain interval (stats.PLAIN_INTERVAL)
+    assert PLAIN_INTERVAL == "hall"
+    assert float(e.ci_low) == pytest.approx(lo, rel=1e-10)
+    assert float(e.ci_high) == pytest.approx(hi, rel=1e-10)
+    e = mean_estimate(x, interval="normal")
     assert float(e.ci_low) == pytest.approx(m - Z95 * se, rel=REORDER_RTOL)
     assert float(e.ci_high) == pytest.approx(m + Z95 * se, rel=REORDER_RTOL)
 
@@ -145,3 +175,120 @@ def test_non_finite_rows_reduce_their_finite_values_exactly():
     for i in range(3):
         f = x[i][np.isfinite(x[i])]
         assert e.mean[i] == f.mean() and e.sem[i] == f.std(ddof=1) / np.sqrt(f.size)
+
+
+# --- the control-variate estimator -------------------------------------------------------------
+
+def _naive_cv(y, x, mu, folds):
+    """cv_estimate written out: for each fold, the coefficient from np.cov over the other folds,
+    then the corrected trials of that fold."""
+    n = len(y)
+    k = (np.arange(n) * folds) // n
+    z = np.empty(n)
+    for f in range(folds):
+        out = k != f
+        c = np.cov(y[out], x[out])
+        z[k == f] = y[k == f] - c[0, 1] / c[1, 1] * (x[k == f] - mu)
+    return z.mean(), z.std(ddof=1) / math.sqrt(n)
+
+
+def _pairs(rng, n, shape=(), rho=0.99):
+    """Bivariate lognormal-ish pairs with a strong correlation and a known E[x] = 1."""
+    g = rng.standard_normal((2, *shape, n))
+    x = np.exp(0.5 * g[0] - 0.125)  # E[x] = 1
+    y = 2.0 * x + math.sqrt(1 - rho**2) * g[1]  # E[y] = 2
+    return y, x
+
+
+def test_cv_estimate_matches_the_naive_fold_loop():
+    y, x = _pairs(np.random.default_rng(11), 3001)
+    e = cv_estimate(y, x, 1.0)
+    m, se = _naive_cv(y, x, 1.0, CV_FOLDS)
+    assert float(e.mean) == pytest.approx(m, rel=REORDER_RTOL)
+    assert float(e.sem) == pytest.approx(se, rel=1e-10)
+    assert e.method == "control_variate" and bool(e.cv_used)
+    assert float(e.plain.mean) == y.mean()  # the plain estimate beside it, numpy's bit for bit
+    assert float(e.variance_reduction) == pytest.approx((y.std(ddof=1) / (se * math.sqrt(3001)))
+                                                        ** 2, rel=1e-10)
+
+
+def test_cv_estimate_along_an_axis_is_the_estimate_of_each_row():
+    y, x = _pairs(np.random.default_rng(12), 500, shape=(3, 2))
+    mu = np.array([[1.0, 1.0], [1.0, np.nan], [1.0, 1.0]])  # one point without a known mean
+    e = cv_estimate(y, x, mu, axis=-1)
+    for i in range(3):
+        for j in range(2):
+            one = cv_estimate(y[i, j], x[i, j], mu[i, j])
+            assert e.mean[i, j] == pytest.approx(float(one.mean), rel=REORDER_RTOL)
+    assert e.method[1, 1] == "plain" and e.mean[1, 1] == y[1, 1].mean()
+    assert e.cv_used.sum() == 5
+
+
+def test_cv_interval_covers_at_95_percent_and_the_estimate_is_unbiased():
+    """Gaussian pairs (the normal interval is exact up to O(1/n)): coverage within binomial
+    error, and the mean over repetitions within 4 standard errors of the truth (the
+    cross-fitted coefficient makes the estimate unbiased)."""
+    rng = np.random.default_rng(13)
+    g = rng.standard_normal((2, COVERAGE_REPS, 200))
+    x = g[0]
+    y = 3.0 + x + 0.3 * g[1]
+    e = cv_estimate(y, x, 0.0, axis=-1)
+    covered = np.mean((e.ci_low <= 3.0) & (e.ci_high >= 3.0))
+    assert abs(covered - 0.95) <= COVERAGE_TOL, covered
+    assert abs(e.mean.mean() - 3.0) <= 4 * e.mean.std(ddof=1) / math.sqrt(COVERAGE_REPS)
+    # var(y) / var(y - b x) = (1 + 0.09) / 0.09 for these pairs; 2000 x 200 trials
+    assert np.median(e.variance_reduction) == pytest.approx(1.09 / 0.09, rel=0.02)
+
+
+def test_cv_falls_back_to_plain_and_says_why():
+    y, x = _pairs(np.random.default_rng(14), 400)
+    e = cv_estimate(y, x, float("nan"))
+    assert e.method == "plain" and "no exact mean" in e.reason and float(e.mean) == y.mean()
+    y2 = y.copy()
+    y2[5] = np.inf  # a singular FIM where the control is finite: the pairs are not x's law
+    e = cv_estimate(y2, x, 1.0)
+    assert e.method == "plain" and "infinite" in e.reason and int(e.n_nonfinite) == 1
+    e = cv_estimate(y[:CV_MIN_TRIALS - 1], x[:CV_MIN_TRIALS - 1], 1.0)
+    assert e.method == "plain" and "too few" in e.reason
+
+
+def test_cv_leaves_missing_trials_out():
+    y, x = _pairs(np.random.default_rng(15), 1000)
+    y[[3, 500]] = np.nan
+    x[[3, 500]] = np.nan
+    e = cv_estimate(y, x, 1.0)
+    keep = np.isfinite(y)
+    assert int(e.n) == 998 and int(e.n_missing) == 2
+    # same corrected trials as the naive loop over the kept ones, folds from the stored index
+    z = cv_corrected(y, x, 1.0)
+    assert np.isnan(z[[3, 500]]).all() and float(e.mean) == pytest.approx(z[keep].mean(),
+                                                                           rel=REORDER_RTOL)
+
+
+def test_running_cv_over_blocks_equals_cv_estimate_of_all_trials():
+    y, x = _pairs(np.random.default_rng(16), 5000)
+    run = RunningCV(5000, 1.0)
+    for a, b in ((0, 1234), (1234, 1235), (1235, 5000)):
+        run.add(y[a:b], x[a:b])
+    s = run.summary(scale=3.0)
+    e = cv_estimate(y, x, 1.0)
+    assert s["method"] == "control_variate"
+    assert s["mean"] == pytest.approx(3.0 * float(e.mean), rel=1e-12)
+    assert s["sem"] == pytest.approx(3.0 * float(e.sem), rel=1e-8)  # power sums vs residuals
+    assert s["variance_reduction"] == pytest.approx(float(e.variance_reduction), rel=1e-8)
+    assert s["plain"]["mean"] == pytest.approx(3.0 * y.mean(), rel=REORDER_RTOL)
+    assert RunningCV(10, float("nan")).summary()["method"] == "plain"
+
+
+def test_hall_interval_is_normal_without_skew_and_moves_up_with_right_skew():
+    lo, hi = interval_bounds(1.0, 2.0, 400, 0.0, "hall")
+    assert lo == pytest.approx(1.0 - Z95 * 0.1, rel=1e-12)
+    assert hi == pytest.approx(1.0 + Z95 * 0.1, rel=1e-12)
+    lo2, hi2 = interval_bounds(1.0, 2.0, 400, 2.0, "hall")
+    assert lo2 > lo and hi2 > hi
+    # the inverse is exact: g(w) at the bounds' w equals -+ Z95 / sqrt(n)
+    s, n = 2.0, 400
+    for bound, target in ((lo2, Z95 / 20), (hi2, -Z95 / 20)):
+        w = (1.0 - bound) / 2.0
+        assert w + s * w**2 / 3 + s**2 * w**3 / 27 + s / (6 * n) == pytest.approx(target,
+                                                                                   rel=1e-12)

@@ -14,7 +14,10 @@ import pytest
 from wfhelpers import make_workdir, run_snakemake, smoke_config, write_config
 
 import netsense
-from netsense.core.stats import Z95
+from netsense.core.blocks import g23_mean
+from netsense.core.closed_form import lemma3_inv_sum
+from netsense.core.samplers import PlaneSampler
+from netsense.core.stats import CV_FOLDS, Z95
 from netsense.pipeline.assembly import cube_attrs, read_shards, write_cell, write_template
 from netsense.pipeline.config import resolve
 from netsense.pipeline.plan import plan
@@ -52,6 +55,17 @@ def cubes(tmp_path_factory):
     return {"full": run / "cube.zarr", "partial": part, "cfg": c}
 
 
+def _naive_cv(y, x, mu, folds=CV_FOLDS):
+    """The control-variate estimate written out: per fold, np.cov over the other folds."""
+    n = len(y)
+    k = (np.arange(n) * folds) // n
+    z = np.empty(n)
+    for f in range(folds):
+        c = np.cov(y[k != f], x[k != f])
+        z[k == f] = y[k == f] - c[0, 1] / c[1, 1] * (x[k == f] - mu)
+    return z.mean(), z.std(ddof=1) / np.sqrt(n)
+
+
 def _cli(*args):
     return subprocess.run([NETSENSE, *map(str, args)], capture_output=True, text=True, timeout=120)
 
@@ -62,13 +76,26 @@ def test_summarize_matches_numpy(cubes):
                                                          "quantile:0.9", "count"],
                             where={"gamma": "4", "lam": "1/900", "M": 4})
     assert len(df) == 2  # the two rho_s values remain
-    raw = ds.crlb_m2.sel(sampler="plane-K32", gamma=4.0, lam=1 / 900, M=4).values  # (rho_s, trial)
-    for row, x in zip(df.itertuples(), raw, strict=True):
+    pt = dict(sampler="plane-K32", gamma=4.0, lam=1 / 900, M=4)
+    raw = ds.crlb_m2.sel(**pt).values  # (rho_s, trial)
+    control = ds.jensen_m2.sel(**pt).values
+    # E[eq. 23] of plane-K32 exactly: Theorem 2 times the sampler's factor (core.expectations)
+    factor = g23_mean(PlaneSampler(32), 1 / 900, 4.0) / (2 * lemma3_inv_sum(1 / 900, 4.0) ** 2)
+    mus = ds.closed_form_m2.sel(gamma=4.0, lam=1 / 900, M=4).values * factor
+    for row, x, c, mu in zip(df.itertuples(), raw, control, mus, strict=True):
         m, sd = x.mean(), x.std(ddof=1)
-        assert row.crlb_m2_mean == pytest.approx(m, rel=STAT_RTOL)
+        assert row.crlb_m2_plain_mean == pytest.approx(m, rel=STAT_RTOL)
         assert row.crlb_m2_std == pytest.approx(sd, rel=STAT_RTOL)
-        assert row.crlb_m2_sem == pytest.approx(sd / np.sqrt(x.size), rel=STAT_RTOL)
-        assert row.crlb_m2_ci95_low == pytest.approx(m - Z95 * sd / np.sqrt(x.size), rel=1e-10)
+        assert row.crlb_m2_plain_sem == pytest.approx(sd / np.sqrt(x.size), rel=STAT_RTOL)
+        assert row.crlb_m2_plain_ci95_low == pytest.approx(m - Z95 * sd / np.sqrt(x.size),
+                                                           rel=1e-10)
+        cm, cse = _naive_cv(x, c, mu)
+        assert row.crlb_m2_method == "control_variate"
+        assert row.crlb_m2_mean == pytest.approx(cm, rel=1e-10)
+        assert row.crlb_m2_sem == pytest.approx(cse, rel=1e-9)
+        assert row.crlb_m2_ci95_low == pytest.approx(cm - Z95 * cse, rel=1e-9)
+        assert row.crlb_m2_variance_reduction == pytest.approx((sd / np.sqrt(x.size) / cse) ** 2,
+                                                               rel=1e-8)
         assert row.crlb_m2_median == pytest.approx(np.median(x), rel=STAT_RTOL)
         assert row.crlb_m2_count == x.size
     assert df["crlb_m2_q0.9"].tolist() == pytest.approx(np.quantile(raw, 0.9, axis=1).tolist(),
@@ -130,13 +157,16 @@ def test_unfilled_cells_are_counted_not_averaged(cubes):
         ref = full.crlb_m2.isel(sampler=0).sel(M=4, rho_s_db=120.0, lam=row.lam, gamma=row.gamma).values
         if (i, j) == (0, 0):
             assert row.crlb_m2_count == 3000 and row.crlb_m2_unfilled == 0
-            assert row.crlb_m2_mean == pytest.approx(ref.mean(), rel=STAT_RTOL)
+            assert row.crlb_m2_plain_mean == pytest.approx(ref.mean(), rel=STAT_RTOL)
+            assert row.crlb_m2_method == "control_variate"
         elif (i, j) == (0, 1):
             assert row.crlb_m2_count == 1000 and row.crlb_m2_unfilled == 2000
-            assert row.crlb_m2_mean == pytest.approx(ref[:1000].mean(), rel=STAT_RTOL)
+            assert row.crlb_m2_plain_mean == pytest.approx(ref[:1000].mean(), rel=STAT_RTOL)
+            assert row.crlb_m2_method == "control_variate"  # over the stored trials
         else:
             assert row.crlb_m2_count == 0 and row.crlb_m2_unfilled == 3000
             assert np.isnan(row.crlb_m2_mean)  # no data: no number, never a zero
+            assert row.crlb_m2_method == "plain" and np.isnan(row.crlb_m2_plain_mean)
     info = _cli("info", cubes["partial"], "--json")
     assert info.returncode == 0, info.stderr
     d = json.loads(info.stdout)

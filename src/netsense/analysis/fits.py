@@ -12,6 +12,11 @@ This single formula covers both cases of the sweep design: along M and rho_s eve
 same layouts (X_i = k_i X), so C is rank one, sum c_i = 0 and the interval has zero width (the
 slope is exact, -1 up to rounding); along lam each point has its own independent realizations,
 so C is diagonal and the interval is the genuine Monte Carlo one.
+
+E[eq. 18] is fitted through its control-variate estimate (:mod:`.estimates`): X is then the
+corrected trials of :func:`netsense.core.stats.cv_corrected` at each point, whose means are the
+reported estimates and whose pairing across points is that of the raw trials (along M and
+rho_s the corrected trials are scaled copies of each other too, so those slopes stay exact).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import math
 
 import numpy as np
 
-from ..core.stats import Z95, paired_sample
+from ..core.stats import Z95, cv_corrected, paired_sample
 from ..pipeline.axes import FIT_AXES, PARAM_DIMS, SAMPLER_DIM
+from .estimates import CONTROLS, control_mean
 
 # Along M and rho_s the slope is exact up to float rounding of a few logs.
 EXACT_SLOPE_ATOL = 1e-9
@@ -65,6 +71,7 @@ def fit_slopes(ds) -> list[dict]:
     rows = []
     order = [d for d in PARAM_DIMS if d != "gamma"]  # the array axes of one gamma slice
     gammas = ds["gamma"].values
+    control = control_mean(ds) if SAMPLER_DIM in ds.dims else None
     for gi, g in enumerate(gammas):
         subs = [("", "closed_form", ds["closed_form_m2"].isel(gamma=gi).values)]
         for label in _samplers(ds):
@@ -72,7 +79,12 @@ def fit_slopes(ds) -> list[dict]:
                 x = ds[QUANTITIES[q]].isel(gamma=gi)
                 if label is not None:
                     x = x.sel({SAMPLER_DIM: label})
-                subs.append((label or "", q, x.values))  # (*order, trial)
+                vals = x.transpose(*order, "trial").values  # (*order, trial)
+                if QUANTITIES[q] in CONTROLS and label is not None:
+                    c = ds[CONTROLS[QUANTITIES[q]]].isel(gamma=gi).sel({SAMPLER_DIM: label})
+                    mu = control.isel(gamma=gi).sel({SAMPLER_DIM: label}).transpose(*order)
+                    vals = cv_corrected(vals, c.transpose(*order, "trial").values, mu.values)
+                subs.append((label or "", q, vals))
         for axis in FIT_AXES:
             dim = axis.name
             if ds.sizes[dim] < 2:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.stats import mean_estimate, quantiles
+from ..core.stats import cv_estimate, interval_calibrated, mean_estimate, quantiles
 from ..errors import CubeError, InputError
 from ..pipeline.axes import AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
 from ..pipeline.cube import COMPLETE_ATTR, DATA_VARS, open_cube
+from .estimates import CONTROLS, control_mean
 
 SELECT_DIMS = (SAMPLER_DIM, *PARAM_DIMS)
 VARS = DATA_VARS
@@ -110,6 +111,29 @@ def trial_estimates(x) -> dict:
     return dict(zip(_FIELDS, out, strict=True))
 
 
+_CV_FIELDS = (*_FIELDS, "plain_mean", "plain_sem", "plain_ci_low", "plain_ci_high",
+              "variance_reduction", "cv_used")
+
+
+def _cv_kernel(y, x, mu):
+    e = cv_estimate(y, x, mu, axis=-1)
+    p = e.plain
+    return (*(getattr(e, f) for f in _FIELDS), p.mean, p.sem, p.ci_low, p.ci_high,
+            e.variance_reduction, e.cv_used)
+
+
+def trial_cv_estimates(y, x, mu) -> dict:
+    """:func:`netsense.core.stats.cv_estimate` over ``trial`` per point (lazily with dask):
+    ``y`` the variable, ``x`` its control, ``mu`` the control's exact mean (no ``trial``)."""
+    import xarray as xr
+
+    out = xr.apply_ufunc(_cv_kernel, _one_trial_chunk(y), _one_trial_chunk(x), mu,
+                         input_core_dims=[[TRIAL_DIM], [TRIAL_DIM], []],
+                         output_core_dims=[[]] * len(_CV_FIELDS), dask="parallelized",
+                         output_dtypes=[float] * 5 + [np.int64] * 3 + [float] * 5 + [bool])
+    return dict(zip(_CV_FIELDS, out, strict=True))
+
+
 def trial_quantiles(x, qs):
     """:func:`netsense.core.stats.quantiles` over ``trial``, per point; dim ``quantile``."""
     import xarray as xr
@@ -135,7 +159,11 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
     stats : sequence of str
         ``mean, median, std, sem, ci95, count, filled, quantile:Q``. ``count`` is the number of
         finite trials used; ``filled`` adds the total stored, the unfilled and the infinite
-        counts.
+        counts. ``mean``, ``sem`` and ``ci95`` of ``crlb_m2`` are the reported estimates of
+        :mod:`netsense.analysis.estimates` (the control variate); with any of them the columns
+        ``crlb_m2_method``, ``crlb_m2_variance_reduction`` and the plain estimate's
+        ``crlb_m2_plain_mean`` / ``_plain_sem`` / ``_plain_ci95_low`` / ``_plain_ci95_high``
+        come beside. ``std`` and the quantiles describe the trials themselves.
     where : dict, optional
         {axis: value} selections (values as text or numbers; ``lam`` also ``1/900``).
     closed_form : bool
@@ -163,9 +191,15 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
     cols = {}
     n_total = sub.sizes[TRIAL_DIM]
     nonfinite = {}
+    control = None
     for v in var:
         x = sub[v]
-        e = trial_estimates(x)
+        with_cv = v in CONTROLS and CONTROLS[v] in sub and {"mean", "sem", "ci95"} & set(stats)
+        if with_cv:
+            control = control_mean(sub) if control is None else control
+            e = trial_cv_estimates(x, sub[CONTROLS[v]], control)
+        else:
+            e = trial_estimates(x)
         nonfinite[v] = e["n_nonfinite"]
         cols[f"{v}_count"] = e["n"]
         if "filled" in stats:
@@ -174,13 +208,24 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
             cols[f"{v}_nonfinite"] = e["n_nonfinite"]
         if "mean" in stats or closed_form:
             cols[f"{v}_mean"] = e["mean"]
-        if "std" in stats:
-            cols[f"{v}_std"] = e["std"]
+        if "std" in stats:  # of the trials themselves, whatever the estimator
+            cols[f"{v}_std"] = trial_estimates(x)["std"] if with_cv else e["std"]
         if "sem" in stats:
             cols[f"{v}_sem"] = e["sem"]
         if "ci95" in stats:
             cols[f"{v}_ci95_low"] = e["ci_low"]
             cols[f"{v}_ci95_high"] = e["ci_high"]
+            cols[f"{v}_ci95_calibrated"] = e["n"]  # trial counts; flags after compute
+            cols[f"__cvused_{v}"] = e["cv_used"] if with_cv else xr.zeros_like(e["n"], bool)
+        if with_cv:
+            cols[f"{v}_method"] = e["cv_used"]  # text after compute
+            cols[f"{v}_variance_reduction"] = e["variance_reduction"]
+            for name in ("mean", "sem"):
+                if name in stats or (name == "mean" and "ci95" in stats):
+                    cols[f"{v}_plain_{name}"] = e[f"plain_{name}"]
+            if "ci95" in stats:
+                cols[f"{v}_plain_ci95_low"] = e["plain_ci_low"]
+                cols[f"{v}_plain_ci95_high"] = e["plain_ci_high"]
         qs = [(f"q{float(s.split(':')[1]):g}", float(s.split(":")[1]))
               for s in stats if s.startswith("quantile:")]
         if "median" in stats:
@@ -207,6 +252,15 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
     keep = [a for a in SELECT_DIMS if a in df.columns] + [c for c in df.columns
                                                          if c in out.data_vars]
     df = df[keep]
+    for v in var:  # an interval whose coverage was not measured to hold says so
+        if f"{v}_ci95_calibrated" in df:
+            methods = np.where(df[f"__cvused_{v}"].astype(bool), "control_variate", "plain")
+            df[f"{v}_ci95_calibrated"] = [
+                interval_calibrated(m, g, n) for m, g, n in
+                zip(methods, df["gamma"], df[f"{v}_ci95_calibrated"], strict=True)]
+    df = df.drop(columns=[c for c in df.columns if c.startswith("__cvused_")])
+    for c in [c for c in df.columns if c.endswith("_method")]:
+        df[c] = np.where(df[c].astype(bool), "control_variate", "plain")
     df.attrs["nonfinite_trials"] = n_bad
     return df
 

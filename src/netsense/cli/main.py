@@ -17,7 +17,7 @@ position (eq. 18), Monte Carlo over Poisson networks, and the closed-form bounds
 "Performance Analysis of Network Sensing in the Distributed MIMO Radar System"."""
 EPILOG = """\
 commands by use:
-  the numerical core       crlb, theory, mc
+  the numerical core       crlb, theory, mc, tightness
   fixed deployments        map, estimate
   sweeps                   run, validate, schema
   stored cubes             info, query
@@ -27,7 +27,7 @@ commands by use:
 `netsense COMMAND --help` shows each command's arguments and defaults."""
 
 # The command modules of this package (each has register(subparsers)), in --help order.
-CORE_COMMANDS = ("physics", "map", "estimate")
+CORE_COMMANDS = ("physics", "map", "estimate", "tightness")
 PIPELINE_COMMANDS = ("cube", "run", "findings", "shard", "assemble", "fit", "figure", "study")
 
 

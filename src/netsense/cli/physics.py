@@ -93,6 +93,21 @@ def cmd_mc(args):
             line += (f"  / Theorem 2 = {s['ratio_to_closed_form']:.4f} "
                      f"[{s['ratio_ci95'][0]:.4f}, {s['ratio_ci95'][1]:.4f}]")
         print(line)
+        if "method" in s:
+            if s["method"] == "control_variate":
+                q = s["plain"]
+                print(f"  {'':15s} control variate (eq. 23 as the control, exact mean "
+                      f"{res['jensen_m2']['exact_m2']:.6e} m^2): variance reduction "
+                      f"{s['variance_reduction']:.0f}x; plain mean {q['mean']:.6e} "
+                      f"95% CI [{q['ci95'][0]:.6e}, {q['ci95'][1]:.6e}]")
+            else:
+                print(f"  {'':15s} plain mean ({s['reason']})")
+        if not s["interval_calibrated"]:
+            n_min = s["calibrated_min_trials"]
+            print(f"  warning: the 95% interval of {label} is not calibrated: "
+                  + (f"its coverage was measured to hold from {n_min} trials at gamma = "
+                     f"{p['gamma']:g}" if n_min else f"no coverage measured at gamma = "
+                     f"{p['gamma']:g}") + " (README, \"Intervals that hold\")", file=sys.stderr)
         if s["n_inf"]:
             print(f"  warning: {s['n_inf']} trial(s) of {label} are infinite (singular FIM); "
                   "the mean is over the finite ones", file=sys.stderr)

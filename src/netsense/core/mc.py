@@ -7,10 +7,10 @@ import math
 
 from ..errors import InputError
 from .beam import check_beam
-from .blocks import simulate_block
+from .blocks import g23_mean, simulate_block
 from .closed_form import lemma3_inv_sum, theorem2_m2
 from .samplers import PlaneSampler, Sampler, check_density, parameter_names
-from .stats import RunningMoments
+from .stats import RunningCV, RunningMoments, calibrated_min_trials
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 
 
@@ -44,9 +44,11 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
 
     Returns
     -------
-    dict with ``point`` (the inputs), ``crlb_m2`` and ``jensen_m2`` (estimates from
-    :class:`~.stats.RunningMoments`, in m^2) and, for gamma > 2, ``closed_form_m2`` with the
-    ratios to it.
+    dict with ``point`` (the inputs), ``crlb_m2`` (E[eq. 18]: the control-variate estimate of
+    :class:`~.stats.RunningCV` with eq. (23) as the control, its ``method``, the ``plain``
+    estimate beside it and the ``variance_reduction``), ``jensen_m2`` (E[eq. 23]: the plain
+    mean, the sampler check, with ``exact_m2``, its exact value for this sampler, where known),
+    in m^2, and, for gamma > 2, ``closed_form_m2`` with the ratios to it.
     """
     check_density(lam)
     if isinstance(trials, bool) or int(trials) != trials or trials < 2:
@@ -59,13 +61,14 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
     if not math.isfinite(rho_s_db):
         raise InputError("rho_s_db", rho_s_db, "must be finite (dB)")
     scale = float(system.error_scale_m2(M, M, db_to_lin(rho_s_db)))
-    m18, m23 = RunningMoments(), RunningMoments()
+    control = g23_mean(sampler, lam, gamma, beam)  # NaN: not known, plain estimates
+    m18, m23 = RunningCV(int(trials), control), RunningMoments()
     n_blocks = -(-int(trials) // block_trials)
     done = 0
     for b in range(n_blocks):
         out = simulate_block(seed, sampler, lam, gamma, b, block_trials, beam=beam, M=int(M))
         take = min(block_trials, int(trials) - done)
-        m18.add(out["g18"][:take])
+        m18.add(out["g18"][:take], out["g23"][:take])
         m23.add(out["g23"][:take])
         done += take
         if progress is not None:
@@ -78,13 +81,19 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
         "crlb_m2": m18.summary(scale),
         "jensen_m2": m23.summary(scale),
     }
+    if math.isfinite(control):
+        result["jensen_m2"]["exact_m2"] = control * scale
+    for s, method in ((result["crlb_m2"], result["crlb_m2"]["method"]),
+                      (result["crlb_m2"]["plain"], "plain"), (result["jensen_m2"], "plain")):
+        n_min = calibrated_min_trials(method, gamma)  # README, "Intervals that hold"
+        s["calibrated_min_trials"] = n_min
+        s["interval_calibrated"] = n_min is not None and s["n"] >= n_min
     if gamma > 2:
         closed = float(theorem2_m2(M_t=M, M_r=M, rho_s_db=rho_s_db, lam_t=lam, lam_r=lam,
                                    gamma=gamma, system=system))
         result["closed_form_m2"] = closed
         result["lemma3_inv_sum"] = float(lemma3_inv_sum(lam, gamma))
-        for name in ("crlb_m2", "jensen_m2"):
-            s = result[name]
+        for s in (result["crlb_m2"], result["crlb_m2"]["plain"], result["jensen_m2"]):
             s["ratio_to_closed_form"] = s["mean"] / closed
             s["ratio_ci95"] = [s["ci95"][0] / closed, s["ci95"][1] / closed]
     return result

@@ -10,9 +10,18 @@ finite:
   target). It is counted (``n_nonfinite``) and reported beside the estimate, which is over the
   finite trials; callers print a warning when the count is not zero.
 
-The estimator of a mean is the plain sample mean with the normal 95% interval
-mean +- Z95 * sd / sqrt(n). It is defined here only, so that a better one (a control variate,
-a calibrated interval) replaces it for every caller at once.
+Two estimators of a mean are defined here, and only here:
+
+* :func:`mean_estimate`: the plain sample mean with the normal 95% interval
+  mean +- Z95 * sd / sqrt(n) (the eq. (23) Monte Carlo, which checks the sampler, and every
+  quantity without a control).
+* :func:`cv_estimate`: the control-variate estimate of E[y] with a control x of exactly known
+  mean (E[eq. 18] with eq. (23) as the control, :mod:`netsense.core.expectations`). The
+  coefficient is *cross-fitted*: trials are split into ``CV_FOLDS`` contiguous folds and the
+  trials of each fold are corrected with the coefficient fitted on the other folds, so the
+  coefficient is independent of the trials it corrects and the estimate is exactly unbiased
+  (the plug-in coefficient fitted on the same trials carries an O(1/n) bias). The plain
+  estimate is computed beside it.
 """
 
 from __future__ import annotations
@@ -24,6 +33,37 @@ from dataclasses import dataclass
 import numpy as np
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile, scipy.stats.norm.ppf(0.975)
+
+# The 95% intervals reported, chosen by their coverage measured over 1 000 independent
+# repetitions per cell (benchmarks/coverage.py, benchmarks/results/coverage.json; README,
+# "Intervals that hold"): a plain mean of right-skewed trials gets Hall's skewness-corrected
+# interval (the normal one covered 0.906 for E[eq. 23] at gamma = 5 with 1 000 trials, Hall's
+# 0.941); the control-variate estimate, whose corrected trials are far less skewed, the normal
+# one (Hall's correction did not improve it).
+PLAIN_INTERVAL = "hall"
+CV_INTERVAL = "normal"
+# Where those intervals were measured to hold (no cell below 93%): per estimator, (largest
+# gamma, smallest trials per cell) in increasing gamma. Measured at gamma 2.05, 2.5, 3, 4, 5, 6
+# with 1 000 and 10 000 trials (plane and disk samplers); beyond gamma = 6 or below 1 000 trials
+# nothing was measured, and an interval there is reported as not calibrated.
+CALIBRATED_MIN_TRIALS = {"control_variate": ((4.0, 1_000), (6.0, 10_000)),
+                         "plain": ((5.0, 1_000), (6.0, 10_000))}
+
+
+def calibrated_min_trials(method: str, gamma: float) -> int | None:
+    """The fewest trials per cell at which the reported interval of ``method``
+    (``control_variate`` or ``plain``) was measured to hold at ``gamma``; None: not measured."""
+    for g_max, n_min in CALIBRATED_MIN_TRIALS[method]:
+        if gamma <= g_max + 1e-12:
+            return n_min
+    return None
+
+
+def interval_calibrated(method: str, gamma: float, n: int) -> bool:
+    """Whether an interval of ``method`` from ``n`` trials at ``gamma`` is one whose coverage
+    was measured to hold (:data:`CALIBRATED_MIN_TRIALS`)."""
+    n_min = calibrated_min_trials(method, float(gamma))
+    return n_min is not None and int(n) >= n_min
 
 
 @dataclass(frozen=True)
@@ -73,7 +113,7 @@ def _moments(x: np.ndarray, axis: int):
     return mean, std, n, n_nonfinite, n_missing
 
 
-def mean_estimate(x, axis: int = -1) -> MeanEstimate:
+def mean_estimate(x, axis: int = -1, interval: str | None = None) -> MeanEstimate:
     """The mean of the finite trials along ``axis`` with its standard error and 95% interval.
 
     Parameters
@@ -86,13 +126,208 @@ def mean_estimate(x, axis: int = -1) -> MeanEstimate:
     MeanEstimate
         Arrays with ``axis`` reduced (0-d arrays for a 1-d ``x``). The standard error is
         sd / sqrt(n) with the sample sd (ddof = 1) of the n finite trials; NaN when n < 2.
+        The interval is :func:`interval_bounds` of kind ``interval`` (default
+        ``PLAIN_INTERVAL``).
     """
+    interval = PLAIN_INTERVAL if interval is None else interval
     x = np.asarray(x, dtype=float)
     mean, std, n, n_nonfinite, n_missing = _moments(x, axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         sem = std / np.sqrt(n)
-    return MeanEstimate(mean=mean, sem=sem, ci_low=mean - Z95 * sem, ci_high=mean + Z95 * sem,
+    if interval == "normal":  # written out: the numbers reported before, bit for bit
+        lo, hi = mean - Z95 * sem, mean + Z95 * sem
+    else:
+        skew = sample_skewness(x, mean, std, n, axis=axis)
+        lo, hi = interval_bounds(mean, std, n, skew, interval)
+    return MeanEstimate(mean=mean, sem=sem, ci_low=lo, ci_high=hi,
                         n=n, n_nonfinite=n_nonfinite, n_missing=n_missing, std=std)
+
+
+CV_FOLDS = 10  # cross-fitting folds of the control-variate coefficient (see the module docstring)
+CV_MIN_TRIALS = 2 * CV_FOLDS  # fewer finite pairs: the plain estimate is reported
+
+
+@dataclass(frozen=True)
+class CVEstimate:
+    """A control-variate estimate of a mean (the fields of :class:`MeanEstimate`, for the
+    reported estimate) with the plain estimate beside it.
+
+    ``cv_used`` (bool per point): the control variate was used; where not (unknown control
+    mean, too few trials) the reported fields are the plain ones and ``reason`` says why.
+    ``std`` is the
+    standard deviation of the corrected trials; ``variance_reduction`` = var(y) / var(corrected)
+    (1 for the plain method); ``coef`` the coefficient over all finite pairs (for display).
+    """
+
+    mean: np.ndarray
+    sem: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    n: np.ndarray
+    n_nonfinite: np.ndarray
+    n_missing: np.ndarray
+    std: np.ndarray
+    plain: MeanEstimate
+    variance_reduction: np.ndarray
+    coef: np.ndarray
+    cv_used: np.ndarray
+    reason: str = ""
+
+    @property
+    def method(self):
+        """``"control_variate"`` or ``"plain"`` per point (a str for a 0-d estimate)."""
+        m = np.where(self.cv_used, "control_variate", "plain")
+        return str(m) if m.ndim == 0 else m
+
+    def over(self, ref) -> CVEstimate:
+        """The same estimate divided by a constant ``ref`` (a ratio to a closed form)."""
+        return CVEstimate(self.mean / ref, self.sem / ref, self.ci_low / ref, self.ci_high / ref,
+                          self.n, self.n_nonfinite, self.n_missing, self.std / ref,
+                          self.plain.over(ref), self.variance_reduction, self.coef, self.cv_used,
+                          self.reason)
+
+
+def _plain_as_cv(plain: MeanEstimate, reason: str) -> CVEstimate:
+    one = np.ones_like(np.asarray(plain.mean, float))
+    return CVEstimate(plain.mean, plain.sem, plain.ci_low, plain.ci_high, plain.n,
+                      plain.n_nonfinite, plain.n_missing, plain.std, plain, one,
+                      np.zeros_like(one), np.zeros(one.shape, bool), reason)
+
+
+def fold_index(n: int, folds: int = CV_FOLDS) -> np.ndarray:
+    """Fold of each of ``n`` trials: ``folds`` contiguous runs of (nearly) equal length."""
+    return (np.arange(n) * folds) // n
+
+
+def _cv_core(y, x, x_mean, folds, plain_interval=None):
+    """Cross-fitted corrected trials z (NaN where the pair is not finite) over the last axis,
+    the points where the control is usable, the all-trial coefficient and the plain estimate."""
+    plain = mean_estimate(y, axis=-1, interval=plain_interval)
+    mu = np.broadcast_to(np.asarray(x_mean, dtype=float), plain.mean.shape)
+    pair = np.isfinite(y) & np.isfinite(x)
+    x_only = (np.isfinite(x) & ~np.isfinite(y) & ~np.isnan(y)).any(axis=-1)
+    usable = np.isfinite(mu) & ~x_only & (pair.sum(axis=-1) >= max(CV_MIN_TRIALS, 2 * folds))
+    if not np.isfinite(mu).any():
+        reason = "no exact mean of the control"
+    elif x_only.any():
+        reason = "some trials have a finite control but an infinite value"
+    elif not usable.all():
+        reason = "too few finite trials for the control variate"
+    else:
+        reason = ""
+    if not usable.any():
+        return None, usable, None, plain, reason
+    k = fold_index(y.shape[-1], folds)
+    onehot = (k[None, :] == np.arange(folds)[:, None]).astype(float)  # (folds, trials)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xc = np.where(pair, x - mu[..., None], 0.0)  # centred: sums of squares stay accurate
+        yc = np.where(pair, y - np.where(np.isfinite(plain.mean), plain.mean, 0.0)[..., None], 0.0)
+        sums = [a @ onehot.T for a in (pair.astype(float), xc, yc, xc * xc, xc * yc)]
+        tot = [a.sum(axis=-1, keepdims=True) for a in sums]
+        on, ox, oy, oxx, oxy = (t - f for t, f in zip(tot, sums, strict=True))  # outside fold k
+        b_out = (oxy - ox * oy / on) / (oxx - ox * ox / on)  # (..., folds)
+        b_all = ((tot[4] - tot[1] * tot[2] / tot[0]) / (tot[3] - tot[1] ** 2 / tot[0]))[..., 0]
+        b_out = np.where(np.isfinite(b_out), b_out, 0.0)
+        z = np.where(pair, y - np.take_along_axis(b_out, np.broadcast_to(k, y.shape), -1) * xc,
+                     np.nan)
+    z = np.where(usable[..., None], z, y)
+    return z, usable, np.where(usable, b_all, 0.0), plain, reason
+
+
+def cv_corrected(y, x, x_mean, axis: int = -1, folds: int = CV_FOLDS) -> np.ndarray:
+    """The corrected trials y_i - b_(-k(i)) (x_i - x_mean) of :func:`cv_estimate` (their mean is
+    the estimate), NaN where a pair is not finite; ``y`` itself where the control is not usable.
+
+    For functions of several means (slope fits): the corrected trials of several points keep
+    the trial pairing, so their sample covariance is that of the estimates times n.
+    """
+    y = np.moveaxis(np.asarray(y, dtype=float), axis, -1)
+    x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)
+    z, _, _, _, _ = _cv_core(y, x, x_mean, folds)
+    return np.moveaxis(y if z is None else z, -1, axis)
+
+
+def cv_estimate(y, x, x_mean, axis: int = -1, folds: int = CV_FOLDS,
+                interval: str | None = None, plain_interval: str | None = None) -> CVEstimate:
+    """Control-variate estimate of E[y] with the control ``x`` of known mean ``x_mean``.
+
+    mean_cv = mean_i (y_i - b_(-k(i)) (x_i - x_mean)), b_(-k) = cov(y, x) / var(x) over the
+    trials outside fold k(i) (cross-fitting; the module docstring says why). The standard
+    error is the sample sd of the corrected trials over sqrt(n).
+
+    Parameters
+    ----------
+    y, x : array_like
+        Paired per-trial values (same shape), trials along ``axis``.
+    x_mean : float or array_like
+        E[x], broadcast against the reduced shape; NaN where it is not known (those points
+        get the plain estimate). It must be the mean of x over the trials that are finite:
+        a trial is used when both y and x are finite (NaN: not stored; +-inf: counted in
+        ``n_nonfinite``). Where some trial has a finite x but a non-finite y, the finite
+        pairs are no longer a sample of x's law and the plain estimate is reported.
+    folds : int
+        Cross-fitting folds.
+    interval, plain_interval : str
+        ``"normal"`` or ``"hall"`` (:func:`interval_bounds`) for the control-variate and the
+        plain estimate (defaults ``CV_INTERVAL`` and ``PLAIN_INTERVAL``).
+
+    Returns
+    -------
+    CVEstimate
+    """
+    y = np.moveaxis(np.asarray(y, dtype=float), axis, -1)
+    x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)
+    if y.shape != x.shape:
+        raise ValueError(f"y and x must have the same shape, got {y.shape} and {x.shape}")
+    z, usable, b_all, plain, reason = _cv_core(y, x, x_mean, folds, plain_interval)
+    if z is None:
+        return _plain_as_cv(plain, reason)
+    corrected = mean_estimate(z, axis=-1, interval=CV_INTERVAL if interval is None else interval)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vr = np.where(usable, (plain.std / corrected.std) ** 2, 1.0)
+    return CVEstimate(mean=corrected.mean, sem=corrected.sem, ci_low=corrected.ci_low,
+                      ci_high=corrected.ci_high, n=corrected.n, n_nonfinite=plain.n_nonfinite,
+                      n_missing=plain.n_missing, std=corrected.std, plain=plain,
+                      variance_reduction=vr, coef=b_all, cv_used=usable, reason=reason)
+
+
+def interval_bounds(mean, std, n, skew=None, kind: str = "normal"):
+    """95% interval of a mean from n trials with sample sd ``std`` (and sample skewness).
+
+    ``normal``: mean -+ Z95 std / sqrt(n). ``hall``: Hall's (1992) skewness-removing cubic
+    transformation of the studentized mean, g(w) = w + s w^2/3 + s^2 w^3/27 + s/(6n) with
+    w = (mean - mu)/std, inverted in closed form: [mean - std g^-1(Z95/sqrt(n)),
+    mean - std g^-1(-Z95/sqrt(n))], g^-1(v) = (3/s)((1 + s (v - s/(6n)))^(1/3) - 1). A right
+    skew (s > 0) moves the interval up: a sample mean of right-skewed trials falls short of the
+    true mean more often than it overshoots.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = Z95 * std / np.sqrt(n)
+        if kind == "normal":
+            return mean - h, mean + h
+        if kind != "hall":
+            raise ValueError(f"interval kind {kind!r}: must be 'normal' or 'hall'")
+        s = np.asarray(skew, float)
+        small = np.abs(s) < 1e-8
+
+        def ginv(v):
+            safe = np.where(small, 1.0, s)
+            cubic = (3.0 / safe) * (np.cbrt(1.0 + safe * (v - safe / (6.0 * n))) - 1.0)
+            return np.where(small, v - s / (6.0 * n), cubic)
+
+        q = Z95 / np.sqrt(n)
+        return mean - std * ginv(q), mean - std * ginv(-q)
+
+
+def sample_skewness(x, mean, std, n, axis: int = -1):
+    """n sum (x - mean)^3 / ((n - 1)(n - 2) std^3) over the finite trials; 0 where fewer
+    than three trials or no spread (no skewness to correct)."""
+    x = np.asarray(x, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.where(np.isfinite(x), x - np.expand_dims(mean, axis), 0.0)
+        m3 = (d ** 3).sum(axis=axis)
+        g = n * m3 / ((n - 1) * (n - 2) * std ** 3)
+    return np.where((n > 2) & (std > 0) & np.isfinite(g), g, 0.0)
 
 
 def quantiles(x, q, axis: int = -1) -> np.ndarray:
@@ -154,6 +389,7 @@ class RunningMoments:
     n: int = 0
     mean: float = 0.0
     m2: float = 0.0
+    m3: float = 0.0
     n_inf: int = 0
 
     def add(self, x: np.ndarray):
@@ -166,18 +402,103 @@ class RunningMoments:
         if nb == 0:
             return
         mb = float(x.mean())
-        m2b = float(((x - mb) ** 2).sum())
-        n = self.n + nb
+        d = x - mb
+        m2b = float((d**2).sum())
+        m3b = float((d**3).sum())
+        na, n = self.n, self.n + nb
         delta = mb - self.mean
+        # third central moment of the union (Chan et al.; Pebay 2008, eq. 2.1), before m2 moves
+        self.m3 += (m3b + delta**3 * na * nb * (na - nb) / n**2
+                    + 3.0 * delta * (na * m2b - nb * self.m2) / n)
         self.mean += delta * nb / n
-        self.m2 += m2b + delta**2 * self.n * nb / n
+        self.m2 += m2b + delta**2 * na * nb / n
         self.n = n
 
     def summary(self, scale: float = 1.0) -> dict:
-        """``{"mean", "sem", "ci95": [low, high], "n", "n_inf"}``, all multiplied by ``scale``."""
-        sd = math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else math.nan
-        se = sd / math.sqrt(self.n) if self.n > 0 else math.nan
-        mean = self.mean * scale
-        return {"mean": mean, "sem": se * scale, "ci95": [mean - Z95 * se * scale,
-                                                          mean + Z95 * se * scale],
-                "n": self.n, "n_inf": self.n_inf}
+        """``{"mean", "sem", "ci95": [low, high], "n", "n_inf"}``, all multiplied by ``scale``
+        (``scale`` > 0); the interval is ``PLAIN_INTERVAL``'s, as :func:`mean_estimate`'s."""
+        n = self.n
+        sd = math.sqrt(self.m2 / (n - 1)) if n > 1 else math.nan
+        se = sd / math.sqrt(n) if n > 0 else math.nan
+        skew = n * self.m3 / ((n - 1) * (n - 2) * sd**3) if n > 2 and sd > 0 else 0.0
+        lo, hi = interval_bounds(self.mean, sd, n, skew, PLAIN_INTERVAL) if n > 1 else \
+            (math.nan, math.nan)
+        return {"mean": self.mean * scale, "sem": se * scale,
+                "ci95": [float(lo) * scale, float(hi) * scale], "n": n, "n_inf": self.n_inf}
+
+
+# Power sums kept per fold by RunningCV, of u = y - c_y and v = x - E[x] over the finite pairs.
+_POWERS = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2), (3, 0), (2, 1), (1, 2), (0, 3))
+
+
+@dataclass
+class RunningCV:
+    """Streaming :func:`cv_estimate` over blocks of paired trials (``netsense mc``), in O(folds)
+    memory: the cross-fitted estimate needs only per-fold power sums of the pair, because the
+    corrected trials of fold k are linear in (y, x) given the coefficient b_(-k).
+
+    ``n_total``: the trials that will be added (fixes the folds); ``x_mean``: E[x] (NaN:
+    unknown, the plain estimate is reported). Blocks are added in trial order.
+    """
+
+    n_total: int
+    x_mean: float
+    folds: int = CV_FOLDS
+
+    def __post_init__(self):
+        self.sums = np.zeros((self.folds, len(_POWERS)))
+        self.c_y = None
+        self.seen = 0
+        self.x_only = False
+        self.plain = RunningMoments()
+
+    def add(self, y, x):
+        """Fold the next block of pairs in (``y`` the estimated quantity, ``x`` the control)."""
+        y, x = np.asarray(y, float), np.asarray(x, float)
+        self.plain.add(y)
+        k = (np.arange(self.seen, self.seen + y.size) * self.folds) // self.n_total
+        self.seen += y.size
+        pair = np.isfinite(y) & np.isfinite(x)
+        self.x_only |= bool((np.isfinite(x) & np.isinf(y)).any())
+        if self.c_y is None and pair.any():
+            self.c_y = float(y[pair].mean())  # a centre for accurate sums, not an estimate
+        if not pair.any() or not math.isfinite(self.x_mean):
+            return
+        u, v, k = y[pair] - self.c_y, x[pair] - self.x_mean, k[pair]
+        for j, (a, b) in enumerate(_POWERS):
+            self.sums[:, j] += np.bincount(k, weights=u**a * v**b, minlength=self.folds)
+
+    def summary(self, scale: float = 1.0) -> dict:
+        """The estimate as :meth:`RunningMoments.summary` gives it, plus ``method``, ``plain``
+        (the plain estimate), ``variance_reduction`` and ``reason`` (why plain, else "")."""
+        plain = self.plain.summary(scale)
+        reason = ("no exact mean of the control" if not math.isfinite(self.x_mean) else
+                  "some trials have a finite control but an infinite value" if self.x_only else
+                  "too few finite trials for the control variate"
+                  if self.sums[:, 0].sum() < max(CV_MIN_TRIALS, 2 * self.folds) else "")
+        out = {k: plain[k] for k in ("mean", "sem", "ci95", "n", "n_inf")}
+        if reason:
+            return {**out, "method": "plain", "reason": reason, "variance_reduction": 1.0,
+                    "plain": plain}
+        S = dict(zip(_POWERS, self.sums.T, strict=True))
+        tot = {p: v.sum() for p, v in S.items()}
+        out_n = tot[0, 0] - S[0, 0]
+        ou, ov = tot[1, 0] - S[1, 0], tot[0, 1] - S[0, 1]
+        ouv, ovv = tot[1, 1] - S[1, 1], tot[0, 2] - S[0, 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            b = (ouv - ou * ov / out_n) / (ovv - ov * ov / out_n)  # fitted outside each fold
+        b = np.where(np.isfinite(b), b, 0.0)
+        # corrected trials w = u - b_k v: their sums over each fold, then over all
+        n = tot[0, 0]
+        s1 = float((S[1, 0] - b * S[0, 1]).sum())
+        s2 = float((S[2, 0] - 2 * b * S[1, 1] + b**2 * S[0, 2]).sum())
+        mean_w = s1 / n
+        var_w = max(0.0, (s2 - n * mean_w**2) / (n - 1))
+        se = math.sqrt(var_w / n)
+        mean = (self.c_y + mean_w) * scale
+        h = Z95 * se * scale
+        sd_plain = plain["sem"] / scale * math.sqrt(plain["n"]) if scale else math.nan
+        vr = sd_plain**2 / var_w if var_w > 0 else math.inf
+        return {"mean": mean, "sem": se * scale, "ci95": [mean - h, mean + h], "n": int(n),
+                "n_inf": plain["n_inf"], "method": "control_variate", "reason": "",
+                "variance_reduction": vr, "plain": plain}

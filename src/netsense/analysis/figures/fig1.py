@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.samplers import sampler_from_mapping
-from ...core.stats import mean_estimate
-from ...pipeline.axes import FIT_AXES, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
+from ...pipeline.axes import FIT_AXES, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM
 from ...pipeline.cube import entries
+from ..estimates import control_mean, estimate
 from .common import lam_text, plt
 
 STYLE = {"crlb": dict(marker="o", color="tab:blue", label="MC of eq. (18) (CRLB)"),
@@ -31,11 +31,15 @@ def describe_sampler(ds, label: str) -> str:
                                                       f", {e.beam} beam")
 
 
-def panel_stats(ds, dim: str, ref: dict, sampler: str | None = None) -> dict:
-    """Mean and 95% interval over trials along ``dim`` with the other axes at ``ref``.
+def panel_stats(ds, dim: str, ref: dict, sampler: str | None = None, control=None) -> dict:
+    """Mean and 95% interval over trials along ``dim`` with the other axes at ``ref``: the
+    reported estimates of :mod:`netsense.analysis.estimates` (``control``: its
+    :func:`~netsense.analysis.estimates.control_mean` of ``ds``, computed when not given).
 
-    Returns {"x": values, "crlb": MeanEstimate, "jensen": MeanEstimate, "closed_form": values}.
+    Returns {"x": values, "crlb": CVEstimate, "jensen": MeanEstimate, "closed_form": values}.
     """
+    if control is None:
+        control = control_mean(ds)
     sel = {d: v for d, v in ref.items() if d != dim}
     if sampler is not None:
         sel[SAMPLER_DIM] = sampler
@@ -44,7 +48,7 @@ def panel_stats(ds, dim: str, ref: dict, sampler: str | None = None) -> dict:
     sub = ds.sel(sel)
     out = {"x": sub[dim].values}
     for q, v in (("crlb", "crlb_m2"), ("jensen", "jensen_m2")):
-        out[q] = mean_estimate(sub[v].transpose(dim, TRIAL_DIM).values)
+        out[q] = estimate(sub, v, control, dims=[dim])
     out["closed_form"] = sub["closed_form_m2"].values
     return out
 
@@ -79,6 +83,7 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
     theory_txt = {a.name: f"vs {a.fit_label}, theory {a.theory(ref['gamma']):g}"
                   for a in FIT_AXES}
     labels = sampler_labels(ds)
+    control = control_mean(ds)
     handles = {}
     for ax, axis in zip(axes.ravel(), PARAM_AXES, strict=True):
         dim, xlabel, logx = axis.name, axis.plot_label, axis.log_x
@@ -89,7 +94,7 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
             continue
         slope_lines = []
         for si, smp in enumerate(labels):
-            st = panel_stats(ds, dim, ref, smp)
+            st = panel_stats(ds, dim, ref, smp, control)
             sty = SAMPLER_STYLE[si % len(SAMPLER_STYLE)]
             for q in ("crlb", "jensen"):
                 m, lo, hi = st[q].mean, st[q].ci_low, st[q].ci_high

@@ -10,9 +10,10 @@ import math
 import numpy as np
 
 from ...core.beam import gain_moment
-from ...core.stats import Z95, log_ratio_se, mean_estimate
+from ...core.stats import Z95, log_ratio_se
 from ...errors import InputError
 from ...pipeline.cube import entries
+from ..estimates import estimate
 from ..figures.common import plain_ticks, plt
 from .common import QUANTITIES, Study, point
 
@@ -64,13 +65,13 @@ def rows(inp) -> list[dict]:
                    "eq23_penalty_exact_db": eq23_penalty_db(beam, int(M), float(ref["gamma"]))}
             ref_pt = point(ds, ref, sampler=base.label, M=M) if base is not None else None
             for q, v in QUANTITIES.items():
-                est = mean_estimate(pt[v].values)
+                est = estimate(pt, v, inp.control)
                 m, se = float(est.mean), float(est.sem)
                 row[f"{q}_mean_m2"] = m
                 row[f"{q}_ci_low"] = float(est.ci_low)
                 row[f"{q}_ci_high"] = float(est.ci_high)
                 if ref_pt is not None and beam != "full":
-                    r0 = mean_estimate(ref_pt[v].values)
+                    r0 = estimate(ref_pt, v, inp.control)
                     m0, se0 = float(r0.mean), float(r0.sem)
                     off = DB * math.log(m / m0)
                     h = Z95 * DB * log_ratio_se(m, se, m0, se0)

@@ -2,8 +2,9 @@
 
 Every number is a ratio of a Monte Carlo mean over trials to a closed form at the plot's
 reference (M, rho_s): the scale c^2 / (M_t M_r eta) is common to both, so these ratios depend on
-(sampler, lam, gamma) only. Means and intervals are :func:`netsense.core.stats.mean_estimate`'s;
-a ratio of two independent means (networks with their own realizations) gets the delta-method
+(sampler, lam, gamma) only. Means and intervals are the reported estimates of
+:mod:`netsense.analysis.estimates` (E[eq. 18] by the control variate, E[eq. 23] plain); a
+ratio of two independent means (networks with their own realizations) gets the delta-method
 standard error of :func:`netsense.core.stats.ratio_se`.
 """
 
@@ -15,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...core.samplers import SAMPLERS
-from ...core.stats import mean_estimate
 from ...pipeline.axes import PARAM_DIMS
 from ...pipeline.cube import Entry, entries
+from ..estimates import control_mean, estimate
 
 QUANTITIES = {"crlb": "crlb_m2", "jensen": "jensen_m2"}
 LABEL = {"crlb": "E[eq. (18)] / Theorem 2", "jensen": "E[eq. (23)] / Theorem 2"}
@@ -56,9 +57,14 @@ class StudyInput:
         self.ds, self.ref, self.slopes = ds, ref, list(slopes)
 
     @functools.cached_property
+    def control(self):
+        """:func:`netsense.analysis.estimates.control_mean` of the cube."""
+        return control_mean(self.ds)
+
+    @functools.cached_property
     def ratios(self) -> list[dict]:
         """:func:`ratio_rows` of the cube at the reference (M, rho_s)."""
-        return ratio_rows(self.ds, self.ref)
+        return ratio_rows(self.ds, self.ref, self.control)
 
     @property
     def ratios_at_reference_lam(self) -> list[dict]:
@@ -80,9 +86,12 @@ def point(ds, ref: dict, **over):
     return ds.sel(sel)
 
 
-def ratio_rows(ds, ref: dict) -> list[dict]:
+def ratio_rows(ds, ref: dict, control=None) -> list[dict]:
     """E[eq. 18] / Theorem 2 and E[eq. 23] / Theorem 2 for every (sampler, lam, gamma) at the
-    reference (M, rho_s), with 95% intervals."""
+    reference (M, rho_s), with 95% intervals: the reported estimates of
+    :mod:`netsense.analysis.estimates` (``crlb_method`` says which; the plain E[eq. 18] ratio is
+    beside it as ``crlb_plain_ratio``)."""
+    control = control_mean(ds) if control is None else control
     rows = []
     for e in entries(ds):
         for lam in ds["lam"].values:
@@ -93,8 +102,15 @@ def ratio_rows(ds, ref: dict) -> list[dict]:
                        "gamma": float(g), "M": int(ref["M"]), "rho_s_db": float(ref["rho_s_db"]),
                        "closed_form_m2": closed}
                 for q, v in QUANTITIES.items():
-                    est = mean_estimate(pt[v].values)
+                    est = estimate(pt, v, control)
                     r = est.over(closed)
+                    if hasattr(est, "plain"):  # the control-variate estimate
+                        p = est.plain.over(closed)
+                        row[f"{q}_method"] = str(est.method)
+                        row[f"{q}_variance_reduction"] = float(est.variance_reduction)
+                        row[f"{q}_plain_ratio"] = float(p.mean)
+                        row[f"{q}_plain_ratio_ci_low"] = float(p.ci_low)
+                        row[f"{q}_plain_ratio_ci_high"] = float(p.ci_high)
                     row[f"{q}_mean_m2"] = float(est.mean)
                     row[f"{q}_ratio"] = float(r.mean)
                     row[f"{q}_ratio_se"] = float(r.sem)

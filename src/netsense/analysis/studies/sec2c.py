@@ -10,9 +10,10 @@ import math
 import numpy as np
 
 from ...core.closed_form import compare_mimo_single
-from ...core.stats import Z95, mean_estimate, ratio_se
+from ...core.stats import Z95, ratio_se
 from ...errors import InputError
 from ...pipeline.cube import entries
+from ..estimates import estimate
 from ..figures.common import GAMMA_COLORS, band, plain_ticks, plt, ratio_yticks
 from .common import QUANTITIES, Study, point
 
@@ -53,7 +54,7 @@ def rows(inp) -> list[dict]:
                        "closed_ratio": float(cmp["ratio_mimo_over_single"]) if cmp else math.nan,
                        "eq30_holds": bool(cmp["eq30_holds"]) if cmp else ""}
                 for q, v in QUANTITIES.items():
-                    a, b = mean_estimate(mimo[v].values), mean_estimate(single[v].values)
+                    a, b = estimate(mimo, v, inp.control), estimate(single, v, inp.control)
                     m1, s1, m2, s2 = float(a.mean), float(a.sem), float(b.mean), float(b.sem)
                     r = m1 / m2
                     se = 0.0 if M == 1 else ratio_se(m1, s1, m2, s2)  # M = 1: the same point

@@ -1,0 +1,113 @@
+"""The tightness function c(gamma) = E[eq. 18] / Theorem 2 on the whole plane, tabulated.
+
+For lam_t = lam_r and M_t = M_r, E[eq. 18] over PPP networks on the plane is Theorem 2 of [1]
+(eq. 26) times a function of gamma alone: a PPP of density lam is a PPP of density 1 scaled by
+lam^(-1/2), which scales eq. (18) and eq. (26) alike, and both are proportional to
+1 / (M_t M_r rho_s) with full beamforming gain. So Theorem 2 x c(gamma) is the average CRLB
+itself, not a bound on it (c >= 1 by the Jensen step, eq. 20).
+
+The table (``tightness.csv`` beside this module, written by ``netsense tightness``; a copy is
+kept under ``data/tightness/``) holds c at 80 values of gamma from 2.05 to 6 with its
+control-variate 95% interval (:mod:`.stats`); :func:`tightness` interpolates it.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+TABLE = Path(__file__).with_name("tightness.csv")
+GAMMAS = tuple(round(2.0 + 0.05 * i, 2) for i in range(1, 81))  # 2.05, 2.10, ..., 6.00
+LAM = 1.0 / 900.0  # any density gives the same ratio; the paper's
+NEAREST = 128  # K of the plane sampler: its exact eq. (23) bias is below 5e-5 for 2.05 <= gamma <= 6
+# (core.expectations), 20x under the 1e-3 target
+SEED = 20261201
+PILOT_TRIALS = 20_000
+BLOCK_TRIALS = 20_000
+COLUMNS = ("gamma", "c", "c_se", "c_ci95_low", "c_ci95_high", "trials", "variance_reduction",
+           "plain_c", "plain_c_ci95_low", "plain_c_ci95_high", "eq23_ratio", "eq23_ratio_se",
+           "K", "seed", "cpu_s")
+
+
+def target_halfwidth(gamma: float) -> float:
+    """The relative 95% half-width the table is built to: 1e-3 up to gamma = 4, 3e-3 to 6."""
+    return 1e-3 if gamma <= 4.0 + 1e-12 else 3e-3
+
+
+def compute_row(gamma: float, seed: int = SEED, nearest: int = NEAREST, margin: float = 0.8,
+                max_trials: int = 20_000_000) -> dict:
+    """c(gamma) from a pilot run and a run sized to ``margin`` x the target half-width (the
+    pilot's blocks are the first blocks of the sized run: the same stream)."""
+    from .mc import mc_point
+    from .samplers import PlaneSampler
+
+    sampler = PlaneSampler(nearest)
+    t = time.process_time()
+    kw = dict(lam=LAM, gamma=gamma, M=1, rho_s_db=0.0, seed=seed, sampler=sampler,
+              block_trials=BLOCK_TRIALS)
+    pilot = mc_point(trials=PILOT_TRIALS, **kw)["crlb_m2"]
+    rel = pilot["sem"] / pilot["mean"] * math.sqrt(PILOT_TRIALS)  # per-trial relative sd
+    need = (1.959963984540054 * rel / (margin * target_halfwidth(gamma))) ** 2
+    trials = int(min(max_trials, max(PILOT_TRIALS, math.ceil(need / BLOCK_TRIALS) * BLOCK_TRIALS)))
+    res = mc_point(trials=trials, **kw)
+    c, j = res["crlb_m2"], res["jensen_m2"]
+    closed = res["closed_form_m2"]
+    return {"gamma": gamma, "c": c["ratio_to_closed_form"], "c_se": c["sem"] / closed,
+            "c_ci95_low": c["ratio_ci95"][0], "c_ci95_high": c["ratio_ci95"][1],
+            "trials": trials, "variance_reduction": c["variance_reduction"],
+            "plain_c": c["plain"]["ratio_to_closed_form"],
+            "plain_c_ci95_low": c["plain"]["ratio_ci95"][0],
+            "plain_c_ci95_high": c["plain"]["ratio_ci95"][1],
+            "eq23_ratio": j["ratio_to_closed_form"], "eq23_ratio_se": j["sem"] / closed,
+            "K": nearest, "seed": seed, "cpu_s": time.process_time() - t}
+
+
+def write_table(rows: list[dict], path: Path) -> None:
+    """The table as CSV (full float precision)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for r in sorted(rows, key=lambda r: r["gamma"]):
+            w.writerow({k: repr(r[k]) if isinstance(r[k], float) else r[k] for k in COLUMNS})
+    tmp.replace(path)
+
+
+@functools.lru_cache(maxsize=1)
+def table() -> dict:
+    """The packaged table as arrays by column."""
+    if not TABLE.exists():
+        raise InputError("tightness table", str(TABLE), "not found; `netsense tightness` "
+                         "computes it")
+    with TABLE.open() as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) for r in rows]) for k in ("gamma", "c", "c_se")}
+
+
+def tightness(gamma):
+    """c(gamma) = E[eq. 18] / Theorem 2 on the plane (lam_t = lam_r, M_t = M_r) and its
+    standard error, interpolated from the table (cubic in log c between tabulated values;
+    the interpolation error is far below the tabulated standard errors at a 0.05 step).
+
+    Returns (c, se), floats or arrays like ``gamma``. Theorem 2 x c is the average CRLB.
+    """
+    from scipy.interpolate import CubicSpline
+
+    t = table()
+    g = np.asarray(gamma, dtype=float)
+    lo, hi = t["gamma"][0], t["gamma"][-1]
+    if not np.all(np.isfinite(g)) or np.any(g < lo - 1e-12) or np.any(g > hi + 1e-12):
+        raise InputError("gamma", gamma, f"the tightness table covers {lo:g} <= gamma <= {hi:g}")
+    c = np.exp(CubicSpline(t["gamma"], np.log(t["c"]))(g))
+    se = np.interp(g, t["gamma"], t["c_se"])
+    if g.ndim == 0:
+        return float(c), float(se)
+    return c, se
