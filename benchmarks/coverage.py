@@ -99,8 +99,9 @@ def tasks(reps, slope_reps, quick):
 
 def control_mean(kind, lam, gamma):
     """E[g23] for the sampler (both sides), exact."""
-    s = _sampler(kind)
-    return 2.0 * s.inv_sum_mean(lam, gamma) ** 2
+    from netsense.core.expectations import g23_mean
+
+    return g23_mean(_sampler(kind), lam, gamma)
 
 
 def load(task):

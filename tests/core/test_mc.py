@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from netsense import DiskSampler, InputError, PlaneSampler, SystemParams
-from netsense.core.blocks import g23_mean, simulate_block
+from netsense.core.blocks import simulate_block
 from netsense.core.closed_form import lemma3_inv_sum, theorem2_m2
+from netsense.core.expectations import g23_mean
 from netsense.core.mc import mc_point
 from netsense.core.stats import RunningMoments, cv_estimate, mean_estimate
 
@@ -54,10 +55,10 @@ def test_mc_crlb_above_theorem2(paper_point):
 def test_mc_reports_lemma3_and_ci(paper_point):
     assert paper_point["lemma3_inv_sum"] == pytest.approx(float(lemma3_inv_sum(LAM, 2.5)),
                                                           rel=SCALE_RTOL)
-    s = paper_point["crlb_m2"]  # control variate: the normal interval (stats.CV_INTERVAL)
-    half = 1.959963984540054 * s["sem"]
-    assert s["ci95"][0] == pytest.approx(s["mean"] - half, rel=SCALE_RTOL)
-    assert s["ci95"][1] == pytest.approx(s["mean"] + half, rel=SCALE_RTOL)
+    s = paper_point["crlb_m2"]  # control variate: a symmetric t interval (stats.CV_INTERVAL)
+    half = (s["ci95"][1] - s["ci95"][0]) / 2
+    assert s["ci95"][0] + half == pytest.approx(s["mean"], rel=SCALE_RTOL)
+    assert 1.959963984540054 * s["sem"] < half < 1.01 * 1.959963984540054 * s["sem"]
     for s in (paper_point["jensen_m2"], paper_point["crlb_m2"]["plain"]):
         # plain means: Hall's interval, shifted up by the right skew (stats.PLAIN_INTERVAL)
         half = 1.959963984540054 * s["sem"]
@@ -87,6 +88,7 @@ def test_mc_point_equals_manual_combination_of_blocks():
     assert c["method"] == "control_variate" and c["n"] == 2500
     assert c["mean"] == pytest.approx(float(cv.mean), rel=MOMENTS_RTOL)
     assert c["sem"] == pytest.approx(float(cv.sem), rel=1e-8)  # power sums vs residuals
+    assert c["ci95"] == pytest.approx([float(cv.ci_low), float(cv.ci_high)], rel=1e-8)
     assert res["jensen_m2"]["exact_m2"] == pytest.approx(scale * g23_mean(spec, LAM, 3.0),
                                                          rel=SCALE_RTOL)
 

@@ -11,6 +11,7 @@ import pytest
 
 from netsense.core.stats import (
     CV_FOLDS,
+    CV_INTERVAL,
     CV_MIN_TRIALS,
     PLAIN_INTERVAL,
     Z95,
@@ -292,3 +293,32 @@ def test_hall_interval_is_normal_without_skew_and_moves_up_with_right_skew():
         w = (1.0 - bound) / 2.0
         assert w + s * w**2 / 3 + s**2 * w**3 / 27 + s / (6 * n) == pytest.approx(target,
                                                                                    rel=1e-12)
+
+
+def test_kurtosis_t_interval_against_scipy():
+    """The control variate's interval: Student's t with nu = 2n/(kappa - 1), kappa the sample
+    kurtosis, from scipy's own kurtosis and t quantile."""
+    from scipy import stats as sps
+
+    x = np.random.default_rng(17).standard_t(5, size=800)
+    e = mean_estimate(x, interval="kurtosis_t")
+    kappa = sps.kurtosis(x, fisher=False, bias=True)
+    h = sps.t.ppf(0.975, 2 * 800 / (kappa - 1)) * x.std(ddof=1) / math.sqrt(800)
+    assert float(e.ci_low) == pytest.approx(x.mean() - h, rel=1e-12)
+    assert float(e.ci_high) == pytest.approx(x.mean() + h, rel=1e-12)
+    assert CV_INTERVAL == "kurtosis_t"
+    # normal trials: kappa ~ 3, nu ~ n - 1, nearly the normal interval
+    g = np.random.default_rng(18).standard_normal(5000)
+    lo, hi = mean_estimate(g, interval="kurtosis_t").ci_low, mean_estimate(g, interval="normal").ci_low
+    assert float(lo) == pytest.approx(float(hi), rel=1e-3)
+
+
+def test_running_cv_interval_equals_the_array_interval_for_heavy_tails():
+    rng = np.random.default_rng(19)
+    x = rng.pareto(3.5, 6000) + 1.0  # E[x] = 3.5 / 2.5
+    y = 2.0 * x + rng.standard_t(4, 6000)
+    run = RunningCV(6000, 3.5 / 2.5)
+    for a in range(0, 6000, 1000):
+        run.add(y[a:a + 1000], x[a:a + 1000])
+    e = cv_estimate(y, x, 3.5 / 2.5)
+    assert run.summary()["ci95"] == pytest.approx([float(e.ci_low), float(e.ci_high)], rel=1e-9)

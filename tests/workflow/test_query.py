@@ -14,8 +14,8 @@ import pytest
 from wfhelpers import make_workdir, run_snakemake, smoke_config, write_config
 
 import netsense
-from netsense.core.blocks import g23_mean
 from netsense.core.closed_form import lemma3_inv_sum
+from netsense.core.expectations import g23_mean
 from netsense.core.samplers import PlaneSampler
 from netsense.core.stats import CV_FOLDS, Z95
 from netsense.pipeline.assembly import cube_attrs, read_shards, write_cell, write_template

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.blocks import g23_mean
 from ..core.closed_form import lemma3_inv_sum
+from ..core.expectations import g23_mean
 from ..core.samplers import sampler_from_mapping
 from ..core.stats import cv_estimate, mean_estimate
 from ..pipeline.axes import PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM

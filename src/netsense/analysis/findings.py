@@ -68,7 +68,10 @@ def render(stored: dict) -> str:
     out = []
     out.append(f"Numbers from `make paper` ({f1['trials']} trials per cell for Fig. 1, "
                f"{gap['trials']} for the gap study, {s2['trials']} for Section II-C); "
-               "95% intervals in brackets. The paper's point is M_t = M_r = "
+               "95% intervals in brackets: E[eq. 18] is the control-variate estimate (eq. 23 "
+               "of the same networks as the control, its exact mean known; normal interval), "
+               "E[eq. 23] the plain mean (Hall's skewness-corrected interval); the coverage of "
+               "both was measured (see \"Intervals that hold\"). The paper's point is M_t = M_r = "
                f"{ref['M']}, rho_s = {ref['rho_s_db']:g} dB, lam = {lam_text(ref['lam'])} m^-2, "
                f"gamma = {g0:g}.")
     out.append("")

@@ -29,19 +29,6 @@ from .seeding import block_rng, stream_key
 FIELDS = ("g18", "g23")  # what a block returns per trial
 
 
-def g23_mean(sampler: Sampler, lam: float, gamma: float, beam: str = "full") -> float:
-    """E[g23] of a block's trials, exactly: 2 E[1/A_t] E[1/A_r] (the sides are independent and
-    sampled alike; eq. (23) of [1] without its constant), the known mean of the control variate
-    of E[g18]. NaN when it is not known: a beam model other than ``full`` weights the TXs (no
-    exact weighted expectation is implemented; those estimates are the plain ones), gamma <= 2
-    (the expectations are implemented for gamma > 2 only), or the sampler has no exact value
-    (:meth:`~.samplers.base.Sampler.inv_sum_mean`)."""
-    if beam != "full" or not gamma > 2.0:
-        return float("nan")
-    inv = sampler.inv_sum_mean(lam, gamma)
-    return float("nan") if inv is None else 2.0 * inv * inv
-
-
 def block_stream_key(sampler: Sampler, lam: float, gamma: float, block_trials: int,
                      beam: str = "full", M: int | None = None) -> str:
     """The stream key of a cell's blocks: sampler, lam, gamma, block size, and the beam model

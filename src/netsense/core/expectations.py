@@ -236,3 +236,41 @@ def inv_sum_mean_disk(lam: float, gamma: float, radius_m: float) -> float:
     lam, gamma, radius_m = _check_density(lam), _check_gamma(gamma), _check_radius(radius_m)
     mu = lam * math.pi * radius_m**2
     return radius_m**gamma * _disk_unit(gamma, mu)
+
+
+# Which function gives each sampler's exact E[1/A]: by sampler class, beside the sampler
+# modules rather than in them, so that the code version of a sampler's samples (the module
+# that samples, netsense.pipeline.plan.sample_code_version) does not change with its
+# expectations. A sampler without an entry has no exact value: its estimates are the plain ones.
+def _plane(sampler, lam, gamma):
+    return inv_sum_mean_plane_nearest(lam, gamma, sampler.nearest)
+
+
+def _disk(sampler, lam, gamma):
+    return inv_sum_mean_disk(lam, gamma, sampler.radius_m)
+
+
+def _exact_table() -> dict:
+    from .samplers import DiskSampler, PlaneSampler
+
+    return {PlaneSampler: _plane, DiskSampler: _disk}
+
+
+def inv_sum_mean(sampler, lam: float, gamma: float) -> float | None:
+    """E[1/A] of one unweighted side as ``sampler`` samples it, exactly (over the trials with
+    A > 0); None when no exact value is known for its class."""
+    f = _exact_table().get(type(sampler))
+    return None if f is None else f(sampler, lam, gamma)
+
+
+def g23_mean(sampler, lam: float, gamma: float, beam: str = "full") -> float:
+    """E[g23] of a block's trials (:mod:`netsense.core.blocks`), exactly: 2 E[1/A_t] E[1/A_r]
+    (the sides are independent and sampled alike; eq. (23) of [1] without its constant), the
+    known mean of the control variate of E[g18]. NaN when it is not known: a beam model other
+    than ``full`` weights the TXs (no exact weighted expectation is implemented; those
+    estimates are the plain ones), gamma <= 2 (implemented for gamma > 2 only), or the sampler
+    has no entry here."""
+    if beam != "full" or not gamma > 2.0:
+        return float("nan")
+    inv = inv_sum_mean(sampler, lam, gamma)
+    return float("nan") if inv is None else 2.0 * inv * inv

@@ -7,8 +7,9 @@ import math
 
 from ..errors import InputError
 from .beam import check_beam
-from .blocks import g23_mean, simulate_block
+from .blocks import simulate_block
 from .closed_form import lemma3_inv_sum, theorem2_m2
+from .expectations import g23_mean
 from .samplers import PlaneSampler, Sampler, check_density, parameter_names
 from .stats import RunningCV, RunningMoments, calibrated_min_trials
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin

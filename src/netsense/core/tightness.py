@@ -77,7 +77,8 @@ def write_table(rows: list[dict], path: Path) -> None:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
         for r in sorted(rows, key=lambda r: r["gamma"]):
-            w.writerow({k: repr(r[k]) if isinstance(r[k], float) else r[k] for k in COLUMNS})
+            w.writerow({k: repr(float(r[k])) if isinstance(r[k], (float, np.floating)) else r[k]
+                        for k in COLUMNS})
     tmp.replace(path)
 
 

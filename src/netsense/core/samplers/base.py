@@ -68,15 +68,6 @@ class Sampler:
         """Sample one side of ``n_trials`` independent networks (see the module docstring)."""
         raise NotImplementedError
 
-    def inv_sum_mean(self, lam: float, gamma: float) -> float | None:
-        """E[1/A] of one unweighted side as this sampler samples it (A = sum of path losses),
-        exactly (:mod:`netsense.core.expectations`), over the trials where A > 0; None when no
-        exact value is known (the estimates of E[eq. 18] are then the plain ones).
-
-        E[eq. 23] = 2 E[1/A_t] E[1/A_r] is the control variate's known mean
-        (:func:`netsense.core.stats.cv_estimate`)."""
-        return None
-
     def to_mapping(self) -> dict:
         """``{"kind": ..., <parameter>: value}``, as a config entry writes it."""
         return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}

@@ -49,11 +49,6 @@ class DiskSampler(Sampler):
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         return disk_stats(rng, lam, gamma, self.radius_m, n_trials, node_factor)
 
-    def inv_sum_mean(self, lam, gamma) -> float:
-        from ..expectations import inv_sum_mean_disk
-
-        return inv_sum_mean_disk(lam, gamma, self.radius_m)
-
 
 def disk_nodes(rng: np.random.Generator, lam: float, radius_m: float, n_trials: int):
     """Homogeneous PPP in a disk: flat arrays over all trials.

@@ -57,11 +57,6 @@ class PlaneSampler(Sampler):
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         return plane_stats(rng, lam, gamma, self.nearest, n_trials, node_factor)
 
-    def inv_sum_mean(self, lam, gamma) -> float:
-        from ..expectations import inv_sum_mean_plane_nearest
-
-        return inv_sum_mean_plane_nearest(lam, gamma, self.nearest)
-
 
 def plane_nodes(rng: np.random.Generator, lam: float, nearest: int, n_trials: int):
     """Radial ordering of a plane PPP: squared distances r_i^2 (sorted) and node unit vectors.
