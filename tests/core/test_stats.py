@@ -20,6 +20,7 @@ from netsense.core.stats import (
     cv_corrected,
     cv_estimate,
     interval_bounds,
+    interval_calibrated,
     log_ratio_se,
     mean_estimate,
     paired_sample,
@@ -223,6 +224,8 @@ def test_cv_estimate_along_an_axis_is_the_estimate_of_each_row():
             assert e.mean[i, j] == pytest.approx(float(one.mean), rel=REORDER_RTOL)
     assert e.method[1, 1] == "plain" and e.mean[1, 1] == y[1, 1].mean()
     assert e.cv_used.sum() == 5
+    p = mean_estimate(y[1, 1])  # a point that falls back reports the plain interval, too
+    assert (e.ci_low[1, 1], e.ci_high[1, 1]) == (float(p.ci_low), float(p.ci_high))
 
 
 def test_cv_interval_covers_at_95_percent_and_the_estimate_is_unbiased():
@@ -251,6 +254,23 @@ def test_cv_falls_back_to_plain_and_says_why():
     assert e.method == "plain" and "infinite" in e.reason and int(e.n_nonfinite) == 1
     e = cv_estimate(y[:CV_MIN_TRIALS - 1], x[:CV_MIN_TRIALS - 1], 1.0)
     assert e.method == "plain" and "too few" in e.reason
+    x2 = x.copy()
+    x2[7] = np.inf  # a value without its control: the pairs are not y's law either
+    e = cv_estimate(y, x2, 1.0)
+    assert e.method == "plain" and "no finite control" in e.reason and float(e.mean) == y.mean()
+    run = RunningCV(400, 1.0)
+    run.add(y, x2)
+    assert run.summary()["method"] == "plain"
+
+
+def test_calibration_covers_only_what_was_measured():
+    assert interval_calibrated("control_variate", 2.5, 1000)
+    assert not interval_calibrated("control_variate", 4.5, 1000)
+    assert interval_calibrated("control_variate", 4.5, 10_000)
+    assert interval_calibrated("plain", 5.0, 1000) and not interval_calibrated("plain", 5.5, 9999)
+    assert not interval_calibrated("plain", 6.5, 10**7)  # beyond the measured gammas
+    assert not interval_calibrated("plain", 2.0, 10**7)  # below them
+    assert not interval_calibrated("control_variate", 3.0, 999)
 
 
 def test_cv_leaves_missing_trials_out():

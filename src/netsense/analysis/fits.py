@@ -85,8 +85,9 @@ def fit_slopes(ds) -> list[dict]:
                 if QUANTITIES[q] in CONTROLS and label is not None:
                     c = ds[CONTROLS[QUANTITIES[q]]].isel(gamma=gi).sel({SAMPLER_DIM: label})
                     mu = control.isel(gamma=gi).sel({SAMPLER_DIM: label}).transpose(*order)
-                    vals = cv_corrected(vals, c.transpose(*order, "trial").values, mu.values)
-                    cv_ok[label or ""] = bool(np.isfinite(mu.values).all())
+                    vals, used = cv_corrected(vals, c.transpose(*order, "trial").values,
+                                              mu.values, return_usable=True)
+                    cv_ok[label or ""] = bool(np.all(used))
                 subs.append((label or "", q, vals))
         for axis in FIT_AXES:
             dim = axis.name
@@ -120,9 +121,10 @@ def fit_slopes(ds) -> list[dict]:
                             # an exact slope (M, rho_s, closed form) has no Monte Carlo interval;
                             # a lam slope's holds where its estimator's was measured to
                             "interval_calibrated": bool(
-                                hi - lo < EXACT_SLOPE_ATOL or interval_calibrated(
+                                hi - lo < EXACT_SLOPE_ATOL or (math.isfinite(hi - lo) and
+                                                                interval_calibrated(
                                     "control_variate" if q == "crlb" and cv_ok.get(label, False)
-                                    else "plain", float(g), int(trials))),
+                                    else "plain", float(g), int(trials) - int(bad)))),
                         })
     return rows
 

@@ -194,7 +194,8 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
     control = None
     for v in var:
         x = sub[v]
-        with_cv = v in CONTROLS and CONTROLS[v] in sub and {"mean", "sem", "ci95"} & set(stats)
+        with_cv = v in CONTROLS and CONTROLS[v] in sub and bool(
+            {"mean", "sem", "ci95"} & set(stats) or closed_form)  # the ratio is of the reported mean
         if with_cv:
             control = control_mean(sub) if control is None else control
             e = trial_cv_estimates(x, sub[CONTROLS[v]], control)

@@ -25,7 +25,10 @@ def cmd_tightness(args):
 
     if args.workers < 1:
         raise InputError("--workers", args.workers, "must be an integer >= 1")
-    gammas = GAMMAS if args.gammas is None else tuple(float(g) for g in args.gammas.split(","))
+    try:
+        gammas = GAMMAS if args.gammas is None else tuple(float(g) for g in args.gammas.split(","))
+    except ValueError:
+        raise InputError("--gammas", args.gammas, "must be comma-separated numbers") from None
     for g in gammas:
         if not g > 2.0:
             raise InputError("--gammas", g, "must be > 2 (Theorem 2 needs gamma > 2)")

@@ -50,11 +50,14 @@ CV_INTERVAL = "kurtosis_t"
 # nothing was measured, and an interval there is reported as not calibrated.
 CALIBRATED_MIN_TRIALS = {"control_variate": ((4.0, 1_000), (6.0, 10_000)),
                          "plain": ((5.0, 1_000), (6.0, 10_000))}
+CALIBRATED_MIN_GAMMA = 2.05  # the smallest gamma measured
 
 
 def calibrated_min_trials(method: str, gamma: float) -> int | None:
     """The fewest trials per cell at which the reported interval of ``method``
     (``control_variate`` or ``plain``) was measured to hold at ``gamma``; None: not measured."""
+    if not gamma >= CALIBRATED_MIN_GAMMA - 1e-12:
+        return None
     for g_max, n_min in CALIBRATED_MIN_TRIALS[method]:
         if gamma <= g_max + 1e-12:
             return n_min
@@ -211,11 +214,15 @@ def _cv_core(y, x, x_mean, folds, plain_interval=None):
     mu = np.broadcast_to(np.asarray(x_mean, dtype=float), plain.mean.shape)
     pair = np.isfinite(y) & np.isfinite(x)
     x_only = (np.isfinite(x) & ~np.isfinite(y) & ~np.isnan(y)).any(axis=-1)
-    usable = np.isfinite(mu) & ~x_only & (pair.sum(axis=-1) >= max(CV_MIN_TRIALS, 2 * folds))
+    y_only = (np.isfinite(y) & ~np.isfinite(x)).any(axis=-1)  # a value without its control
+    usable = np.isfinite(mu) & ~x_only & ~y_only & (
+        pair.sum(axis=-1) >= max(CV_MIN_TRIALS, 2 * folds))
     if not np.isfinite(mu).any():
         reason = "no exact mean of the control"
     elif x_only.any():
         reason = "some trials have a finite control but an infinite value"
+    elif y_only.any():
+        reason = "some trials have a value but no finite control"
     elif not usable.all():
         reason = "too few finite trials for the control variate"
     else:
@@ -239,17 +246,20 @@ def _cv_core(y, x, x_mean, folds, plain_interval=None):
     return z, usable, np.where(usable, b_all, 0.0), plain, reason
 
 
-def cv_corrected(y, x, x_mean, axis: int = -1, folds: int = CV_FOLDS) -> np.ndarray:
+def cv_corrected(y, x, x_mean, axis: int = -1, folds: int = CV_FOLDS,
+                 return_usable: bool = False):
     """The corrected trials y_i - b_(-k(i)) (x_i - x_mean) of :func:`cv_estimate` (their mean is
     the estimate), NaN where a pair is not finite; ``y`` itself where the control is not usable.
 
     For functions of several means (slope fits): the corrected trials of several points keep
     the trial pairing, so their sample covariance is that of the estimates times n.
+    ``return_usable``: also return where the control was used (bool per point).
     """
     y = np.moveaxis(np.asarray(y, dtype=float), axis, -1)
     x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)
-    z, _, _, _, _ = _cv_core(y, x, x_mean, folds)
-    return np.moveaxis(y if z is None else z, -1, axis)
+    z, usable, _, _, _ = _cv_core(y, x, x_mean, folds)
+    out = np.moveaxis(y if z is None else z, -1, axis)
+    return (out, usable) if return_usable else out
 
 
 def cv_estimate(y, x, x_mean, axis: int = -1, folds: int = CV_FOLDS,
@@ -273,8 +283,9 @@ def cv_estimate(y, x, x_mean, axis: int = -1, folds: int = CV_FOLDS,
     folds : int
         Cross-fitting folds.
     interval, plain_interval : str
-        ``"normal"`` or ``"hall"`` (:func:`interval_bounds`) for the control-variate and the
-        plain estimate (defaults ``CV_INTERVAL`` and ``PLAIN_INTERVAL``).
+        ``"normal"``, ``"kurtosis_t"`` or ``"hall"`` (:func:`interval_bounds`) for the
+        control-variate and the plain estimate (defaults ``CV_INTERVAL``, ``PLAIN_INTERVAL``);
+        points where the control is not usable get the plain estimate's interval.
 
     Returns
     -------
@@ -290,8 +301,11 @@ def cv_estimate(y, x, x_mean, axis: int = -1, folds: int = CV_FOLDS,
     corrected = mean_estimate(z, axis=-1, interval=CV_INTERVAL if interval is None else interval)
     with np.errstate(invalid="ignore", divide="ignore"):
         vr = np.where(usable, (plain.std / corrected.std) ** 2, 1.0)
-    return CVEstimate(mean=corrected.mean, sem=corrected.sem, ci_low=corrected.ci_low,
-                      ci_high=corrected.ci_high, n=corrected.n, n_nonfinite=plain.n_nonfinite,
+    # where the control is not usable z is y: same mean and sem, but the plain interval
+    lo = np.where(usable, corrected.ci_low, plain.ci_low)
+    hi = np.where(usable, corrected.ci_high, plain.ci_high)
+    return CVEstimate(mean=corrected.mean, sem=corrected.sem, ci_low=lo,
+                      ci_high=hi, n=corrected.n, n_nonfinite=plain.n_nonfinite,
                       n_missing=plain.n_missing, std=corrected.std, plain=plain,
                       variance_reduction=vr, coef=b_all, cv_used=usable, reason=reason)
 
@@ -408,7 +422,7 @@ def log_ratio_se(m1, se1, m2, se2):
 
 @dataclass
 class RunningMoments:
-    """Streaming count, mean and M2 over blocks of trials (Chan et al. pairwise combination),
+    """Streaming count, mean, M2 and M3 over blocks of trials (Chan et al. pairwise combination),
     for means of more trials than fit in memory at once. Non-finite trials are counted
     (``n_inf``) and left out, by the rule of the module docstring."""
 
@@ -477,6 +491,8 @@ class RunningCV:
         self.c_y = None
         self.seen = 0
         self.x_only = False
+        self.y_only = False
+        self.n_inf = 0
         self.plain = RunningMoments()
 
     def add(self, y, x):
@@ -487,6 +503,8 @@ class RunningCV:
         self.seen += y.size
         pair = np.isfinite(y) & np.isfinite(x)
         self.x_only |= bool((np.isfinite(x) & np.isinf(y)).any())
+        self.y_only |= bool((np.isfinite(y) & ~np.isfinite(x)).any())
+        self.n_inf += int(np.isinf(y).sum())
         if self.c_y is None and pair.any():
             self.c_y = float(y[pair].mean())  # a centre for accurate sums, not an estimate
         if not pair.any() or not math.isfinite(self.x_mean):
@@ -501,6 +519,7 @@ class RunningCV:
         plain = self.plain.summary(scale)
         reason = ("no exact mean of the control" if not math.isfinite(self.x_mean) else
                   "some trials have a finite control but an infinite value" if self.x_only else
+                  "some trials have a value but no finite control" if self.y_only else
                   "too few finite trials for the control variate"
                   if self.sums[:, 0].sum() < max(CV_MIN_TRIALS, 2 * self.folds) else "")
         out = {k: plain[k] for k in ("mean", "sem", "ci95", "n", "n_inf")}
@@ -527,11 +546,14 @@ class RunningCV:
         se = math.sqrt(var_w / n)
         mean = (self.c_y + mean_w) * scale
         kurt = n * m4 / m2**2 if m2 > 0 and n > 3 else 3.0
-        assert CV_INTERVAL == "kurtosis_t", "RunningCV implements the kurtosis-adjusted t only"
+        if CV_INTERVAL != "kurtosis_t":
+            raise NotImplementedError("RunningCV implements the kurtosis-adjusted t interval only")
         _, hi = interval_bounds(mean_w, math.sqrt(var_w), n, kind=CV_INTERVAL, kurtosis=kurt)
         h = (float(hi) - mean_w) * scale
         sd_plain = plain["sem"] / scale * math.sqrt(plain["n"]) if scale else math.nan
         vr = sd_plain**2 / var_w if var_w > 0 else math.inf
+        if self.seen != self.n_total:
+            raise ValueError(f"RunningCV was set up for {self.n_total} trials, got {self.seen}")
         return {"mean": mean, "sem": se * scale, "ci95": [mean - h, mean + h], "n": int(n),
-                "n_inf": plain["n_inf"], "method": "control_variate", "reason": "",
+                "n_inf": self.n_inf, "method": "control_variate", "reason": "",
                 "variance_reduction": vr, "plain": plain}

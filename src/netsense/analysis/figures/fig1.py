@@ -11,7 +11,7 @@ from ...pipeline.cube import entries
 from ..estimates import control_mean, estimate
 from .common import lam_text, plt
 
-STYLE = {"crlb": dict(marker="o", color="tab:blue", label="MC of eq. (18) (CRLB)"),
+STYLE = {"crlb": dict(marker="o", color="tab:blue", label="MC of eq. (18) (CRLB), control variate"),
          "jensen": dict(marker="s", color="tab:green", label="MC of eq. (23)"),
          "closed_form": dict(marker="", color="tab:red", label="eq. (26) Theorem 2")}
 # Per sampler (in cube order): line style and marker fill, so that samplers stay apart in print.
