@@ -281,11 +281,13 @@ def bench_cv_cost(quick: bool) -> dict:
 
     Per gamma: one pilot run of ``mc_point`` (plane, K = 64) timed with process_time gives the
     CPU per trial and, from the same trials, both estimators' per-trial relative sd; the trials
-    each needs for a 0.5 % half-width follow, and their CPU. The control-variate estimate is
-    then run to its own trial count and its achieved half-width recorded (a check of the
-    projection, not a projection)."""
+    each needs for a 0.5 % half-width follow, and their CPU; also with each estimator's
+    calibrated minimum trial count as a floor (an interval that holds needs at least that many:
+    netsense.core.stats.CALIBRATED_MIN_TRIALS). The control-variate estimate is then run to its
+    own trial count and its achieved half-width recorded (a check of the projection)."""
     from netsense.core.mc import mc_point
     from netsense.core.samplers import PlaneSampler
+    from netsense.core.stats import calibrated_min_trials
 
     M, rho_db, rel, block = 4, 120.0, 0.005, 10_000
     pilot = 20_000 if quick else 200_000
@@ -306,11 +308,15 @@ def bench_cv_cost(quick: bool) -> dict:
                "variance_reduction": c["variance_reduction"]}
         for name, est in (("plain", c["plain"]), ("control_variate", c)):
             sd = est["sem"] * math.sqrt(est["n"]) / est["mean"]
-            need = max(block, math.ceil((Z95 * sd / rel) ** 2))
+            need = math.ceil((Z95 * sd / rel) ** 2)  # what the statistics alone ask
+            floor = calibrated_min_trials(name, gamma) or 0  # an interval that holds needs it
             row[f"{name}_rel_sd_per_trial"] = sd
             row[f"{name}_trials_for_0.5pct"] = need
             row[f"{name}_cpu_s_for_0.5pct"] = need * per_trial
-        n_cv = -(-row["control_variate_trials_for_0.5pct"] // block) * block
+            row[f"{name}_calibrated_min_trials"] = floor
+            row[f"{name}_cpu_s_for_calibrated_0.5pct"] = max(need, floor) * per_trial
+        n_cv = max(block, -(-max(row["control_variate_trials_for_0.5pct"],
+                                 row["control_variate_calibrated_min_trials"]) // block) * block)
         t = time.process_time()
         got = mc_point(trials=n_cv, seed=2, **kw)["crlb_m2"]
         row["control_variate_run_trials"] = n_cv
@@ -318,6 +324,9 @@ def bench_cv_cost(quick: bool) -> dict:
         row["control_variate_run_rel_halfwidth"] = (got["ci95"][1] - got["ci95"][0]) / 2 / got["mean"]
         row["cpu_ratio_plain_over_cv"] = (row["plain_cpu_s_for_0.5pct"]
                                           / row["control_variate_cpu_s_for_0.5pct"])
+        row["cpu_ratio_plain_over_cv_calibrated"] = (
+            row["plain_cpu_s_for_calibrated_0.5pct"]
+            / row["control_variate_cpu_s_for_calibrated_0.5pct"])
         rows.append(row)
     return {"lam_per_m2": LAM, "sampler": f"plane;K={NEAREST}", "M": M, "rho_s_db": rho_db,
             "target_rel_halfwidth": rel, "rows": rows}

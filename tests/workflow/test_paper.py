@@ -12,12 +12,17 @@ import csv
 import json
 import math
 
+import numpy as np
 import pytest
 import yaml
 from wfhelpers import CONFIGS, ROOT, make_workdir, run_snakemake, write_config
 
 from netsense.analysis.findings import headlines, load_store
-from netsense.core.closed_form import theorem2_m2
+from netsense.core.closed_form import lemma3_inv_sum, theorem2_m2
+from netsense.core.expectations import g23_mean
+from netsense.core.samplers import sampler_from_mapping
+from netsense.core.stats import CV_FOLDS
+from netsense.pipeline.cube import entries
 
 pytestmark = pytest.mark.slow
 
@@ -81,11 +86,27 @@ def test_ratio_table_against_the_cube(runs):
             closed = theorem2_m2(M_t=int(r["M"]), M_r=int(r["M"]), rho_s_db=float(r["rho_s_db"]),
                                  lam_t=float(r["lam"]), lam_r=float(r["lam"]),
                                  gamma=float(r["gamma"]))
-            for q, v in (("crlb", "crlb_m2"), ("jensen", "jensen_m2")):
-                x = pt[v].values
-                assert float(r[f"{q}_ratio"]) == pytest.approx(x.mean() / closed, rel=RATIO_RTOL)
-                se = x.std(ddof=1) / math.sqrt(x.size) / closed
-                assert float(r[f"{q}_ratio_se"]) == pytest.approx(se, rel=RATIO_RTOL)
+            x = pt["jensen_m2"].values  # plain mean (the sampler check)
+            assert float(r["jensen_ratio"]) == pytest.approx(x.mean() / closed, rel=RATIO_RTOL)
+            se = x.std(ddof=1) / math.sqrt(x.size) / closed
+            assert float(r["jensen_ratio_se"]) == pytest.approx(se, rel=RATIO_RTOL)
+            y = pt["crlb_m2"].values
+            assert float(r["crlb_plain_ratio"]) == pytest.approx(y.mean() / closed, rel=RATIO_RTOL)
+            # the reported E[eq. 18]: the control variate, written out here with np.cov per fold
+            # and the sampler's exact E[eq. 23] (netsense.core.expectations)
+            spec = next(e.spec for e in entries(ds) if e.label == r["sampler"])
+            sampler = sampler_from_mapping({k: v for k, v in spec.items() if k != "beam"})
+            mu = closed * g23_mean(sampler, float(r["lam"]), float(r["gamma"])) / (
+                2 * lemma3_inv_sum(float(r["lam"]), float(r["gamma"])) ** 2)
+            k = (np.arange(y.size) * CV_FOLDS) // y.size
+            z = np.empty(y.size)
+            for f in range(CV_FOLDS):
+                c = np.cov(y[k != f], x[k != f])
+                z[k == f] = y[k == f] - c[0, 1] / c[1, 1] * (x[k == f] - mu)
+            assert r["crlb_method"] == "control_variate"
+            assert float(r["crlb_ratio"]) == pytest.approx(z.mean() / closed, rel=1e-9)
+            se = z.std(ddof=1) / math.sqrt(z.size) / closed
+            assert float(r["crlb_ratio_se"]) == pytest.approx(se, rel=1e-8)
 
 
 def test_gap_rows_show_the_truncation_bias(runs):

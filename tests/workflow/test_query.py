@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import kurtosis
+from scipy.stats import t as student_t
 from wfhelpers import make_workdir, run_snakemake, smoke_config, write_config
 
 import netsense
 from netsense.core.closed_form import lemma3_inv_sum
 from netsense.core.expectations import g23_mean
 from netsense.core.samplers import PlaneSampler
-from netsense.core.stats import CV_FOLDS, Z95
+from netsense.core.stats import CV_FOLDS, Z95, mean_estimate
 from netsense.pipeline.assembly import cube_attrs, read_shards, write_cell, write_template
 from netsense.pipeline.config import resolve
 from netsense.pipeline.plan import plan
@@ -63,7 +65,7 @@ def _naive_cv(y, x, mu, folds=CV_FOLDS):
     for f in range(folds):
         c = np.cov(y[k != f], x[k != f])
         z[k == f] = y[k == f] - c[0, 1] / c[1, 1] * (x[k == f] - mu)
-    return z.mean(), z.std(ddof=1) / np.sqrt(n)
+    return z.mean(), z.std(ddof=1) / np.sqrt(n), kurtosis(z, fisher=False, bias=True)
 
 
 def _cli(*args):
@@ -87,13 +89,16 @@ def test_summarize_matches_numpy(cubes):
         assert row.crlb_m2_plain_mean == pytest.approx(m, rel=STAT_RTOL)
         assert row.crlb_m2_std == pytest.approx(sd, rel=STAT_RTOL)
         assert row.crlb_m2_plain_sem == pytest.approx(sd / np.sqrt(x.size), rel=STAT_RTOL)
-        assert row.crlb_m2_plain_ci95_low == pytest.approx(m - Z95 * sd / np.sqrt(x.size),
+        # plain: Hall's interval (stats.PLAIN_INTERVAL, checked against a naive one there)
+        assert row.crlb_m2_plain_ci95_low == pytest.approx(float(mean_estimate(x).ci_low),
                                                            rel=1e-10)
-        cm, cse = _naive_cv(x, c, mu)
+        assert row.crlb_m2_plain_ci95_low > m - Z95 * sd / np.sqrt(x.size)  # right skew: up
+        cm, cse, kappa = _naive_cv(x, c, mu)
         assert row.crlb_m2_method == "control_variate"
         assert row.crlb_m2_mean == pytest.approx(cm, rel=1e-10)
         assert row.crlb_m2_sem == pytest.approx(cse, rel=1e-9)
-        assert row.crlb_m2_ci95_low == pytest.approx(cm - Z95 * cse, rel=1e-9)
+        half = student_t.ppf(0.975, 2 * x.size / (kappa - 1)) * cse  # kurtosis-adjusted t
+        assert row.crlb_m2_ci95_low == pytest.approx(cm - half, rel=1e-9)
         assert row.crlb_m2_variance_reduction == pytest.approx((sd / np.sqrt(x.size) / cse) ** 2,
                                                                rel=1e-8)
         assert row.crlb_m2_median == pytest.approx(np.median(x), rel=STAT_RTOL)

@@ -25,7 +25,14 @@ import math
 
 import numpy as np
 
-from ..core.stats import Z95, cv_corrected, interval_calibrated, paired_sample
+from ..core.stats import (
+    CV_INTERVAL,
+    cv_corrected,
+    interval_bounds,
+    interval_calibrated,
+    paired_sample,
+    sample_kurtosis,
+)
 from ..pipeline.axes import FIT_AXES, PARAM_DIMS, SAMPLER_DIM
 from .estimates import CONTROLS, control_mean
 
@@ -41,6 +48,11 @@ def slope_with_ci(x, X=None, means=None):
 
     ``X`` (n_points, n_trials): paired samples; or ``means`` (n_points,) for exact values.
     Returns (slope, ci_low, ci_high, trials left out as not finite).
+
+    To first order the slope is the mean over trials of L_t = sum_i w_i X_(i,t), w = c / mean
+    (the module docstring), so var = var(L) / n = w^T C w / n, and the interval is that of a
+    mean of the L_t: the kurtosis-adjusted t interval (:data:`netsense.core.stats.CV_INTERVAL`,
+    whose coverage for slopes was measured with the means', benchmarks/coverage.py).
     """
     x = np.asarray(x, float)
     c = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
@@ -54,8 +66,13 @@ def slope_with_ci(x, X=None, means=None):
     s = float(c @ np.log(ps.means))
     w = c / ps.means
     var = max(0.0, float(w @ ps.trial_cov @ w) / ps.n)
-    h = Z95 * math.sqrt(var)
-    return s, s - h, s + h, ps.n_nonfinite
+    if var == 0.0:
+        return s, s, s, ps.n_nonfinite
+    X = np.asarray(X, float)
+    trials = w @ X[:, np.isfinite(X).all(axis=0)]  # L_t, one per kept trial
+    kappa = float(sample_kurtosis(trials, trials.mean(), ps.n))
+    lo, hi = interval_bounds(s, math.sqrt(var * ps.n), ps.n, kind=CV_INTERVAL, kurtosis=kappa)
+    return s, float(lo), float(hi), ps.n_nonfinite
 
 
 def _samplers(ds) -> list:
@@ -77,15 +94,15 @@ def fit_slopes(ds) -> list[dict]:
     for gi, g in enumerate(gammas):
         subs = [("", "closed_form", ds["closed_form_m2"].isel(gamma=gi).values)]
         for label in _samplers(ds):
+            sl = ds[["crlb_m2", "jensen_m2"]].isel(gamma=gi)
+            if label is not None:
+                sl = sl.sel({SAMPLER_DIM: label})
+            sl = sl.transpose(*order, "trial").load()  # each variable read once per slice
             for q in ("crlb", "jensen"):
-                x = ds[QUANTITIES[q]].isel(gamma=gi)
-                if label is not None:
-                    x = x.sel({SAMPLER_DIM: label})
-                vals = x.transpose(*order, "trial").values  # (*order, trial)
+                vals = sl[QUANTITIES[q]].values  # (*order, trial)
                 if QUANTITIES[q] in CONTROLS and label is not None:
-                    c = ds[CONTROLS[QUANTITIES[q]]].isel(gamma=gi).sel({SAMPLER_DIM: label})
                     mu = control.isel(gamma=gi).sel({SAMPLER_DIM: label}).transpose(*order)
-                    vals, used = cv_corrected(vals, c.transpose(*order, "trial").values,
+                    vals, used = cv_corrected(vals, sl[CONTROLS[QUANTITIES[q]]].values,
                                               mu.values, return_usable=True)
                     cv_ok[label or ""] = bool(np.all(used))
                 subs.append((label or "", q, vals))

@@ -97,6 +97,7 @@ def ratio_rows(ds, ref: dict, control=None) -> list[dict]:
         for lam in ds["lam"].values:
             for g in ds["gamma"].values:
                 pt = point(ds, ref, sampler=e.label, lam=lam, gamma=g)
+                pt = pt[[*QUANTITIES.values(), "closed_form_m2"]].load()  # read once
                 closed = float(pt["closed_form_m2"])
                 row = {"sampler": e.label, "kind": e.kind, **table_columns(e), "lam": float(lam),
                        "gamma": float(g), "M": int(ref["M"]), "rho_s_db": float(ref["rho_s_db"]),
