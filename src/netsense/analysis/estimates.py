@@ -18,7 +18,6 @@ import numpy as np
 
 from ..core.closed_form import lemma3_inv_sum
 from ..core.expectations import g23_mean
-from ..core.samplers import sampler_from_mapping
 from ..core.stats import cv_estimate, mean_estimate
 from ..pipeline.axes import PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
 from ..pipeline.cube import entries
@@ -32,8 +31,7 @@ def control_factor(entry, lam: float, gamma: float) -> float:
     sampler relative to eq. (26) (1 for the whole plane; NaN where unknown)."""
     if not gamma > 2.0:
         return float("nan")  # no Theorem 2 to scale by (and the plane sampler needs gamma > 2)
-    sampler = sampler_from_mapping({k: v for k, v in entry.spec.items() if k != "beam"})
-    return g23_mean(sampler, float(lam), float(gamma), entry.beam) / (
+    return g23_mean(entry.sampler, float(lam), float(gamma), entry.beam) / (
         2.0 * float(lemma3_inv_sum(lam, gamma)) ** 2)
 
 

@@ -111,14 +111,14 @@ def trial_estimates(x) -> dict:
     return dict(zip(_FIELDS, out, strict=True))
 
 
-_CV_FIELDS = (*_FIELDS, "plain_mean", "plain_sem", "plain_ci_low", "plain_ci_high",
+_CV_FIELDS = (*_FIELDS, "plain_mean", "plain_std", "plain_sem", "plain_ci_low", "plain_ci_high",
               "variance_reduction", "cv_used")
 
 
 def _cv_kernel(y, x, mu):
     e = cv_estimate(y, x, mu, axis=-1)
     p = e.plain
-    return (*(getattr(e, f) for f in _FIELDS), p.mean, p.sem, p.ci_low, p.ci_high,
+    return (*(getattr(e, f) for f in _FIELDS), p.mean, p.std, p.sem, p.ci_low, p.ci_high,
             e.variance_reduction, e.cv_used)
 
 
@@ -130,7 +130,7 @@ def trial_cv_estimates(y, x, mu) -> dict:
     out = xr.apply_ufunc(_cv_kernel, _one_trial_chunk(y), _one_trial_chunk(x), mu,
                          input_core_dims=[[TRIAL_DIM], [TRIAL_DIM], []],
                          output_core_dims=[[]] * len(_CV_FIELDS), dask="parallelized",
-                         output_dtypes=[float] * 5 + [np.int64] * 3 + [float] * 5 + [bool])
+                         output_dtypes=[float] * 5 + [np.int64] * 3 + [float] * 6 + [bool])
     return dict(zip(_CV_FIELDS, out, strict=True))
 
 
@@ -210,7 +210,7 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
         if "mean" in stats or closed_form:
             cols[f"{v}_mean"] = e["mean"]
         if "std" in stats:  # of the trials themselves, whatever the estimator
-            cols[f"{v}_std"] = trial_estimates(x)["std"] if with_cv else e["std"]
+            cols[f"{v}_std"] = e["plain_std"] if with_cv else e["std"]
         if "sem" in stats:
             cols[f"{v}_sem"] = e["sem"]
         if "ci95" in stats:

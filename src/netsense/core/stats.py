@@ -12,8 +12,8 @@ finite:
 
 Two estimators of a mean are defined here, and only here:
 
-* :func:`mean_estimate`: the plain sample mean with the normal 95% interval
-  mean +- Z95 * sd / sqrt(n) (the eq. (23) Monte Carlo, which checks the sampler, and every
+* :func:`mean_estimate`: the plain sample mean with its 95% interval (``PLAIN_INTERVAL``,
+  Hall's skewness-corrected one; the eq. (23) Monte Carlo, which checks the sampler, and every
   quantity without a control).
 * :func:`cv_estimate`: the control-variate estimate of E[y] with a control x of exactly known
   mean (E[eq. 18] with eq. (23) as the control, :mod:`netsense.core.expectations`). The
@@ -194,9 +194,29 @@ def _plain_as_cv(plain: MeanEstimate, reason: str) -> CVEstimate:
                       np.zeros_like(one), np.zeros(one.shape, bool), reason)
 
 
-def fold_index(n: int, folds: int = CV_FOLDS) -> np.ndarray:
-    """Fold of each of ``n`` trials: ``folds`` contiguous runs of (nearly) equal length."""
-    return (np.arange(n) * folds) // n
+def fold_index(n: int, folds: int = CV_FOLDS, start: int = 0, stop: int | None = None
+               ) -> np.ndarray:
+    """Fold of trials ``start .. stop - 1`` of ``n`` (default all): ``folds`` contiguous runs of
+    (nearly) equal length."""
+    return (np.arange(start, n if stop is None else stop) * folds) // n
+
+
+def _fallback_reason(mean_known: bool, x_only: bool, y_only: bool, enough: bool) -> str:
+    """Why the plain estimate is reported instead of the control variate ("" when it is not)."""
+    if not mean_known:
+        return "no exact mean of the control"
+    if x_only:
+        return "some trials have a finite control but an infinite value"
+    if y_only:
+        return "some trials have a value but no finite control"
+    if not enough:
+        return "too few finite trials for the control variate"
+    return ""
+
+
+def _min_pairs(folds: int) -> int:
+    """The fewest finite pairs the control variate is used from."""
+    return max(CV_MIN_TRIALS, 2 * folds)
 
 
 def _cv_core(y, x, x_mean, folds, plain_interval=None):
@@ -207,18 +227,9 @@ def _cv_core(y, x, x_mean, folds, plain_interval=None):
     pair = np.isfinite(y) & np.isfinite(x)
     x_only = (np.isfinite(x) & ~np.isfinite(y) & ~np.isnan(y)).any(axis=-1)
     y_only = (np.isfinite(y) & ~np.isfinite(x)).any(axis=-1)  # a value without its control
-    usable = np.isfinite(mu) & ~x_only & ~y_only & (
-        pair.sum(axis=-1) >= max(CV_MIN_TRIALS, 2 * folds))
-    if not np.isfinite(mu).any():
-        reason = "no exact mean of the control"
-    elif x_only.any():
-        reason = "some trials have a finite control but an infinite value"
-    elif y_only.any():
-        reason = "some trials have a value but no finite control"
-    elif not usable.all():
-        reason = "too few finite trials for the control variate"
-    else:
-        reason = ""
+    usable = np.isfinite(mu) & ~x_only & ~y_only & (pair.sum(axis=-1) >= _min_pairs(folds))
+    reason = _fallback_reason(bool(np.isfinite(mu).any()), bool(x_only.any()),
+                              bool(y_only.any()), bool(usable.all()))
     if not usable.any():
         return None, usable, None, plain, reason
     k = fold_index(y.shape[-1], folds)
@@ -492,7 +503,7 @@ class RunningCV:
         """Fold the next block of pairs in (``y`` the estimated quantity, ``x`` the control)."""
         y, x = np.asarray(y, float), np.asarray(x, float)
         self.plain.add(y)
-        k = (np.arange(self.seen, self.seen + y.size) * self.folds) // self.n_total
+        k = fold_index(self.n_total, self.folds, self.seen, self.seen + y.size)
         self.seen += y.size
         pair = np.isfinite(y) & np.isfinite(x)
         self.x_only |= bool((np.isfinite(x) & np.isinf(y)).any())
@@ -514,11 +525,8 @@ class RunningCV:
         """The estimate as :meth:`RunningMoments.summary` gives it, plus ``method``, ``plain``
         (the plain estimate), ``variance_reduction`` and ``reason`` (why plain, else "")."""
         plain = self.plain.summary(scale)
-        reason = ("no exact mean of the control" if not math.isfinite(self.x_mean) else
-                  "some trials have a finite control but an infinite value" if self.x_only else
-                  "some trials have a value but no finite control" if self.y_only else
-                  "too few finite trials for the control variate"
-                  if self.sums[:, 0].sum() < max(CV_MIN_TRIALS, 2 * self.folds) else "")
+        reason = _fallback_reason(math.isfinite(self.x_mean), self.x_only, self.y_only,
+                                  self.sums[:, 0].sum() >= _min_pairs(self.folds))
         out = {k: plain[k] for k in ("mean", "sem", "ci95", "n", "n_inf")}
         if reason:
             return {**out, "method": "plain", "reason": reason, "variance_reduction": 1.0,
@@ -547,8 +555,8 @@ class RunningCV:
             raise NotImplementedError("RunningCV implements the kurtosis-adjusted t interval only")
         _, hi = interval_bounds(mean_w, math.sqrt(var_w), n, kind=CV_INTERVAL, kurtosis=kurt)
         h = (float(hi) - mean_w) * scale
-        sd_plain = plain["sem"] / scale * math.sqrt(plain["n"]) if scale else math.nan
-        vr = sd_plain**2 / var_w if var_w > 0 else math.inf
+        var_plain = self.plain.m2 / (self.plain.n - 1)
+        vr = var_plain / var_w if var_w > 0 else math.inf
         if self.seen != self.n_total:
             raise ValueError(f"RunningCV was set up for {self.n_total} trials, got {self.seen}")
         return {"mean": mean, "sem": se * scale, "ci95": [mean - h, mean + h], "n": int(n),

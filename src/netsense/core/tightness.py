@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .stats import Z95
 
 TABLE = Path(__file__).with_name("tightness.csv")
 GAMMAS = tuple(round(2.0 + 0.05 * i, 2) for i in range(1, 81))  # 2.05, 2.10, ..., 6.00
@@ -52,11 +53,12 @@ def compute_row(gamma: float, seed: int = SEED, nearest: int = NEAREST, margin: 
     t = time.process_time()
     kw = dict(lam=LAM, gamma=gamma, M=1, rho_s_db=0.0, seed=seed, sampler=sampler,
               block_trials=BLOCK_TRIALS)
-    pilot = mc_point(trials=PILOT_TRIALS, **kw)["crlb_m2"]
+    pilot_res = mc_point(trials=PILOT_TRIALS, **kw)  # the first blocks of the sized run
+    pilot = pilot_res["crlb_m2"]
     rel = pilot["sem"] / pilot["mean"] * math.sqrt(PILOT_TRIALS)  # per-trial relative sd
-    need = (1.959963984540054 * rel / (margin * target_halfwidth(gamma))) ** 2
+    need = (Z95 * rel / (margin * target_halfwidth(gamma))) ** 2
     trials = int(min(max_trials, max(PILOT_TRIALS, math.ceil(need / BLOCK_TRIALS) * BLOCK_TRIALS)))
-    res = mc_point(trials=trials, **kw)
+    res = pilot_res if trials == PILOT_TRIALS else mc_point(trials=trials, **kw)
     c, j = res["crlb_m2"], res["jensen_m2"]
     closed = res["closed_form_m2"]
     return {"gamma": gamma, "c": c["ratio_to_closed_form"], "c_se": c["sem"] / closed,

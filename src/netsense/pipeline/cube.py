@@ -79,6 +79,13 @@ class Entry:
         strip = {k: v for k, v in self.spec.items() if k != "beam"}
         return strip == {k: v for k, v in other.spec.items() if k != "beam"}
 
+    @property
+    def sampler(self):
+        """The entry's sampler (:func:`netsense.core.samplers.sampler_from_mapping`)."""
+        from ..core.samplers import sampler_from_mapping
+
+        return sampler_from_mapping(self.spec)  # the spec's "beam" is not a sampler parameter
+
 
 def entries(ds) -> list[Entry]:
     """The cube's sampler entries in cube order."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.samplers import sampler_from_mapping
 from ...pipeline.axes import FIT_AXES, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM
 from ...pipeline.cube import entries
 from ..estimates import control_mean, estimate
@@ -27,7 +26,7 @@ def sampler_labels(ds) -> list[str]:
 def describe_sampler(ds, label: str) -> str:
     """Legend text of one sampler entry, from its coordinates (``sampler_spec``)."""
     e = next(e for e in entries(ds) if e.label == label)
-    return sampler_from_mapping(e.spec).describe() + ("" if e.beam == "full" else
+    return e.sampler.describe() + ("" if e.beam == "full" else
                                                       f", {e.beam} beam")
 
 

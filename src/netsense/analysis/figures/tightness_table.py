@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.stats import Z95
 from .common import plt
 
 
@@ -27,7 +28,7 @@ def figure(rows: list[dict], path_png, title: str = "") -> None:
     ax.fill_between(g, lo, hi, color="tab:blue", alpha=0.3, lw=0)
     j = np.array([r["eq23_ratio"] for r in rows])
     js = np.array([r["eq23_ratio_se"] for r in rows])
-    ax.errorbar(g, j, yerr=1.959963984540054 * js, fmt="s", ms=2.5, color="tab:green", lw=0.8,
+    ax.errorbar(g, j, yerr=Z95 * js, fmt="s", ms=2.5, color="tab:green", lw=0.8,
                 label="E[eq. (23)] / Theorem 2 (plain Monte Carlo, 95%): 1 exactly")
     ax.axhline(1.0, color="tab:red", lw=1.2, label="Theorem 2 (eq. 26)")
     ax.set_ylabel("ratio to Theorem 2  [1]")
