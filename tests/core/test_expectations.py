@@ -93,7 +93,7 @@ def _mp_plane_double(gamma, nearest):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("gamma, nearest", [(2.5, 2)])  # the 1-d form below covers the rest
+@pytest.mark.parametrize("gamma, nearest", [(2.5, 2), (4.0, 4)])
 def test_plane_nearest_matches_mpmath_double_integral(gamma, nearest):
     ref = _mp_plane_double(gamma, nearest)
     assert plane_unit(gamma, nearest) == pytest.approx(ref, rel=MPMATH_RTOL, abs=0)
