@@ -72,7 +72,8 @@ def render(stored: dict) -> str:
                "of the same networks as the control, its exact mean known; kurtosis-adjusted t "
                "interval), "
                "E[eq. 23] the plain mean (Hall's skewness-corrected interval); the coverage of "
-               "both was measured (see \"Intervals that hold\"). The paper's point is M_t = M_r = "
+               "both was measured (see \"Estimates and intervals that hold\"). "
+               "The paper's point is M_t = M_r = "
                f"{ref['M']}, rho_s = {ref['rho_s_db']:g} dB, lam = {lam_text(ref['lam'])} m^-2, "
                f"gamma = {g0:g}.")
     out.append("")

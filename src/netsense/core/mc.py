@@ -11,7 +11,7 @@ from .blocks import simulate_block
 from .closed_form import lemma3_inv_sum, theorem2_m2
 from .expectations import g23_mean
 from .samplers import PlaneSampler, Sampler, check_density, parameter_names
-from .stats import RunningCV, RunningMoments, calibrated_min_trials
+from .stats import RunningCV, RunningMoments, calibrated_min_trials, interval_calibrated
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 
 
@@ -86,9 +86,8 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
         result["jensen_m2"]["exact_m2"] = control * scale
     for s, method in ((result["crlb_m2"], result["crlb_m2"]["method"]),
                       (result["crlb_m2"]["plain"], "plain"), (result["jensen_m2"], "plain")):
-        n_min = calibrated_min_trials(method, gamma)  # README, "Intervals that hold"
-        s["calibrated_min_trials"] = n_min
-        s["interval_calibrated"] = n_min is not None and s["n"] >= n_min
+        s["calibrated_min_trials"] = calibrated_min_trials(method, gamma)
+        s["interval_calibrated"] = interval_calibrated(method, gamma, s["n"])
     if gamma > 2:
         closed = float(theorem2_m2(M_t=M, M_r=M, rho_s_db=rho_s_db, lam_t=lam, lam_r=lam,
                                    gamma=gamma, system=system))
