@@ -40,7 +40,7 @@ OUT = ROOT / "results" / "cv-explore.json"
 sys.path.insert(0, str(ROOT.parent / "src"))
 
 from netsense.core.expectations import inv_sum_mean_plane_nearest  # noqa: E402
-from netsense.core.fisher import crlb_geometric, leg_stats, LegStats  # noqa: E402
+from netsense.core.fisher import LegStats, crlb_geometric, leg_stats  # noqa: E402
 from netsense.core.samplers.plane import plane_nodes  # noqa: E402
 
 SEED = 20261202

@@ -270,6 +270,75 @@ def bench_query(quick: bool) -> dict:
             "point_query_max_rss_mb": statistics.median(r["max_rss_mb"] for r in runs)}
 
 
+def _without_checksums(cube: Path, dst: Path) -> None:
+    """A copy of a format-3 cube with the crc32c codec removed from every array (each chunk
+    file loses its last 4 bytes, each zarr.json its codec): the same cube without checksums."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(cube, dst)
+    root = json.loads((dst / "zarr.json").read_text())
+    for name, meta in root["consolidated_metadata"]["metadata"].items():
+        if meta.get("node_type") != "array":
+            continue
+        assert meta["codecs"][-1]["name"] == "crc32c", name
+        meta["codecs"] = meta["codecs"][:-1]
+        (dst / name / "zarr.json").write_text(json.dumps({**json.loads(
+            (dst / name / "zarr.json").read_text()), "codecs": meta["codecs"]}, indent=2))
+        for f in (dst / name / "c").rglob("*"):
+            if f.is_file():
+                f.write_bytes(f.read_bytes()[:-4])
+    (dst / "zarr.json").write_text(json.dumps(root, indent=2))
+
+
+def bench_checksum_cost(quick: bool) -> dict:
+    """Issue 16: what the chunk checksums cost a query (the query benchmark's cube against the
+    same cube without the crc32c codec, runs alternated), and the workflow's pre-run check
+    (:func:`netsense.pipeline.integrity.scan`) and a full ``netsense verify`` on that cube."""
+    bench_query(quick)  # builds the cube if it is not there
+    name = "smoke" if quick else "bench-query"
+    cube = ROOT / "benchmarks" / "results" / "query-cube" / "results" / name / "cube.zarr"
+    plain = cube.with_name("cube-nocrc.zarr")
+    _without_checksums(cube, plain)
+    import xarray as xr
+
+    ds = xr.open_zarr(cube)
+    point = {a: str(ds[a].values[len(ds[a]) // 2]) for a in ("M", "rho_s_db", "lam", "gamma")}
+
+    def probe(path, where):
+        out = subprocess.run([sys.executable, "-c", _QUERY_PROBE, str(path), json.dumps(where)],
+                             check=True, capture_output=True, text=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+    reps = 3 if quick else 7
+    pt = {"crc": [], "nocrc": []}
+    for _ in range(reps):  # alternated, so drifts hit both alike
+        pt["crc"].append(probe(cube, point))
+        pt["nocrc"].append(probe(plain, point))
+    whole = {"crc": [], "nocrc": []}
+    for _ in range(1 if quick else 3):
+        whole["crc"].append(probe(cube, {}))
+        whole["nocrc"].append(probe(plain, {}))
+    from netsense.pipeline.integrity import scan, verify
+
+    t = time.perf_counter()
+    problems, n = scan(cube)
+    scan_s = time.perf_counter() - t
+    t = time.perf_counter()
+    rep = verify(cube, progress=False)
+    verify_s = time.perf_counter() - t
+    shutil.rmtree(plain)
+    med = statistics.median
+    disk = sum(f.stat().st_size for f in cube.rglob("*") if f.is_file())
+    return {"cube_disk_bytes": disk, "point_query_s_crc": med(pt["crc"]),
+            "point_query_s_nocrc": med(pt["nocrc"]),
+            "point_query_ratio": med(pt["crc"]) / med(pt["nocrc"]),
+            "whole_query_s_crc": med(whole["crc"]), "whole_query_s_nocrc": med(whole["nocrc"]),
+            "whole_query_ratio": med(whole["crc"]) / med(whole["nocrc"]),
+            "all_point_s": pt, "all_whole_s": whole, "scan_s": scan_s, "scan_chunks": n,
+            "scan_problems": len(problems), "verify_s": verify_s, "verify_sound": rep.sound,
+            "target": "point query <= 1.10x"}
+
+
 def _variant(wd: Path, base: str, name: str, **changes) -> str:
     import yaml
 
@@ -452,7 +521,8 @@ BENCHES = {"factorization": bench_factorization, "kernel_floor": bench_kernel_fl
            "pipeline_heavy": bench_pipeline_heavy, "query": bench_query,
            "workers": bench_workers, "workers_large": bench_workers_large,
            "incremental": bench_incremental, "incremental_large": bench_incremental_large,
-           "synchronous": bench_synchronous, "map": bench_map}
+           "synchronous": bench_synchronous, "map": bench_map,
+           "checksum_cost": bench_checksum_cost}
 
 
 def main(argv=None):
@@ -493,6 +563,15 @@ def main(argv=None):
                   f"({r['cpu_ratio_plain_over_cv']:.0f}x less; "
                   f"{r['cpu_ratio_plain_over_cv_calibrated']:.1f}x with the calibrated minimum "
                   "trials as a floor) | 20-500x less |")
+    if "checksum_cost" in res:
+        c = res["checksum_cost"]
+        print(f"| chunk checksums: point query / whole-cube query on a "
+              f"{c['cube_disk_bytes'] / 1e9:.2f} GB cube, with / without crc32c | "
+              f"{c['point_query_ratio']:.3f}x ({c['point_query_s_crc']:.3f} s vs "
+              f"{c['point_query_s_nocrc']:.3f} s) / {c['whole_query_ratio']:.3f}x "
+              f"({c['whole_query_s_crc']:.1f} s vs {c['whole_query_s_nocrc']:.1f} s); pre-run "
+              f"check {c['scan_s']:.1f} s, `netsense verify` {c['verify_s']:.1f} s | "
+              f"{c['target']} |")
     if "memory" in res:
         m = res["memory"]
         print(f"| peak worker memory, 1e5 -> 1e7 trials per cell | max/min RSS "

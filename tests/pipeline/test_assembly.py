@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 
+import netsense
 from netsense.pipeline.assembly import assemble, code_versions, reusable_cells, snapshot_path
 from netsense.pipeline.config import resolve
 from netsense.pipeline.plan import plan
@@ -63,7 +63,7 @@ def build(run: Path, raw: dict, incremental=True) -> tuple[Path, str]:
 
 
 def arrays(cube: Path) -> dict:
-    with xr.open_zarr(cube, chunks=None) as ds:
+    with netsense.open_cube(cube) as ds:
         return {k: ds[k].values.copy() for k in (*VARS, *COORDS)} | {
             "attrs": {k: v for k, v in ds.attrs.items() if k != "created_utc"}}
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from wfhelpers import CONFIGS, make_workdir, run_snakemake, write_config
 
+import netsense
 from netsense.core.blocks import simulate_block
 from netsense.pipeline.config import resolve
 
@@ -37,9 +38,8 @@ def run(tmp_path_factory):
 
 
 def test_cube_holds_every_model_and_matches_simulate_block(run):
-    import xarray as xr
 
-    ds = xr.open_zarr(run["dir"] / "cube.zarr")
+    ds = netsense.open_cube(run["dir"] / "cube.zarr")
     cfg = run["cfg"]
     assert ds.sampler.values.tolist() == ["plane-K64", "plane-K64-codebook", "plane-K64-fixed"]
     scale = cfg.system.error_scale_m2(4, 4, 10 ** (120 / 10))

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from wfhelpers import CONFIGS, ROOT, make_workdir, run_snakemake, write_config
 
+import netsense
 from netsense.analysis.findings import headlines, load_store
 from netsense.core.closed_form import lemma3_inv_sum, theorem2_m2
 from netsense.core.expectations import g23_mean
@@ -62,9 +63,8 @@ def test_outputs_exist(runs):
 
 
 def test_both_samplers_in_one_cube(runs):
-    import xarray as xr
 
-    ds = xr.open_zarr(runs["paper-fig1-smoke"] / "cube.zarr")
+    ds = netsense.open_cube(runs["paper-fig1-smoke"] / "cube.zarr")
     assert ds.sampler.values.tolist() == ["plane-K64", "disk-R500"]
     with open(runs["paper-fig1-smoke"] / "slopes.csv") as fh:
         rows = list(csv.DictReader(fh))
@@ -73,10 +73,9 @@ def test_both_samplers_in_one_cube(runs):
 
 def test_ratio_table_against_the_cube(runs):
     """Every tightness/gap row: the MC mean over trials / eq. (26), recomputed with numpy."""
-    import xarray as xr
 
     for name, table in (("paper-fig1-smoke", "tightness.csv"), ("paper-gap-smoke", "gap.csv")):
-        ds = xr.open_zarr(runs[name] / "cube.zarr")
+        ds = netsense.open_cube(runs[name] / "cube.zarr")
         with open(runs[name] / table) as fh:
             rows = list(csv.DictReader(fh))
         assert rows

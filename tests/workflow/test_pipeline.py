@@ -20,6 +20,7 @@ from wfhelpers import (
     write_config,
 )
 
+import netsense
 from netsense.core.closed_form import theorem2_m2
 from netsense.core.system import SystemParams
 
@@ -38,9 +39,8 @@ def test_smoke_end_to_end(workdir):
         assert (run / f).exists(), f
     assert "results/smoke/cube.zarr" in proc.stderr  # where the results are
 
-    import xarray as xr
 
-    ds = xr.open_zarr(run / "cube.zarr")
+    ds = netsense.open_cube(run / "cube.zarr")
     assert dict(ds.sizes) == {"sampler": 1, "M": 2, "rho_s_db": 2, "lam": 2, "gamma": 2,
                               "trial": 3000}
     assert ds.sampler.values.tolist() == ["plane-K32"]
@@ -178,8 +178,7 @@ def test_readme_run_command_default_config(workdir):
               "estimator/square.png", "estimator/square-offcentre.png"):
         assert (run / f).exists(), f
         assert f"results/default/{f}" in proc.stderr, f
-    import xarray as xr
 
-    ds = xr.open_zarr(run / "cube.zarr")
+    ds = netsense.open_cube(run / "cube.zarr")
     assert dict(ds.sizes) == {"sampler": 1, "M": 4, "rho_s_db": 3, "lam": 4, "gamma": 4,
                               "trial": 40000}

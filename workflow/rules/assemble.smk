@@ -3,7 +3,8 @@
 
 rule assemble:
     input:
-        [f"{RUN}/shards/{name}.npz" for name in SHARDS],
+        shards=[f"{RUN}/shards/{name}.npz" for name in SHARDS],
+        repair=cube_repair,
     output:
         directory(f"{RUN}/cube.zarr"),
     log:

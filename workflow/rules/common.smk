@@ -7,6 +7,7 @@ import sys
 from netsense.analysis.runconfig import resolve_run_config
 from netsense.analysis.studies import selected
 from netsense.errors import InputError
+from netsense.pipeline import assembly as ns_assembly
 from netsense.pipeline import plan as ns_plan
 from netsense.pipeline.cluster import jobenv as ns_jobenv
 from netsense.pipeline.cluster import supervisor as ns_supervisor
@@ -54,6 +55,19 @@ FINAL_OUTPUTS = [
         for ext in ("png", "csv")
     ],
 ]
+
+
+def cube_repair(wildcards):
+    # An input of assemble that is older than a sound cube, and is rewritten (so newer) when
+    # the stored cube has a corrupt or missing chunk: the run then assembles it again, its sound
+    # cells linked from the last assembly and the others read from their shards. Cluster jobs
+    # parse this file too: only the main process checks.
+    return ns_assembly.repair_marker(
+        f"{RUN}/cube.zarr",
+        f"{RUN}/logs/cube-repair.txt",
+        check=workflow.is_main_process,
+        log=sys.stderr,
+    )
 
 
 def shard_params(wildcards):

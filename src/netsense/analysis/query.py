@@ -17,7 +17,8 @@ import numpy as np
 from ..core.stats import cv_estimate, interval_calibrated, mean_estimate, quantiles
 from ..errors import CubeError, InputError
 from ..pipeline.axes import AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
-from ..pipeline.cube import COMPLETE_ATTR, DATA_VARS, open_cube
+from ..pipeline.cube import COMPLETE_ATTR, DATA_VARS, FORMAT_ATTR, open_cube
+from ..pipeline.integrity import reading
 from .estimates import CONTROLS, control_mean
 
 SELECT_DIMS = (SAMPLER_DIM, *PARAM_DIMS)
@@ -246,7 +247,8 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
             for v in var:
                 out = out.drop_vars(f"{v}_mean")
     out["__nonfinite__"] = xr.Dataset(nonfinite).to_array().sum()
-    out = out.compute()
+    with reading(ds.encoding.get("source")):  # a corrupted chunk: one line, no partial mean
+        out = out.compute()
     n_bad = int(out["__nonfinite__"])
     out = out.drop_vars("__nonfinite__")
     df = out.to_dataframe().reset_index()
@@ -275,7 +277,8 @@ def info(path) -> dict:
     ds = open_cube(path, require_complete=False)
     p = Path(path)
     size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-    filled = ds["crlb_m2"].notnull().sum(TRIAL_DIM).compute()
+    with reading(p):
+        filled = ds["crlb_m2"].notnull().sum(TRIAL_DIM).compute()
     n_points = int(np.prod([ds.sizes[a] for a in SELECT_DIMS]))
     n_trials = int(ds.sizes[TRIAL_DIM])
     points_full = int((filled == n_trials).sum())
@@ -286,6 +289,7 @@ def info(path) -> dict:
     return {
         "path": str(p),
         "complete": bool(ds.attrs.get(COMPLETE_ATTR, False)),
+        "format": ds.attrs.get(FORMAT_ATTR),
         "dims": {k: int(ds.sizes[k]) for k in (*SELECT_DIMS, TRIAL_DIM) if k in ds.sizes},
         "coords": {a: [v.item() if hasattr(v, "item") else str(v) for v in ds[a].values]
                    for a in SELECT_DIMS},

@@ -1,4 +1,5 @@
-"""``netsense info | query``: what a stored cube holds, and statistics over its trials."""
+"""``netsense info | query | verify``: what a stored cube holds, statistics over its trials, and
+whether every chunk of it is sound."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def cmd_info(args):
         if d["samplers"] else "(not recorded)"
     print(f"cube       {d['path']}  ({d['size_on_disk_bytes'] / 1e6:.1f} MB on disk)"
           f"{'' if d['complete'] else '  INCOMPLETE (assembly did not finish)'}")
-    print(f"made by    netsense {d['netsense_version']} at {d['created_utc']}; seed {d['seed']}")
+    print(f"made by    netsense {d['netsense_version']} at {d['created_utc']}; seed {d['seed']}; "
+          f"format {d['format']}{' (every chunk checksummed)' if d['format'] == 3 else ''}")
     print(f"samplers   {samplers}")
     print("dims       " + ", ".join(f"{k}={v}" for k, v in d["dims"].items()))
     for a, vals in d["coords"].items():
@@ -77,8 +79,31 @@ def cmd_query(args):
               "show the filled trials", file=sys.stderr)
 
 
+def cmd_verify(args):
+    """Check every chunk and the metadata of a cube; exit 0 only when all is sound."""
+    from ..pipeline.integrity import verify
+
+    rep = verify(args.cube, progress=not args.quiet)
+    if args.json:
+        print(json.dumps({"cube": rep.path, "format": rep.format, "sound": rep.sound,
+                          "chunks": rep.n_chunks, "arrays": rep.n_arrays,
+                          "problems": [p.__dict__ for p in rep.problems], "notes": rep.notes},
+                         indent=1))
+    else:
+        for p in rep.problems:
+            print(f"netsense: verify: {p.line()}")
+        for n in rep.notes:
+            print(f"netsense: verify: note: {n}", file=sys.stderr)
+        state = "sound" if rep.sound else f"{len(rep.problems)} problem(s)"
+        print(f"netsense: verify: {rep.path}: {state} ({rep.n_chunks} chunks of {rep.n_arrays} "
+              f"arrays checked, format {rep.format})"
+              + ("" if rep.sound else "; the next `netsense run` of its config rebuilds it "
+                 "from its shards"))
+    return 0 if rep.sound else 1
+
+
 def register(sub) -> None:
-    """Add ``info`` and ``query`` to the subcommands."""
+    """Add ``info``, ``query`` and ``verify`` to the subcommands."""
     i = sub.add_parser("info", help="what a stored cube holds and which config made it",
                        description="Dims, coordinates, units, filled points, config, seed and "
                        "size of a stored cube.")
@@ -101,3 +126,14 @@ def register(sub) -> None:
                    help="output format")
     q.add_argument("--nearest", action="store_true", help="take the nearest stored value")
     q.set_defaults(func=cmd_query)
+
+    v = sub.add_parser("verify", help="check every chunk of a stored cube",
+                       description="Read every chunk of every array of a cube (one at a time) "
+                       "and check its checksum and its decoding, the completeness marker, the "
+                       "metadata and the shapes. Lists each corrupt or missing chunk with its "
+                       "variable, cell and file; exit status 0 only when all is sound, 1 when "
+                       "something is not, 2 when it is not a cube.")
+    v.add_argument("cube", help="a cube (results/<name>/cube.zarr)")
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
+    v.set_defaults(func=cmd_verify)

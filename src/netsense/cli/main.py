@@ -20,7 +20,7 @@ commands by use:
   the numerical core       crlb, theory, mc, tightness
   fixed deployments        map, estimate
   sweeps                   run, validate, schema
-  stored cubes             info, query
+  stored cubes             info, query, verify
   paper reproduction       findings
   workflow steps           shard, assemble, fit, figure, study (run by the Snakefile)
 
@@ -75,7 +75,24 @@ def main(argv=None) -> int:
     except (InputError, CubeError) as exc:
         print(f"netsense: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        err = _corrupt_cube(exc)
+        if err is None:
+            raise
+        print(f"netsense: error: {err}", file=sys.stderr)
+        return 2
     return int(rc or 0)
+
+
+def _corrupt_cube(exc: Exception):
+    """The one-line error for a corrupted chunk of a cube this command read, else None."""
+    if importlib.util.find_spec("zarr") is None:
+        return None
+    from ..pipeline import integrity
+
+    if not integrity.opened() or not integrity.is_corruption(exc):
+        return None
+    return integrity.corruption_error(integrity.opened())
 
 
 if __name__ == "__main__":  # pragma: no cover

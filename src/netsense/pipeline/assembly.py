@@ -24,8 +24,18 @@ from ..core.system import db_to_lin
 from ..errors import CorruptFileError, CubeError
 from ..version import __version__
 from .axes import DIMS, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
-from .config import SweepConfig, cube_config
-from .cube import COMPLETE_ATTR, COORD_ATTRS, DATA_VARS, VAR_ATTRS
+from .config import SweepConfig, cube_config, resolve
+from .cube import (
+    COMPLETE_ATTR,
+    CONTROL_MEAN,
+    COORD_ATTRS,
+    DATA_VARS,
+    FORMAT,
+    FORMAT_ATTR,
+    SAMPLERS_ATTR,
+    VAR_ATTRS,
+    sampler_entries_attr,
+)
 from .plan import Cell, cell_slots, cells, sample_code_version
 from .store import load_arrays
 
@@ -88,17 +98,38 @@ def closed_form_grid(cfg: SweepConfig) -> np.ndarray:
     return out
 
 
-def sampler_coords(cfg: SweepConfig) -> dict:
-    """The coordinates along ``sampler``: label, kind, beam model and the entry as JSON."""
+def sampler_entries(cfg: SweepConfig) -> list[dict]:
+    """The format-3 ``samplers`` attribute (:mod:`.cube`): label, kind, beam, the entry and the
+    code version of its samples, per entry of the config."""
     entries = [{**s.to_mapping(), "beam": b} for s, b in zip(cfg.samplers, cfg.beams, strict=True)]
-    # Variable-length strings (zarr v3 "string"), not fixed-width <U: the latter has no v3 spec.
-    return {SAMPLER_DIM: np.asarray(cfg.sampler_labels, dtype=object),
-            "sampler_kind": (SAMPLER_DIM, np.asarray([e["kind"] for e in entries], dtype=object)),
-            "sampler_beam": (SAMPLER_DIM, np.asarray(cfg.beams, dtype=object)),
-            "sampler_spec": (SAMPLER_DIM, np.asarray([json.dumps(e, sort_keys=True)
-                                                      for e in entries], dtype=object)),
-            "sampler_code_version": (SAMPLER_DIM, np.asarray(
-                [sample_code_version(s) for s in cfg.samplers], dtype=object))}
+    return sampler_entries_attr(cfg.sampler_labels, entries,
+                                [sample_code_version(s) for s in cfg.samplers])
+
+
+def control_mean_grid(cfg: SweepConfig, closed_form: np.ndarray) -> np.ndarray:
+    """``control_mean_m2`` over (sampler, M, rho_s, lam, gamma): Theorem 2 times the sampler's
+    exact E[eq. 23] relative to it (:func:`netsense.core.expectations.g23_mean` over
+    2 Lemma3^2; NaN where no exact mean is known)."""
+    from ..core.closed_form import lemma3_inv_sum
+    from ..core.expectations import g23_mean
+
+    f = np.full((len(cfg.samplers), len(cfg.lam), len(cfg.gamma)), np.nan)
+    for k, (spec, beam) in enumerate(zip(cfg.samplers, cfg.beams, strict=True)):
+        for i, lam in enumerate(cfg.lam):
+            for j, g in enumerate(cfg.gamma):
+                if g > 2.0:
+                    f[k, i, j] = g23_mean(spec, float(lam), float(g), beam) / (
+                        2.0 * float(lemma3_inv_sum(lam, g)) ** 2)
+    return closed_form[None, ...] * f[:, None, None, :, :]
+
+
+def codecs() -> dict:
+    """Every array's codecs after its serializer: zstd as zarr's default (level 0, no frame
+    checksum, so the compressed bytes are those of format 2) and a CRC-32C of them, a core
+    zarr v3 codec that every implementation checks when it reads the chunk."""
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+
+    return {"compressors": (ZstdCodec(level=0, checksum=False), Crc32cCodec())}
 
 
 def template(cfg: SweepConfig, attrs: dict):
@@ -109,16 +140,26 @@ def template(cfg: SweepConfig, attrs: dict):
     shape = (len(cfg.samplers), *(len(v) for v in cfg.axes().values()), cfg.trials)
     tchunk = min(cfg.trial_chunk, cfg.trials)
     chunks = (1, 1, 1, 1, 1, tchunk)
-    coords = {**sampler_coords(cfg),
+    n_s = len(cfg.samplers)
+    coords = {SAMPLER_DIM: np.arange(n_s, dtype=np.int64),  # codes; the labels are in attrs
               **{a.name: np.asarray(getattr(cfg, a.name), np.int64 if a.integer else float)
                  for a in PARAM_AXES},
               TRIAL_DIM: np.arange(cfg.trials, dtype=np.int64)}
     data = {v: (DIMS, da.full(shape, np.nan, chunks=chunks), VAR_ATTRS[v]) for v in DATA_VARS}
-    data["closed_form_m2"] = (PARAM_DIMS, closed_form_grid(cfg), VAR_ATTRS["closed_form_m2"])
-    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    closed = closed_form_grid(cfg)
+    data["closed_form_m2"] = (PARAM_DIMS, closed, VAR_ATTRS["closed_form_m2"])
+    data[CONTROL_MEAN] = ((SAMPLER_DIM, *PARAM_DIMS), control_mean_grid(cfg, closed),
+                          VAR_ATTRS[CONTROL_MEAN])
+    ds = xr.Dataset(data, coords=coords,
+                    attrs={**attrs, FORMAT_ATTR: FORMAT, SAMPLERS_ATTR: sampler_entries(cfg)})
     for c, a in COORD_ATTRS.items():
-        ds[c].attrs.update(a)
-    encoding = {v: {"chunks": chunks} for v in DATA_VARS}
+        if c in ds:
+            ds[c].attrs.update(a)
+    # a CF categorical coordinate: the codes and what they stand for
+    ds[SAMPLER_DIM].attrs.update(flag_values=list(range(n_s)),
+                                 flag_meanings=" ".join(cfg.sampler_labels))
+    encoding = {v: {**codecs(), **({"chunks": chunks} if v in DATA_VARS else {})}
+                for v in (*ds.data_vars, *ds.coords)}
     return ds, encoding, chunks
 
 
@@ -158,7 +199,7 @@ def write_template(cfg: SweepConfig, path, attrs: dict) -> tuple:
     """Metadata, coordinates and closed form only; data chunks stay unwritten (NaN)."""
     ds, encoding, chunks = template(cfg, attrs)
     ds.to_zarr(path, mode="w", compute=False, encoding=encoding, zarr_format=3,
-               consolidated=False)
+               consolidated=False, write_empty_chunks=True)
     return chunks
 
 
@@ -181,7 +222,9 @@ def write_cell(cfg: SweepConfig, path, chunks, s: int, i: int, j: int, samples: 
             "crlb_m2": (DIMS, scale * samples["g18"][None, None, None, None, None, a:b]),
             "jensen_m2": (DIMS, scale * samples["g23"][None, None, None, None, None, a:b]),
         })
-        part.to_zarr(path, region=region, mode="r+", consolidated=False)
+        # every chunk is written, all-NaN ones too: a missing chunk file is then a fault
+        # (netsense.pipeline.integrity), never a cell that happened to be NaN
+        part.to_zarr(path, region=region, mode="r+", consolidated=False, write_empty_chunks=True)
 
 
 # Cube config keys that may differ between a stored cube and a new one whose cells it can still
@@ -229,6 +272,12 @@ def _stats(files) -> list:
     return out
 
 
+def _spec_key(entry: dict) -> tuple[str, str]:
+    """What must be equal for a stored entry's samples to serve a new one: the entry and the
+    code version of its samples."""
+    return json.dumps(entry["spec"], sort_keys=True), str(entry["code_version"])
+
+
 def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
                    shard_stats: dict | None = None) -> tuple[dict, str]:
     """Cells of a stored cube that the new cube can take unchanged, and why not, if none.
@@ -255,26 +304,26 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
         if _without_cell_lists(json.loads(old_attrs["config_json"])) != _without_cell_lists(
                 json.loads(attrs["config_json"])):
             return {}, "previous cube made with other settings"
-        import zarr
-
-        g = zarr.open_group(old_path, mode="r", use_consolidated=True)
-        labels = [str(v) for v in g[SAMPLER_DIM][:]]
-        specs = [(str(v), str(c)) for v, c in zip(g["sampler_spec"][:],
-                                                   g["sampler_code_version"][:], strict=True)]
-        lams, gammas = list(g["lam"][:]), list(g["gamma"][:])
-        if len(specs) != len(labels) or list(g["M"][:]) != list(cfg.M):
+        if old_attrs.get(FORMAT_ATTR) != FORMAT or not isinstance(
+                old_attrs.get(SAMPLERS_ATTR), list):
+            return {}, f"previous cube has format {old_attrs.get(FORMAT_ATTR, '1 or 2')!r}"
+        ents = old_attrs[SAMPLERS_ATTR]
+        labels = [str(e["label"]) for e in ents]
+        specs = [_spec_key(e) for e in ents]
+        # the axes from the stored config, as the template wrote them (same code, checked
+        # above): no coordinate chunk is read, so a corrupted one costs only itself
+        old_cfg = resolve(json.loads(old_attrs["config_json"]))
+        lams, gammas = list(old_cfg.lam), list(old_cfg.gamma)
+        if len(old_cfg.samplers) != len(labels) or list(old_cfg.M) != list(cfg.M):
             return {}, "previous cube has another layout"
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         return {}, f"previous cube unreadable ({type(exc).__name__})"
     if shard_stats is not None:
         try:
             read_from = json.loads((old_path / SHARD_STATS).read_text())
         except (OSError, ValueError):
             return {}, f"previous cube has no {SHARD_STATS}"
-    coords = sampler_coords(cfg)
-    new_specs = dict(zip(cfg.sampler_labels, zip((str(v) for v in coords["sampler_spec"][1]),
-                                                 (str(v) for v in coords["sampler_code_version"][1]),
-                                                 strict=True), strict=True))
+    new_specs = {e["label"]: _spec_key(e) for e in sampler_entries(cfg)}
     out = {}
     for cell in cells(cfg):
         key = cell.key
@@ -288,27 +337,46 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
     return out, "" if out else "no cell in common"
 
 
-def _link_cell(old: Path, new: Path, var: str, src: tuple, dst: tuple, m_range) -> int:
-    """Hard-link (else copy) one cell's chunk files of ``var`` from the old store to the new one.
+def _cell_files(old: Path, var: str, src: tuple, m_range):
+    """(chunk file in the old store, its key under the cell) of one cell's chunks of ``var``.
     Chunk keys: default encoding, '/' separator, c/<sampler>/<M>/<rho>/<lam>/<gamma>/<trial>."""
-    (s0, i0, j0), (s1, i1, j1) = src, dst
-    n = 0
+    s0, i0, j0 = src
     for m in m_range:
         base_old = old / var / "c" / str(s0) / str(m)
         if not base_old.is_dir():
             continue
-        for r in os.listdir(base_old):
+        for r in sorted(os.listdir(base_old)):
             d_old = base_old / r / str(i0) / str(j0)
-            if not d_old.is_dir():
-                continue
-            d_new = new / var / "c" / str(s1) / str(m) / r / str(i1) / str(j1)
-            d_new.mkdir(parents=True, exist_ok=True)
-            for t in os.listdir(d_old):
-                try:
-                    os.link(d_old / t, d_new / t)
-                except OSError:  # no hard links here (another file system): copy
-                    shutil.copyfile(d_old / t, d_new / t)
-                n += 1
+            if d_old.is_dir():
+                for t in sorted(os.listdir(d_old)):
+                    yield d_old / t, (m, r, t)
+
+
+def _cell_sound(cfg: SweepConfig, old: Path, src: tuple, m_range, chunks) -> bool:
+    """Every chunk file of the stored cell is there and passes its checksum."""
+    from .integrity import check_file
+
+    n_trial = -(-cfg.trials // chunks[-1])
+    want = len(m_range) * len(cfg.rho_s_db) * n_trial
+    for var in DATA_VARS:
+        files = list(_cell_files(old, var, src, m_range))
+        if len(files) != want or any(check_file(f, True) for f, _ in files):
+            return False
+    return True
+
+
+def _link_cell(old: Path, new: Path, var: str, src: tuple, dst: tuple, m_range) -> int:
+    """Hard-link (else copy) one cell's chunk files of ``var`` from the old store to the new one."""
+    _, i1, j1 = dst
+    n = 0
+    for f, (m, r, t) in _cell_files(old, var, src, m_range):
+        d_new = new / var / "c" / str(dst[0]) / str(m) / r / str(i1) / str(j1)
+        d_new.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(f, d_new / t)
+        except OSError:  # no hard links here (another file system): copy
+            shutil.copyfile(f, d_new / t)
+        n += 1
     return n
 
 
@@ -346,6 +414,13 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
                 c.get("name") == "sharding_indexed" for c in new_meta[v].get("codecs", []))
                 for v in DATA_VARS):
             reuse, why = {}, "chunk layout is not one '/'-keyed file per chunk"
+    bad = []
+    if reuse:  # a stored cell with a missing or corrupted chunk is read from its shards again
+        for cell, _, m, _, _ in cell_slots(cfg):
+            if cell.key in reuse and not _cell_sound(
+                    cfg, prev, reuse[cell.key], range(len(cfg.M)) if m is None else [m], chunks):
+                bad.append(cell.describe())
+                del reuse[cell.key]
     todo = {c.key for c in cells(cfg) if c.key not in reuse}
     files = shard_files if not shard_cells else [f for f in shard_files
                                                  if shard_cells[f] in todo]
@@ -364,6 +439,9 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
         print(f"netsense: assemble: {len(todo)} of {n} cell(s) written from shards, "
               f"{len(reuse)} taken from the previous cube ({linked} chunk files linked)"
               + (f"; nothing reused: {why}" if why and shard_cells else ""), file=log)
+        if bad:
+            print(f"netsense: assemble: {len(bad)} stored cell(s) had a missing or corrupt chunk "
+                  f"and were rebuilt from their shards: {', '.join(bad)}", file=log)
     group = zarr.open_group(tmp, mode="r+")
     group.attrs[COMPLETE_ATTR] = True  # written last: only a finished store says complete
     zarr.consolidate_metadata(tmp)
@@ -412,3 +490,47 @@ def _snapshot(out_path: Path, prev: Path, read_from: dict, log) -> None:
                   f"(hard links failed: {getattr(first, 'strerror', None) or first})", file=log)
         return
     os.replace(new, prev)
+
+
+_REPAIR_CHECKED: dict = {}  # cube path -> its marker, once per process (one DAG build)
+
+
+def repair_marker(out_path, marker, check: bool = True, log=None) -> str:
+    """The workflow's repair input of ``assemble`` (``workflow/rules/common.smk``): a file that
+    is older than any cube (mtime 0) until the stored cube at ``out_path`` is found unsound,
+    and is then rewritten with what was found, so that Snakemake sees an input newer than the
+    cube and assembles it again: the sound cells are linked from the last assembly, the
+    others read from their shards (:func:`assemble` checks every cell it links).
+
+    Unsound: a chunk file missing or failing its CRC-32C
+    (:func:`netsense.pipeline.integrity.scan`, no decoding: about the cost of reading the
+    cube's files once), or metadata that does not agree with itself. Cubes without checksums
+    (formats 1 and 2) are left to the code version, which has changed since they were written.
+    ``check=False`` (a cluster job parsing the Snakefile) only returns the marker's path.
+    """
+    from .integrity import metadata_problems, scan
+
+    out_path, marker = Path(out_path), Path(marker)
+    if not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("no repair yet\n")
+        os.utime(marker, (0, 0))
+    if not check or str(out_path) in _REPAIR_CHECKED or not (out_path / "zarr.json").exists():
+        return str(marker)
+    _REPAIR_CHECKED[str(out_path)] = marker
+    try:
+        if _meta(out_path).get("attributes", {}).get(FORMAT_ATTR) != FORMAT:
+            return str(marker)
+        found = [p.line() for p in metadata_problems(out_path) + scan(out_path)[0]]
+    except (CubeError, OSError, ValueError, KeyError) as exc:
+        found = [f"unreadable metadata ({type(exc).__name__}: {exc})"]
+    if found:
+        stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        marker.write_text(f"{stamp} {out_path}: {len(found)} problem(s); assembled again\n"
+                          + "".join(f"{line}\n" for line in found))
+        if log is not None:
+            more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+            print(f"netsense: {out_path}: {len(found)} problem(s): {'; '.join(found[:3])}{more}; "
+                  "this run assembles the cube again: its sound cells from the last assembly, "
+                  f"the others from their shards (list in {marker})", file=log)
+    return str(marker)

@@ -1,0 +1,33 @@
+"""What identifies a cube's format (:mod:`.cube` describes each): the root attributes, the names
+of its per-trial variables, and which formats this code reads. Shared by :mod:`.cube` (reading)
+and :mod:`.integrity` (checking), which import nothing of each other's."""
+
+from __future__ import annotations
+
+from ..errors import CubeError
+from .axes import SAMPLER_DIM
+
+COMPLETE_ATTR = "netsense_complete"
+FORMAT_ATTR = "netsense_format"
+FORMAT = 3  # what assembly writes
+FORMATS = (1, 2, 3)  # what open_cube reads (module docstring)
+SAMPLERS_ATTR = "samplers"  # format 3: the sampler entries, in cube order
+DATA_VARS = ("crlb_m2", "jensen_m2")  # per-trial variables, over axes.DIMS
+CONTROL_MEAN = "control_mean_m2"  # format 3: exact E[jensen_m2] per point
+SAMPLER_COORDS = ("sampler_kind", "sampler_beam", "sampler_spec", "sampler_code_version")
+
+
+def cube_format(attrs: dict, dims) -> int:
+    """The format of a store from its root attributes and its dims (module docstring)."""
+    if FORMAT_ATTR in attrs:
+        return attrs[FORMAT_ATTR]
+    return 2 if SAMPLER_DIM in dims else 1
+
+
+def check_format(path, fmt) -> int:
+    """``fmt`` if this code reads it, else a :class:`CubeError` naming it and the known ones."""
+    if isinstance(fmt, bool) or fmt not in FORMATS:
+        raise CubeError(f"{path}: cube format {fmt!r} is not one this netsense reads (formats "
+                        f"{', '.join(map(str, FORMATS))}); use a newer netsense, or re-run the "
+                        "workflow to write it again")
+    return fmt

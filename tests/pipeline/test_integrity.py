@@ -1,0 +1,257 @@
+"""Integrity of a stored cube: every chunk checksummed, a flipped bit named (variable, cell, file)
+by `netsense query`, `info` and `verify`, old formats read, unknown ones refused, and every array
+readable by a second zarr v3 implementation (tensorstore).
+
+Cubes are assembled here from the real shard runner (synchronous); the repair by the workflow is
+tests/workflow/test_repair.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import netsense
+from netsense.cli.main import main
+from netsense.core.blocks import simulate_block
+from netsense.errors import CubeError
+from netsense.pipeline.assembly import assemble, code_versions, scales_m2
+from netsense.pipeline.config import resolve
+from netsense.pipeline.cube import FORMAT, FORMATS
+from netsense.pipeline.integrity import scan, verify
+from netsense.pipeline.plan import cell_slots, plan
+from netsense.pipeline.shard import run_shard
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+BASE = {
+    "name": "integ", "seed": 5, "trials": 600, "block_trials": 200, "shard_blocks": 3,
+    "sweep": {"M": [1, 4], "rho_s_db": [110, 120], "lam": ["1/400", "1/900"],
+              "gamma": [2.5, 4.0]},
+    "sampler": [{"kind": "plane", "nearest": 16}, {"kind": "disk", "radius_m": 300}],
+    "cube": {"trial_chunk": 256},
+}
+FLIP_SEED = 20261201
+
+
+def _tiny() -> dict:
+    """The sweep both old-format fixtures were written from (their generator's ``TINY``)."""
+    src = (FIXTURES / "make_cube_fixtures.py").read_text()
+    return yaml.safe_load(src.split('TINY = """\\\n', 1)[1].split('"""', 1)[0])
+
+
+def build(run: Path, raw: dict) -> Path:
+    cfg = resolve(raw)
+    sh = plan(cfg)
+    files = [run / "shards" / f"{s.name}.npz" for s in sh]
+    for s, f in zip(sh, files, strict=True):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        run_shard(s.params(cfg), f, run / "blocks" / s.cell_id,
+                  lambda: contextlib.nullcontext(None), log=io.StringIO())
+    out = run / "cube.zarr"
+    assemble(cfg, files, out, code_versions(cfg))
+    return out
+
+
+@pytest.fixture(scope="module")
+def cube(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("integ"), BASE)
+
+
+@pytest.fixture
+def copy(cube, tmp_path) -> Path:
+    dst = tmp_path / "cube.zarr"
+    shutil.copytree(cube, dst)
+    return dst
+
+
+def crc32c_naive(data: bytes) -> int:
+    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), bit by bit: RFC 3720, B.4."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def array_names(cube: Path) -> list[str]:
+    meta = json.loads((cube / "zarr.json").read_text())["consolidated_metadata"]["metadata"]
+    return sorted(k for k, v in meta.items() if v["node_type"] == "array")
+
+
+def flip_bit(file: Path, rng) -> None:
+    b = bytearray(file.read_bytes())
+    i = int(rng.integers(len(b)))
+    b[i] ^= 1 << int(rng.integers(8))
+    file.write_bytes(bytes(b))
+
+
+def test_crc32c_reference():
+    assert crc32c_naive(b"123456789") == 0xE3069283  # the check value of RFC 3720 / iSCSI
+
+
+def test_every_chunk_of_every_array_ends_in_its_crc32c(cube):
+    names = array_names(cube)
+    assert {"crlb_m2", "jensen_m2", "closed_form_m2", "control_mean_m2", "sampler", "M",
+            "rho_s_db", "lam", "gamma", "trial"} == set(names)
+    n = 0
+    for name in names:
+        meta = json.loads((cube / name / "zarr.json").read_text())
+        assert [c["name"] for c in meta["codecs"]] == ["bytes", "zstd", "crc32c"], name
+        assert meta["data_type"] in ("float64", "int64"), name  # core zarr v3 types only
+        for f in sorted((cube / name / "c").rglob("*")):
+            if f.is_file() and n < 12:  # the bitwise reference is slow: a sample of files
+                data = f.read_bytes()
+                assert crc32c_naive(data[:-4]) == int.from_bytes(data[-4:], "little"), f
+                n += 1
+    cfg = resolve(BASE)
+    per_var = len(cfg.samplers) * 2 * 2 * 2 * 2 * -(-cfg.trials // 256)
+    problems, checked = scan(cube)
+    assert problems == [] and checked == 2 * per_var + 8  # every chunk, 8 one-chunk arrays
+
+
+@pytest.mark.parametrize("var, key, where", [
+    ("crlb_m2", "c/1/1/0/0/0/2", "sampler=disk-R300 M=4 rho_s_db=110 lam=0.00111111 gamma=2.5 "
+     "trials [512, 600)"),
+    ("jensen_m2", "c/0/0/1/1/1/0", "sampler=plane-K16 M=1 rho_s_db=120 lam=0.0025 gamma=4 "
+     "trials [0, 256)"),
+    ("lam", "c/0", "lam [0, 2)"),
+    ("sampler", "c/0", "sampler [0, 2)"),
+    ("closed_form_m2", "c/0/0/0/0", "M [0, 2) rho_s_db [0, 2) lam [0, 2) gamma [0, 2)"),
+])
+def test_flipped_bit_is_named_by_query_info_and_verify(copy, capsys, var, key, where):
+    flip_bit(copy / var / key, np.random.default_rng(FLIP_SEED))
+    args = ["query", str(copy), "--where", "sampler=disk-R300", "--where", "M=4",
+            "--where", "rho_s_db=110", "--where", "lam=1/900", "--where", "gamma=2.5"] \
+        if var == "crlb_m2" else ["query", str(copy)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"checksum mismatch: {var} at {where} ({var}/{key})" in err[0], err
+    assert "nothing was computed from it" in err[0]
+    # info reads the coordinates and crlb_m2 (to count filled points), nothing else
+    reads = var in ("crlb_m2", "lam", "sampler")
+    assert main(["info", str(copy)]) == (2 if reads else 0)
+    assert (f"{var}/{key}" in capsys.readouterr().err) is reads
+    assert main(["verify", str(copy), "--quiet"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"netsense: verify: checksum mismatch: {var} at {where} ({var}/{key})"
+    assert "1 problem(s)" in out[-1]
+
+
+def test_library_summarize_raises_one_cube_error(copy):
+    flip_bit(copy / "crlb_m2" / "c/0/1/1/0/1/1", np.random.default_rng(FLIP_SEED))
+    ds = netsense.open_cube(copy)
+    with pytest.raises(CubeError, match=r"crlb_m2 at sampler=plane-K16 M=4 rho_s_db=120 "
+                       r"lam=0.00111111 gamma=4 trials \[256, 512\)"):
+        netsense.summarize(ds, where={"sampler": "plane-K16", "M": 4, "rho_s_db": 120})
+    # another point reads only its own chunks: sound, and answered
+    df = netsense.summarize(ds, where={"sampler": "plane-K16", "M": 1, "rho_s_db": 120})
+    assert len(df) == 4 and np.isfinite(df["crlb_m2_mean"]).all()
+
+
+def test_verify_sound_missing_and_metadata(cube, copy, capsys):
+    assert main(["verify", str(cube), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "sound" in out and "format 3" in out
+    (copy / "jensen_m2" / "c/1/0/0/0/0/1").unlink()
+    meta = json.loads((copy / "M" / "zarr.json").read_text())
+    meta["shape"] = [3]
+    (copy / "M" / "zarr.json").write_text(json.dumps(meta))
+    rep = verify(copy, progress=False)
+    lines = [p.line() for p in rep.problems]
+    assert "missing: jensen_m2 at sampler=disk-R300 M=1 rho_s_db=110 lam=0.00111111 " \
+        "gamma=2.5 trials [256, 512) (jensen_m2/c/1/0/0/0/0/1)" in lines
+    assert "array metadata differs from the consolidated copy in zarr.json: M (M/zarr.json)" \
+        in lines
+    assert main(["verify", str(copy), "--json", "--quiet"]) == 1
+    d = json.loads(capsys.readouterr().out)
+    assert d["sound"] is False and len(d["problems"]) == len(rep.problems)
+
+
+def test_incomplete_cube_is_not_sound(copy):
+    root = json.loads((copy / "zarr.json").read_text())
+    root["attributes"]["netsense_complete"] = False
+    (copy / "zarr.json").write_text(json.dumps(root))
+    assert any("incomplete" in p.reason for p in verify(copy, progress=False).problems)
+
+
+@pytest.mark.parametrize("fmt", [FORMAT + 1, "3", None, True])
+def test_unknown_format_is_refused_on_one_line(copy, capsys, fmt):
+    root = json.loads((copy / "zarr.json").read_text())
+    root["attributes"]["netsense_format"] = fmt
+    (copy / "zarr.json").write_text(json.dumps(root))
+    supported = ", ".join(map(str, FORMATS))
+    with pytest.raises(CubeError, match=f"cube format {fmt!r} is not one this netsense reads "
+                       rf"\(formats {supported}\)"):
+        netsense.open_cube(copy)
+    assert main(["query", str(copy)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cube format {fmt!r}" in err[0]
+
+
+def test_tensorstore_reads_every_array_and_checks_the_checksum(copy):
+    import tensorstore as ts
+    import xarray as xr
+
+    def ts_read(name):
+        spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(copy / name)}}
+        return ts.open(spec, open=True).result().read().result()
+
+    raw = xr.open_zarr(copy, decode_cf=False, mask_and_scale=False)
+    for name in array_names(copy):
+        a, b = ts_read(name), raw[name].values
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), name
+    flip_bit(copy / "crlb_m2" / "c/0/0/0/0/0/0", np.random.default_rng(FLIP_SEED))
+    with pytest.raises(ValueError, match=r"DATA_LOSS.*Digest mismatch"):
+        ts_read("crlb_m2")
+
+
+# ---- cubes of older formats -------------------------------------------------------------------
+
+
+def test_old_formats_are_read_as_today_bit_for_bit(tmp_path):
+    """Both fixtures hold exactly what today's sampler gives for their sweep, so a cube of any
+    format answers a query with the same numbers as one written now."""
+    raw = _tiny()
+    cfg = resolve(raw)
+    today = build(tmp_path / "now", raw)
+    cubes = {1: FIXTURES / "cube-format1.zarr", 2: FIXTURES / "cube-format2.zarr", 3: today}
+    scale = scales_m2(cfg)  # (M, rho)
+    for fmt, path in cubes.items():
+        ds = netsense.open_cube(path)
+        assert ds.attrs["netsense_format"] == fmt
+        assert ds.crlb_m2.dims == ("sampler", "M", "rho_s_db", "lam", "gamma", "trial")
+        assert ds.sampler.values.tolist() == ["plane-K8"]
+        assert json.loads(str(ds.sampler_spec.values[0])) == {"beam": "full", "kind": "plane",
+                                                             "nearest": 8}
+        for cell, _, _, i, j in cell_slots(cfg):
+            blocks = [simulate_block(cfg.seed, cell.sampler, cell.lam, cell.gamma, b,
+                                     cfg.block_trials) for b in range(2)]
+            for var, f in (("crlb_m2", "g18"), ("jensen_m2", "g23")):
+                want = scale[:, :, None] * np.concatenate([b[f] for b in blocks])[None, None]
+                got = ds[var].isel(sampler=0, lam=i, gamma=j).values
+                assert got.tobytes() == want.tobytes(), (fmt, var, cell.describe())
+    rows = {fmt: netsense.summarize(netsense.open_cube(p)) for fmt, p in cubes.items()}
+    for fmt in (1, 2):
+        for col in ("crlb_m2_mean", "crlb_m2_ci95_low", "crlb_m2_plain_mean", "jensen_m2_mean",
+                    "crlb_m2_mean_over_closed_form"):
+            np.testing.assert_array_equal(rows[fmt][col].values, rows[3][col].values)
+
+
+def test_old_format_through_the_cli(capsys):
+    for fmt in (1, 2):
+        path = FIXTURES / f"cube-format{fmt}.zarr"
+        assert main(["query", str(path), "--where", "gamma=4", "--format", "json"]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert len(got) == 4 and {r["sampler"] for r in got} == {"plane-K8"}
+        assert main(["info", str(path)]) == 0
+        assert f"format {fmt}" in capsys.readouterr().out
+        assert main(["verify", str(path), "--quiet"]) == 0  # readable; no checksums to check
+        assert "no chunk checksums" in capsys.readouterr().err
