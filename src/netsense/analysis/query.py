@@ -17,7 +17,7 @@ import numpy as np
 from ..core.stats import cv_estimate, interval_calibrated, mean_estimate, quantiles
 from ..errors import CubeError, InputError
 from ..pipeline.axes import AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
-from ..pipeline.cube import COMPLETE_ATTR, DATA_VARS, FORMAT_ATTR, open_cube
+from ..pipeline.cube import COMPLETE_ATTR, DATA_VARS, FORMAT_ATTR, local_scheduler, open_cube
 from ..pipeline.integrity import reading
 from .estimates import CONTROLS, control_mean
 
@@ -177,6 +177,11 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
         the means (the CLI warns when it is not zero).
     """
 
+    with local_scheduler():
+        return _summarize(ds, var, stats, where, nearest, closed_form)
+
+
+def _summarize(ds, var, stats, where, nearest, closed_form):
     var = [var] if isinstance(var, str) else list(var)
     for v in var:
         if v not in ds.data_vars or TRIAL_DIM not in ds[v].dims:
@@ -277,7 +282,7 @@ def info(path) -> dict:
     ds = open_cube(path, require_complete=False)
     p = Path(path)
     size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-    with reading(p):
+    with reading(p), local_scheduler():
         filled = ds["crlb_m2"].notnull().sum(TRIAL_DIM).compute()
     n_points = int(np.prod([ds.sizes[a] for a in SELECT_DIMS]))
     n_trials = int(ds.sizes[TRIAL_DIM])
