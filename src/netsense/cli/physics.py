@@ -63,6 +63,21 @@ def _progress_printer(stream):
     return show
 
 
+def _tied_or_sides(args, name: str, flag: str, flag_t: str, flag_r: str) -> dict:
+    """{name: v} or {name_t: v, name_r: v} from the flags (both forms at once, or one of a
+    pair alone, is one line); {} when none is given."""
+    tied = getattr(args, name)
+    t, r = getattr(args, f"{name}_t"), getattr(args, f"{name}_r")
+    if tied is not None and (t is not None or r is not None):
+        raise InputError(flag, tied, f"give {flag} or {flag_t} with {flag_r}, not both forms")
+    if (t is None) != (r is None):
+        missing, given = (flag_r, flag_t) if r is None else (flag_t, flag_r)
+        raise InputError(missing, None, f"is needed with {given} (or give {flag} for both)")
+    if tied is not None:
+        return {name: tied}
+    return {} if t is None else {f"{name}_t": t, f"{name}_r": r}
+
+
 def cmd_mc(args):
     """Monte Carlo of eq. (18) and eq. (23) at one point; a table, or JSON with ``--json``."""
     from ..core.mc import mc_point
@@ -70,19 +85,28 @@ def cmd_mc(args):
     cls = sampler_class(args.sampler, "--sampler")
     sampler = cls.from_mapping({p: getattr(args, p) for p in parameter_names()})
     system = system_from_args(args)
-    if not args.lam > 0:
-        raise InputError("--lam", args.lam, "density must be > 0 (per m^2)")
+    dens = _tied_or_sides(args, "lam", "--lam", "--lam-t", "--lam-r")
+    for flag, v in dens.items():
+        if not v > 0:
+            raise InputError(f"--{flag.replace('_', '-')}", v, "density must be > 0 (per m^2)")
+    if not dens:
+        raise InputError("--lam", None, "a density is needed: --lam (both sides) or --lam-t "
+                         "with --lam-r")
+    counts = _tied_or_sides(args, "M", "--M", "--M-t", "--M-r") or {"M": 4}
     sampler.check_gamma("--gamma", args.gamma)
     progress = _progress_printer(sys.stderr) if sys.stderr.isatty() and not args.no_progress \
         else None
-    res = mc_point(lam=args.lam, gamma=args.gamma, M=args.M, rho_s_db=args.rho_s_db,
+    res = mc_point(**dens, **counts, gamma=args.gamma, rho_s_db=args.rho_s_db,
                    trials=args.trials, seed=args.seed, sampler=sampler,
                    block_trials=args.block_trials, system=system, progress=progress)
     if args.json:
         print_json(res)
         return
     p = res["point"]
-    print(f"Monte Carlo: lam={p['lam_per_m2']:.6g}/m^2 gamma={p['gamma']} M={p['M']} "
+    lam = f"lam={p['lam_per_m2']:.6g}/m^2" if "lam_per_m2" in p else \
+        f"lam_t={p['lam_t_per_m2']:.6g}/m^2 lam_r={p['lam_r_per_m2']:.6g}/m^2"
+    ant = f"M={p['M']}" if "M" in p else f"M_t={p['M_t']} M_r={p['M_r']}"
+    print(f"Monte Carlo: {lam} gamma={p['gamma']} {ant} "
           f"rho_s={p['rho_s_db']} dB trials={p['trials']} sampler={sampler.key()} seed={p['seed']}")
     closed = res.get("closed_form_m2")
     for name, label in (("crlb_m2", "eq. (18) CRLB"), ("jensen_m2", "eq. (23) bound")):
@@ -141,10 +165,19 @@ def register(sub) -> None:
 
     m = sub.add_parser("mc", help="Monte Carlo of eq. (18) and eq. (23) at one point",
                        description="Monte Carlo of eq. (18) and eq. (23) over PPP networks at "
-                       "one point (lam_t = lam_r, M_t = M_r), with Theorem 2 beside it.")
-    m.add_argument("--lam", type=density, required=True, help="lam_t = lam_r, per m^2 (or 1/900)")
+                       "one point, with Theorem 2 beside it. Densities: --lam (lam_t = lam_r, "
+                       "one stream for both sides) or --lam-t with --lam-r (each side from its "
+                       "own stream); antennas: --M (M_t = M_r, default 4) or --M-t with --M-r.")
+    m.add_argument("--lam", type=density, default=None,
+                   help="lam_t = lam_r, per m^2 (or 1/900); or give --lam-t and --lam-r")
+    m.add_argument("--lam-t", dest="lam_t", type=density, default=None,
+                   help="TX density per m^2 (with --lam-r)")
+    m.add_argument("--lam-r", dest="lam_r", type=density, default=None,
+                   help="RX density per m^2 (with --lam-t)")
     m.add_argument("--gamma", type=finite("--gamma"), required=True, help="path-loss exponent")
-    m.add_argument("--M", type=int, default=4, help="M_t = M_r")
+    m.add_argument("--M", type=int, default=None, help="M_t = M_r (4 when no M is given)")
+    m.add_argument("--M-t", dest="M_t", type=int, default=None, help="antennas per TX (with --M-r)")
+    m.add_argument("--M-r", dest="M_r", type=int, default=None, help="antennas per RX (with --M-t)")
     m.add_argument("--rho-s-db", dest="rho_s_db", type=finite("--rho-s-db"), default=120.0,
                    help="normalized SNR rho_s [dB]")
     m.add_argument("--trials", type=int, default=100_000, help="networks to sample")

@@ -8,13 +8,72 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..inputs import parse_density
 
 
 def _row(args):
     from ..core.tightness import compute_row
 
-    gamma, seed, nearest = args
-    return compute_row(gamma, seed=seed, nearest=nearest)
+    gamma, seed, nearest, ratio, sampler, max_trials = args
+    if ratio is None:
+        return compute_row(gamma, seed=seed, nearest=nearest)
+    return compute_row(gamma, seed=seed, nearest=nearest, ratio=ratio, max_trials=max_trials,
+                       sampler=sampler)
+
+
+def _cmd_map(args, out: Path):
+    """The asymmetric map c(gamma, lam_t / lam_r): CSV, JSON and a heat map."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..core.samplers import DiskSampler, PlaneSampler
+    from ..core.tightness import (
+        COLUMNS,
+        MAP_DISK_GAMMAS,
+        MAP_DISK_MAX_TRIALS,
+        MAP_DISK_RADIUS_M,
+        MAP_DISK_RATIOS,
+        MAP_GAMMAS,
+        MAP_MAX_TRIALS,
+        MAP_NEAREST,
+        MAP_RATIOS,
+        SEED,
+        write_table,
+    )
+
+    try:
+        ratios = MAP_RATIOS if args.ratios == "default" else tuple(
+            parse_density("--ratios", r) for r in args.ratios.split(","))
+        gammas = MAP_GAMMAS if args.gammas is None else tuple(
+            float(g) for g in args.gammas.split(","))
+    except ValueError:
+        raise InputError("--ratios/--gammas", (args.ratios, args.gammas),
+                         "must be comma-separated numbers (ratios also as 1/16)") from None
+    for g in gammas:
+        if not g > 2.0:
+            raise InputError("--gammas", g, "must be > 2 (Theorem 2 needs gamma > 2)")
+    todo = [(g, SEED, MAP_NEAREST, r, PlaneSampler(MAP_NEAREST), MAP_MAX_TRIALS)
+            for r in ratios for g in gammas]
+    if args.ratios == "default" and args.gammas is None:  # the disk's smaller grid
+        todo += [(g, SEED, MAP_NEAREST, r, DiskSampler(MAP_DISK_RADIUS_M), MAP_DISK_MAX_TRIALS)
+                 for r in MAP_DISK_RATIOS for g in MAP_DISK_GAMMAS]
+    rows = []
+    with ProcessPoolExecutor(args.workers) as ex:
+        for r in ex.map(_row, todo):
+            rows.append(r)
+            print(f"netsense: tightness {r['sampler']} ratio={r['ratio']:g} gamma={r['gamma']:g} "
+                  f"c={r['c']:.6f} [{r['c_ci95_low']:.6f}, {r['c_ci95_high']:.6f}] "
+                  f"trials={r['trials']}", file=sys.stderr, flush=True)
+    write_table(rows, out / "asymmetric.csv", columns=("sampler", "ratio", *COLUMNS))
+    (out / "asymmetric.json").write_text(json.dumps({
+        "command": f"netsense tightness --ratios {args.ratios}"
+                   + ("" if args.gammas is None else f" --gammas {args.gammas}"),
+        "rows": sorted(rows, key=lambda r: (r["sampler"], r["ratio"], r["gamma"]))},
+        indent=1))
+    from ..analysis.figures.tightness_table import ratio_map
+
+    ratio_map(rows, out / "asymmetric.png")
+    print(f"netsense: wrote {out / 'asymmetric.csv'} and {out / 'asymmetric.png'}",
+          file=sys.stderr)
 
 
 def cmd_tightness(args):
@@ -25,6 +84,8 @@ def cmd_tightness(args):
 
     if args.workers < 1:
         raise InputError("--workers", args.workers, "must be an integer >= 1")
+    if args.ratios is not None:
+        return _cmd_map(args, Path(args.out))
     try:
         gammas = GAMMAS if args.gammas is None else tuple(float(g) for g in args.gammas.split(","))
     except ValueError:
@@ -33,7 +94,7 @@ def cmd_tightness(args):
         if not g > 2.0:
             raise InputError("--gammas", g, "must be > 2 (Theorem 2 needs gamma > 2)")
     out = Path(args.out)
-    todo = [(g, SEED, NEAREST) for g in gammas]
+    todo = [(g, SEED, NEAREST, None) for g in gammas]
     rows = []
     with ProcessPoolExecutor(args.workers) as ex:
         for r in ex.map(_row, todo):
@@ -66,6 +127,11 @@ def register(sub) -> None:
     t.add_argument("--out", default="data/tightness", help="output directory")
     t.add_argument("--gammas", default=None, help="comma-separated gammas instead of the 80")
     t.add_argument("--workers", type=int, default=2, help="processes")
+    t.add_argument("--ratios", default=None, metavar="R1,R2,...|default",
+                   help="the asymmetric map instead: lam_t / lam_r values (lam_t lam_r fixed; "
+                   "each side its own stream), 'default' for 1,4,16,64,256 over gamma "
+                   "2.1,2.5,3,3.5,4,5,6 on the plane (K=64), and 1,4,16 over 2.5,3,4 on the "
+                   "disk (R=500 m); writes asymmetric.csv/json/png")
     t.add_argument("--package", action="store_true",
                    help="also install the table as the package's (netsense.tightness reads it)")
     t.set_defaults(func=cmd_tightness)

@@ -274,3 +274,13 @@ def g23_mean(sampler, lam: float, gamma: float, beam: str = "full") -> float:
         return float("nan")
     inv = inv_sum_mean(sampler, lam, gamma)
     return float("nan") if inv is None else 2.0 * inv * inv
+
+
+def g23_mean_sides(sampler, lam_t: float, lam_r: float, gamma: float,
+                   beam: str = "full") -> float:
+    """E[g23] with the sides at their own densities: 2 E[1/A_t] E[1/A_r] (the sides are
+    independent; :mod:`netsense.core.sides`). NaN where :func:`g23_mean` would be."""
+    if beam != "full" or not gamma > 2.0:
+        return float("nan")
+    inv_t, inv_r = inv_sum_mean(sampler, lam_t, gamma), inv_sum_mean(sampler, lam_r, gamma)
+    return float("nan") if inv_t is None or inv_r is None else 2.0 * inv_t * inv_r

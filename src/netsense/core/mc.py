@@ -9,25 +9,63 @@ from ..errors import InputError
 from .beam import check_beam
 from .blocks import simulate_block
 from .closed_form import lemma3_inv_sum, theorem2_m2
-from .expectations import g23_mean
+from .expectations import g23_mean, g23_mean_sides
 from .samplers import PlaneSampler, Sampler, check_density, parameter_names
+from .sides import simulate_block_sides
 from .stats import RunningCV, RunningMoments, calibrated_min_trials, interval_calibrated
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 
 
-def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, seed: int = 0,
-             sampler: Sampler = PlaneSampler(), block_trials: int = 50_000,
-             system: SystemParams = DEFAULT_SYSTEM, progress=None, beam: str = "full") -> dict:
-    """Monte Carlo at one point (lam_t = lam_r = lam, M_t = M_r = M); blocks are streamed.
+def _density(field: str, v) -> float:
+    try:
+        return check_density(v)
+    except (InputError, TypeError, ValueError):
+        raise InputError(field, v, "density must be finite and > 0 (per m^2)") from None
+
+
+def _count(field: str, v) -> int:
+    if isinstance(v, bool) or int(v) != v or v < 1:
+        raise InputError(field, v, "must be an integer >= 1")
+    return int(v)
+
+
+def _pair(name: str, tied, t, r, check):
+    """(tied value or None, TX value, RX value) from either ``name`` or both ``name_t`` and
+    ``name_r``; one line naming the fields otherwise."""
+    if tied is not None and (t is not None or r is not None):
+        raise InputError(f"{name}_t/{name}_r", (t, r), f"give either {name} or both {name}_t "
+                         f"and {name}_r, not both forms")
+    if tied is not None:
+        v = check(name, tied)
+        return v, v, v
+    if t is None or r is None:
+        raise InputError(f"{name}_t/{name}_r", (t, r), f"give {name}, or both {name}_t and "
+                         f"{name}_r")
+    return None, check(f"{name}_t", t), check(f"{name}_r", r)
+
+
+def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rho_s_db: float,
+             trials: int, seed: int = 0, sampler: Sampler = PlaneSampler(),
+             block_trials: int = 50_000, system: SystemParams = DEFAULT_SYSTEM, progress=None,
+             beam: str = "full", lam_t: float | None = None, lam_r: float | None = None,
+             M_t: int | None = None, M_r: int | None = None) -> dict:
+    """Monte Carlo at one point; blocks are streamed.
+
+    The densities are tied (``lam``: lam_t = lam_r, one stream for both sides,
+    :func:`~.blocks.simulate_block`) or separate (``lam_t`` and ``lam_r``: each side from a
+    stream of its own, :mod:`.sides`; the numbers then differ from the tied ones even where
+    lam_t = lam_r, as two independent draws do). The antenna counts are ``M`` (M_t = M_r) or
+    ``M_t`` and ``M_r``; with full beamforming gain they only scale the result (eq. 13: the FIM
+    is linear in M_t M_r rho_s), with another beam model M_t weights the TXs.
 
     Parameters
     ----------
-    lam : float
-        Node density of each side [m^-2].
+    lam, lam_t, lam_r : float
+        Node densities [m^-2]: ``lam`` for both sides, or ``lam_t`` (TXs) and ``lam_r`` (RXs).
     gamma : float
         Path-loss exponent.
-    M : int
-        Antennas per TX and per RX.
+    M, M_t, M_r : int
+        Antennas per node: ``M`` for both, or ``M_t`` per TX and ``M_r`` per RX.
     rho_s_db : float
         Normalized SNR rho_s [dB].
     trials : int
@@ -51,23 +89,28 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
     mean, the sampler check, with ``exact_m2``, its exact value for this sampler, where known),
     in m^2, and, for gamma > 2, ``closed_form_m2`` with the ratios to it.
     """
-    check_density(lam)
+    lam, lam_t, lam_r = _pair("lam", lam, lam_t, lam_r, _density)
+    M, M_t, M_r = _pair("M", M, M_t, M_r, _count)
     if isinstance(trials, bool) or int(trials) != trials or trials < 2:
         raise InputError("trials", trials, "must be an integer >= 2")
-    if isinstance(M, bool) or int(M) != M or M < 1:
-        raise InputError("M", M, "must be an integer >= 1")
     check_beam(beam)
     if not (math.isfinite(gamma) and gamma > 0):
         raise InputError("gamma", gamma, "must be finite and > 0")
     if not math.isfinite(rho_s_db):
         raise InputError("rho_s_db", rho_s_db, "must be finite (dB)")
-    scale = float(system.error_scale_m2(M, M, db_to_lin(rho_s_db)))
-    control = g23_mean(sampler, lam, gamma, beam)  # NaN: not known, plain estimates
+    scale = float(system.error_scale_m2(M_t, M_r, db_to_lin(rho_s_db)))  # eq. (13): M_t M_r
+    # NaN: not known, plain estimates
+    control = g23_mean(sampler, lam, gamma, beam) if lam is not None else \
+        g23_mean_sides(sampler, lam_t, lam_r, gamma, beam)
     m18, m23 = RunningCV(int(trials), control), RunningMoments()
     n_blocks = -(-int(trials) // block_trials)
     done = 0
     for b in range(n_blocks):
-        out = simulate_block(seed, sampler, lam, gamma, b, block_trials, beam=beam, M=int(M))
+        if lam is not None:
+            out = simulate_block(seed, sampler, lam, gamma, b, block_trials, beam=beam, M=M_t)
+        else:
+            out = simulate_block_sides(seed, sampler, lam_t, lam_r, gamma, b, block_trials,
+                                       beam=beam, M_t=M_t)
         take = min(block_trials, int(trials) - done)
         m18.add(out["g18"][:take], out["g23"][:take])
         m23.add(out["g23"][:take])
@@ -76,8 +119,11 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
             progress(done, int(trials))
     mapping = sampler.to_mapping()
     result = {
-        "point": {"lam_per_m2": lam, "gamma": gamma, "M": M, "rho_s_db": rho_s_db,
-                  "trials": int(trials), "seed": seed, "sampler": sampler.kind, "beam": beam,
+        "point": {**({"lam_per_m2": lam} if lam is not None else
+                     {"lam_t_per_m2": lam_t, "lam_r_per_m2": lam_r}),
+                  "gamma": gamma, **({"M": M} if M is not None else {"M_t": M_t, "M_r": M_r}),
+                  "rho_s_db": rho_s_db, "trials": int(trials), "seed": seed,
+                  "sampler": sampler.kind, "beam": beam,
                   **{p: mapping.get(p) for p in parameter_names()}},
         "crlb_m2": m18.summary(scale),
         "jensen_m2": m23.summary(scale),
@@ -89,10 +135,14 @@ def mc_point(*, lam: float, gamma: float, M: int, rho_s_db: float, trials: int, 
         s["calibrated_min_trials"] = calibrated_min_trials(method, gamma)
         s["interval_calibrated"] = interval_calibrated(method, gamma, s["n"])
     if gamma > 2:
-        closed = float(theorem2_m2(M_t=M, M_r=M, rho_s_db=rho_s_db, lam_t=lam, lam_r=lam,
-                                   gamma=gamma, system=system))
+        closed = float(theorem2_m2(M_t=M_t, M_r=M_r, rho_s_db=rho_s_db, lam_t=lam_t,
+                                   lam_r=lam_r, gamma=gamma, system=system))  # eq. (26)
         result["closed_form_m2"] = closed
-        result["lemma3_inv_sum"] = float(lemma3_inv_sum(lam, gamma))
+        if lam is not None:
+            result["lemma3_inv_sum"] = float(lemma3_inv_sum(lam, gamma))
+        else:
+            result["lemma3_inv_sum_t"] = float(lemma3_inv_sum(lam_t, gamma))
+            result["lemma3_inv_sum_r"] = float(lemma3_inv_sum(lam_r, gamma))
         for s in (result["crlb_m2"], result["crlb_m2"]["plain"], result["jensen_m2"]):
             s["ratio_to_closed_form"] = s["mean"] / closed
             s["ratio_ci95"] = [s["ci95"][0] / closed, s["ci95"][1] / closed]

@@ -43,15 +43,23 @@ def target_halfwidth(gamma: float) -> float:
 
 
 def compute_row(gamma: float, seed: int = SEED, nearest: int = NEAREST, margin: float = 0.8,
-                max_trials: int = 20_000_000) -> dict:
+                max_trials: int = 20_000_000, ratio: float | None = None,
+                sampler=None) -> dict:
     """c(gamma) from a pilot run and a run sized to ``margin`` x the target half-width (the
-    pilot's blocks are the first blocks of the sized run: the same stream)."""
+    pilot's blocks are the first blocks of the sized run: the same stream).
+
+    ``ratio``: lam_t / lam_r for the asymmetric map (lam_t lam_r = LAM^2 kept: on the plane only
+    the ratio matters), each side from its own stream (:mod:`netsense.core.sides`); None: the
+    tied table (lam_t = lam_r = LAM, one stream). ``sampler``: default the plane sampler with
+    ``nearest``."""
     from .mc import mc_point
     from .samplers import PlaneSampler
 
-    sampler = PlaneSampler(nearest)
+    sampler = PlaneSampler(nearest) if sampler is None else sampler
     t = time.process_time()
-    kw = dict(lam=LAM, gamma=gamma, M=1, rho_s_db=0.0, seed=seed, sampler=sampler,
+    dens = {"lam": LAM} if ratio is None else {"lam_t": LAM * math.sqrt(ratio),
+                                                "lam_r": LAM / math.sqrt(ratio)}
+    kw = dict(**dens, gamma=gamma, M=1, rho_s_db=0.0, seed=seed, sampler=sampler,
               block_trials=BLOCK_TRIALS)
     pilot_res = mc_point(trials=PILOT_TRIALS, **kw)  # the first blocks of the sized run
     pilot = pilot_res["crlb_m2"]
@@ -68,19 +76,39 @@ def compute_row(gamma: float, seed: int = SEED, nearest: int = NEAREST, margin: 
             "plain_c_ci95_low": c["plain"]["ratio_ci95"][0],
             "plain_c_ci95_high": c["plain"]["ratio_ci95"][1],
             "eq23_ratio": j["ratio_to_closed_form"], "eq23_ratio_se": j["sem"] / closed,
-            "K": nearest, "seed": seed, "cpu_s": time.process_time() - t}
+            "K": getattr(sampler, "nearest", ""), "sampler": sampler.label(), "seed": seed,
+            "cpu_s": time.process_time() - t,
+            **({} if ratio is None else {"ratio": ratio})}
 
 
-def write_table(rows: list[dict], path: Path) -> None:
+# The asymmetric map (issue 17): E[eq. 18] / Theorem 2 against lam_t / lam_r. E[eq. 18] is
+# symmetric in the two sides (eq. 15), so ratios >= 1 cover every case. On the plane the ratio
+# drops out exactly (each side's weights scale as its own lam^(gamma/2), so tr(G^-1) scales as
+# (lam_t lam_r)^(-gamma/2)): the plane rows are a check; the disk (the paper's window, R = 500 m)
+# is where an imbalance matters. K = 64 (exact eq. 23 bias below 1.4e-4).
+MAP_GAMMAS = (2.1, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
+MAP_RATIOS = (1.0, 4.0, 16.0, 64.0, 256.0)
+MAP_NEAREST = 64
+MAP_MAX_TRIALS = 4_000_000  # caps the gamma = 6 cells near a 3e-3 half-width
+# The disk samples every node in it (pi R^2 lam: 870 per side at 1/900, 3 500 at 4/900), so its
+# grid is smaller and its runs capped lower; its intervals are then wider than the plane's.
+MAP_DISK_RADIUS_M = 500.0
+MAP_DISK_GAMMAS = (2.5, 3.0, 4.0)
+MAP_DISK_RATIOS = (1.0, 4.0, 16.0)
+MAP_DISK_MAX_TRIALS = 200_000
+
+
+def write_table(rows: list[dict], path: Path, columns=COLUMNS) -> None:
     """The table as CSV (full float precision)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
-        for r in sorted(rows, key=lambda r: r["gamma"]):
+        for r in sorted(rows, key=lambda r: (r.get("sampler", ""), r.get("ratio", 1.0),
+                                             r["gamma"])):
             w.writerow({k: repr(float(r[k])) if isinstance(r[k], (float, np.floating)) else r[k]
-                        for k in COLUMNS})
+                        for k in columns})
     tmp.replace(path)
 
 
