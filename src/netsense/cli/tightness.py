@@ -94,7 +94,7 @@ def cmd_tightness(args):
         if not g > 2.0:
             raise InputError("--gammas", g, "must be > 2 (Theorem 2 needs gamma > 2)")
     out = Path(args.out)
-    todo = [(g, SEED, NEAREST, None) for g in gammas]
+    todo = [(g, SEED, NEAREST, None, None, None) for g in gammas]
     rows = []
     with ProcessPoolExecutor(args.workers) as ex:
         for r in ex.map(_row, todo):
