@@ -256,3 +256,15 @@ def test_old_format_through_the_cli(capsys):
         assert f"format {fmt}" in capsys.readouterr().out
         assert main(["verify", str(path), "--quiet"]) == 0  # readable; no checksums to check
         assert "no chunk checksums" in capsys.readouterr().err
+
+
+def test_fit_on_a_corrupt_cube_is_one_line_and_writes_nothing(copy, tmp_path, capsys):
+    """The workflow's analysis commands read through the same hook as query."""
+    flip_bit(copy / "jensen_m2" / "c/0/1/0/1/0/1", np.random.default_rng(FLIP_SEED))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["fit", str(copy), "--csv", str(out / "s.csv"), "--json", str(out / "s.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "checksum mismatch: jensen_m2 at sampler=plane-K16 M=4 " \
+        "rho_s_db=110 lam=0.0025 gamma=2.5 trials [256, 512) (jensen_m2/c/0/1/0/1/0/1)" in err[0]
+    assert list(out.iterdir()) == []
