@@ -28,3 +28,15 @@ def test_findings_block_is_what_the_stored_runs_render_to():
     assert BEGIN in text and END in text
     got = BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0] + END
     assert got == readme_block(load_store(ROOT / "data" / "findings"))
+
+
+def test_readme_examples_write_under_results():
+    """A README example that writes files writes them under results/ (ignored by git), never
+    into a tracked directory such as docs/."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    outs = [m for b in blocks for m in re.findall(r"--(?:out|outdir|png|csv|json)\s+(\S+)", b)]
+    assert outs, "the README's examples name no output at all"
+    assert all(o.startswith("results/") for o in outs), outs

@@ -141,3 +141,15 @@ def test_on_the_plane_only_lam_t_lam_r_matters_layout_by_layout():
     a = crlb_geometric(*sides(1 / 900, 1 / 900))
     b = crlb_geometric(*sides(16 / 900, 1 / (16 * 900)))
     np.testing.assert_allclose(b, a, rtol=1e-10)
+
+
+def test_a_short_mc_run_samples_only_what_it_asks_for():
+    """Default block size min(50 000, trials): `--trials 200` samples one 200-trial block (the
+    same numbers as --block-trials 200, every time), not a 50 000-trial block cut to 200."""
+    kw = dict(lam=1 / 900, gamma=3.0, M=4, rho_s_db=120, trials=200, seed=SEED,
+              sampler=DiskSampler(radius_m=300.0))
+    a, b = mc_point(**kw), mc_point(**kw, block_trials=200)
+    assert a["crlb_m2"]["mean"] == b["crlb_m2"]["mean"] and a == b
+    assert mc_point(**kw) == a  # reproducible
+    with pytest.raises(InputError, match="block_trials"):
+        mc_point(**kw, block_trials=0)

@@ -252,6 +252,7 @@ def test_old_format_through_the_cli(capsys):
         assert main(["query", str(path), "--where", "gamma=4", "--format", "json"]) == 0
         got = json.loads(capsys.readouterr().out)
         assert len(got) == 4 and {r["sampler"] for r in got} == {"plane-K8"}
+        assert {r["lam"] for r in got} == {1 / 400, 1 / 900}  # full precision, as in CSV
         assert main(["info", str(path)]) == 0
         assert f"format {fmt}" in capsys.readouterr().out
         assert main(["verify", str(path), "--quiet"]) == 0  # readable; no checksums to check

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from wfhelpers import (
+    ROOT,
     assert_cubes_identical,
     changed,
     cube_arrays,
@@ -178,6 +179,14 @@ def test_readme_run_command_default_config(workdir):
               "estimator/square.png", "estimator/square-offcentre.png"):
         assert (run / f).exists(), f
         assert f"results/default/{f}" in proc.stderr, f
+    # its closing lines are the README's, line for line (no placeholder, no second report line)
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("`make run` prints where\nthe results are:\n\n```\n", 1)[1]
+    want = block.split("```", 1)[0].splitlines()
+    err = proc.stderr.splitlines()
+    tail = err[max(i for i, x in enumerate(err) if x.startswith("netsense: done. Results:")):]
+    got = [x for x in tail if x.startswith(("netsense: done", "  ", "netsense: report"))]
+    assert got == want
 
     ds = netsense.open_cube(run / "cube.zarr")
     assert dict(ds.sizes) == {"sampler": 1, "M": 4, "rho_s_db": 3, "lam": 4, "gamma": 4,

@@ -6,6 +6,7 @@ import sys
 
 from netsense.analysis.runconfig import resolve_run_config
 from netsense.analysis.studies import selected
+from netsense.cli.run import RUN_BY_NETSENSE
 from netsense.errors import InputError
 from netsense.pipeline import assembly as ns_assembly
 from netsense.pipeline import plan as ns_plan
@@ -126,11 +127,20 @@ def print_outputs():
     dask_report = f"{RUN}/dask-performance.html"
     print(
         "\nnetsense: done. Results:\n"
-        f"  cube     {RUN}/cube.zarr   (xarray.open_zarr)\n"
+        f"  cube     {RUN}/cube.zarr   (netsense.open_cube)\n"
         f"  slopes   {RUN}/slopes.csv  {RUN}/slopes.json\n"
         f"  findings {RUN}/findings.json\n"
         + "".join(f"  figure   {f}\n" for f in FINAL_OUTPUTS if f.endswith(".png"))
-        + (f"  dask     {dask_report}\n" if os.path.exists(dask_report) else "")
-        + f"  report:  snakemake --report {RUN}/report.html --configfile <this config>",
+        + (f"  dask     {dask_report}\n" if os.path.exists(dask_report) else ""),
+        end="",
         file=sys.stderr,
     )
+    if not os.environ.get(RUN_BY_NETSENSE):  # `netsense run` builds the report itself
+        given = (
+            " ".join(str(f) for f in workflow.overwrite_configfiles)
+            or DEFAULT_CONFIGFILE
+        )
+        print(
+            f"  report   snakemake --report {RUN}/report.html --configfile {given}",
+            file=sys.stderr,
+        )

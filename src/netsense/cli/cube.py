@@ -37,6 +37,12 @@ def cmd_info(args):
     print(f"config     {json.dumps(d['config'], sort_keys=True)}")
 
 
+def _json_scalar(v):
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    raise TypeError(type(v).__name__)
+
+
 def _where(items) -> dict:
     where = {}
     for w in items:
@@ -63,7 +69,10 @@ def cmd_query(args):
     if args.format == "csv":
         print(df.to_csv(index=False), end="")
     elif args.format == "json":
-        print(df.to_json(orient="records", indent=1))
+        # full precision, as the CSV (pandas' to_json rounds to 10 decimals: lam=0.0011111111);
+        # NaN as null
+        rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+        print(json.dumps(rows, indent=1, default=_json_scalar))
     else:
         import pandas as pd
 

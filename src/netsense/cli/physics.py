@@ -188,8 +188,9 @@ def register(sub) -> None:
             m.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
                            default=sch["default"], help=f"{cls.kind}: {sch['description']}")
     m.add_argument("--seed", type=int, default=0, help="user seed")
-    m.add_argument("--block-trials", dest="block_trials", type=int, default=50_000,
-                   help="trials per random-stream block (result-shaping)")
+    m.add_argument("--block-trials", dest="block_trials", type=int, default=None,
+                   help="trials per random-stream block (result-shaping; default min(50000, "
+                   "--trials))")
     m.add_argument("--json", action="store_true", help="print JSON")
     m.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
     add_system_args(m)

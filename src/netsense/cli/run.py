@@ -11,6 +11,10 @@ from pathlib import Path
 from ..analysis.runconfig import load_run_config
 from ..errors import InputError
 
+# Set for the Snakemake that `netsense run` starts: its closing lines then leave the report to
+# `netsense run`, which builds it and prints where (workflow/rules/common.smk, print_outputs).
+RUN_BY_NETSENSE = "NETSENSE_RUN"
+
 
 def cmd_validate(args):
     """Validate a config file; print its number of cells."""
@@ -60,7 +64,8 @@ def cmd_run(args):
         print("netsense: removing the lock of a Snakemake that was killed", file=sys.stderr)
         subprocess.run([*base, "--unlock"], check=True, capture_output=True)
     rc = subprocess.run([*base, "--cores", str(args.cores), "--rerun-incomplete",
-                         *args.snakemake_args]).returncode
+                         *args.snakemake_args], env={**os.environ, RUN_BY_NETSENSE: "1"}
+                        ).returncode
     if rc != 0:
         return rc
     run = Path("results") / cfg.name

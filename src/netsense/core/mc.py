@@ -15,6 +15,8 @@ from .sides import simulate_block_sides
 from .stats import RunningCV, RunningMoments, calibrated_min_trials, interval_calibrated
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 
+DEFAULT_BLOCK_TRIALS = 50_000  # trials per block of a long run: ~100-250 MB of temporaries
+
 
 def _density(field: str, v) -> float:
     try:
@@ -46,7 +48,7 @@ def _pair(name: str, tied, t, r, check):
 
 def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rho_s_db: float,
              trials: int, seed: int = 0, sampler: Sampler = PlaneSampler(),
-             block_trials: int = 50_000, system: SystemParams = DEFAULT_SYSTEM, progress=None,
+             block_trials: int | None = None, system: SystemParams = DEFAULT_SYSTEM, progress=None,
              beam: str = "full", lam_t: float | None = None, lam_r: float | None = None,
              M_t: int | None = None, M_r: int | None = None) -> dict:
     """Monte Carlo at one point; blocks are streamed.
@@ -74,8 +76,10 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
         User seed; block b is keyed by (seed, stream key, b).
     sampler : Sampler
         A registered sampler (:data:`netsense.core.samplers.SAMPLERS`).
-    block_trials : int
-        Trials per block (result-shaping: it is part of the stream key).
+    block_trials : int, optional
+        Trials per block (result-shaping: it is part of the stream key). Default
+        ``min(DEFAULT_BLOCK_TRIALS, trials)``: a short run samples only what it asks for, and
+        the same call gives the same numbers.
     beam : str
         TX beamforming model (see :func:`~.blocks.simulate_block`). ``closed_form_m2`` and the
         ratios to it are Theorem 2 of [1], i.e. always at full beamforming gain.
@@ -103,6 +107,11 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     control = g23_mean(sampler, lam, gamma, beam) if lam is not None else \
         g23_mean_sides(sampler, lam_t, lam_r, gamma, beam)
     m18, m23 = RunningCV(int(trials), control), RunningMoments()
+    if block_trials is None:
+        block_trials = min(DEFAULT_BLOCK_TRIALS, int(trials))
+    if isinstance(block_trials, bool) or int(block_trials) != block_trials or block_trials < 1:
+        raise InputError("block_trials", block_trials, "must be an integer >= 1")
+    block_trials = int(block_trials)
     n_blocks = -(-int(trials) // block_trials)
     done = 0
     for b in range(n_blocks):
