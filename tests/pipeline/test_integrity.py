@@ -269,3 +269,16 @@ def test_fit_on_a_corrupt_cube_is_one_line_and_writes_nothing(copy, tmp_path, ca
     assert len(err) == 1 and "checksum mismatch: jensen_m2 at sampler=plane-K16 M=4 " \
         "rho_s_db=110 lam=0.0025 gamma=2.5 trials [256, 512) (jensen_m2/c/0/1/0/1/0/1)" in err[0]
     assert list(out.iterdir()) == []
+
+
+def test_nearest_says_what_it_took(capsys):
+    """--nearest never substitutes silently (issue 19): one line per substituted key."""
+    path = FIXTURES / "cube-format2.zarr"
+    assert main(["query", str(path), "--where", "gamma=3.2", "--where", "M=4", "--nearest",
+                 "--format", "csv"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err.strip().splitlines() == [
+        "netsense: --nearest: gamma=3.2 is not stored; took the nearest, gamma=2.5"]
+    assert {line.split(",")[4] for line in cap.out.strip().splitlines()[1:]} == {"2.5"}
+    assert main(["query", str(path), "--where", "gamma=4", "--nearest"]) == 0
+    assert "--nearest" not in capsys.readouterr().err  # an exact match substitutes nothing

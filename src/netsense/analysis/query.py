@@ -33,8 +33,9 @@ def _fmt(v):
     return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
-def select(ds, where: dict, nearest: bool = False) -> dict:
-    """Map {axis: typed value} to stored coordinate values; clear errors for anything off-axis."""
+def select(ds, where: dict, nearest: bool = False, taken: dict | None = None) -> dict:
+    """Map {axis: typed value} to stored coordinate values; clear errors for anything off-axis.
+    ``taken``: filled with {axis: (asked, stored value taken)} where ``nearest`` substituted."""
     out = {}
     for key, text in where.items():
         if key not in SELECT_DIMS:
@@ -54,6 +55,8 @@ def select(ds, where: dict, nearest: bool = False) -> dict:
         order = np.argsort(np.abs(axis - v))
         if nearest:
             out[key] = ds[key].values[order[0]]
+            if taken is not None:
+                taken[key] = (text, out[key].item() if hasattr(out[key], "item") else out[key])
             continue
         near = ", ".join(_fmt(ds[key].values[i]) for i in sorted(order[:2]))
         raise InputError(f"--where {key}", text, f"not on the axis; nearest stored: {near} "
@@ -174,7 +177,8 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
     -------
     pandas.DataFrame
         ``df.attrs["nonfinite_trials"]``: infinite trial values in the selection, left out of
-        the means (the CLI warns when it is not zero).
+        the means (the CLI warns when it is not zero). ``df.attrs["nearest_taken"]``:
+        {axis: (asked, stored value taken)} where ``nearest`` substituted a value.
     """
 
     with local_scheduler():
@@ -188,7 +192,8 @@ def _summarize(ds, var, stats, where, nearest, closed_form):
             allowed = [k for k in ds.data_vars if TRIAL_DIM in ds[k].dims]
             raise InputError("--var", v, f"unknown variable; allowed: {allowed}")
     stats = _parse_stats(stats)
-    sel = select(ds, dict(where or {}), nearest=nearest)
+    taken: dict = {}
+    sel = select(ds, dict(where or {}), nearest=nearest, taken=taken)
     sub = ds.sel({k: [val] for k, val in sel.items()})
     if any(sub.sizes[a] == 0 for a in SELECT_DIMS):
         raise InputError("--where", where, "selects no point")
@@ -270,6 +275,7 @@ def _summarize(ds, var, stats, where, nearest, closed_form):
     for c in [c for c in df.columns if c.endswith("_method")]:
         df[c] = np.where(df[c].astype(bool), "control_variate", "plain")
     df.attrs["nonfinite_trials"] = n_bad
+    df.attrs["nearest_taken"] = taken
     return df
 
 

@@ -29,7 +29,7 @@ def cmd_info(args):
         print(f"  {a:9s}{', '.join(f'{v:g}' if isinstance(v, float | int) else str(v) for v in vals)}")
     print("variables")
     for k, v in d["variables"].items():
-        print(f"  {k:15s}[{v['units']}] over ({', '.join(v['dims'])}): {v['long_name']}")
+        print(f"  {k:16s}[{v['units']}] over ({', '.join(v['dims'])}): {v['long_name']}")
     print(f"trials     {d['trials_per_point']} per point; {d['points']} points: "
           f"{d['points_filled']} filled, {d['points_partly_filled']} partly, "
           f"{d['points_unfilled']} unfilled ({d['trials_filled']} of {d['trials_stored']} trial "
@@ -79,6 +79,9 @@ def cmd_query(args):
         with pd.option_context("display.max_rows", None, "display.max_columns", None,
                                "display.width", 200, "display.float_format", "{:.6g}".format):
             print(df.to_string(index=False))
+    for key, (asked, got) in df.attrs.get("nearest_taken", {}).items():
+        print(f"netsense: --nearest: {key}={asked} is not stored; took the nearest, "
+              f"{key}={got:.6g}", file=sys.stderr)
     if df.attrs.get("nonfinite_trials"):
         print(f"netsense: warning: {df.attrs['nonfinite_trials']} trial value(s) are infinite "
               "(singular FIM); the statistics are over the finite ones (--stats filled counts "
