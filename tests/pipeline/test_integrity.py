@@ -282,3 +282,24 @@ def test_nearest_says_what_it_took(capsys):
     assert {line.split(",")[4] for line in cap.out.strip().splitlines()[1:]} == {"2.5"}
     assert main(["query", str(path), "--where", "gamma=4", "--nearest"]) == 0
     assert "--nearest" not in capsys.readouterr().err  # an exact match substitutes nothing
+
+
+def test_fit_log_counts_each_distinct_fit_once(cube):
+    """fit.log (issue 19): the lam slope of one (sampler, quantity, gamma) is the same fit at every
+    (M, rho_s); counted once, with what a miss means per sampler."""
+    from netsense.analysis.fits import fit_slopes, fit_summary
+
+    ds = netsense.open_cube(cube)
+    rows = fit_slopes(ds)
+    lines = fit_summary(rows, {"plane-K16": "plane", "disk-R300": "disk"})
+    # per gamma (2): the closed form along rho_s, M and lam (3); per sampler (2) x quantity (2):
+    # one lam slope, and the exact M and rho_s slopes, one per lam value (2 each)
+    n_gamma, n_mc = 2, 2 * 2
+    exact = n_gamma * (3 + n_mc * (2 + 2))
+    assert lines[0].startswith(f"netsense: {len(rows)} slope rows, {exact + n_gamma * n_mc} "
+                               "distinct fits")
+    assert f"{exact} of {exact} equal theory" in lines[1]
+    plane = next(x for x in lines if "of plane-K16:" in x)
+    disk = next(x for x in lines if "of disk-R300:" in x)
+    assert f"of plane-K16: {n_gamma * 2}," in plane and "expected by chance" in plane
+    assert "finite window" in disk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..analysis.fits import fit_slopes, write_slopes
+from ..analysis.fits import fit_slopes, fit_summary, write_slopes
 from ..pipeline.cube import open_cube
 
 
@@ -13,9 +13,11 @@ def cmd_fit(args):
     ds = open_cube(args.cube)
     rows = fit_slopes(ds)
     write_slopes(rows, args.csv, args.json)
-    bad = [r for r in rows if not r["consistent"]]
-    print(f"netsense: {len(rows)} slopes fitted, {len(rows) - len(bad)} consistent with theory",
-          file=sys.stderr)
+    labels = [str(v) for v in ds["sampler"].values]
+    kinds = dict(zip(labels, map(str, ds["sampler_kind"].values), strict=True))
+    beams = dict(zip(labels, map(str, ds["sampler_beam"].values), strict=True))
+    for line in fit_summary(rows, kinds, beams):
+        print(line, file=sys.stderr)
 
 
 def register(sub) -> None:
