@@ -1,5 +1,5 @@
-"""``netsense info | query | verify``: what a stored cube holds, statistics over its trials, and
-whether every chunk of it is sound."""
+"""``netsense info | query | verify | plot``: what a stored cube holds, statistics over its
+trials, whether every chunk of it is sound, and one swept axis of it as a figure."""
 
 from __future__ import annotations
 
@@ -114,8 +114,31 @@ def cmd_verify(args):
     return 0 if rep.sound else 1
 
 
+def cmd_plot(args):
+    """One swept axis of a cube as a figure (``netsense.analysis.figures.plot``)."""
+    from pathlib import Path
+
+    from ..analysis.figures.plot import plot_cube
+    from ..pipeline.cube import open_cube
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise InputError("--out", args.out, "must end in .png, .pdf or .svg")
+    if not out.parent.is_dir():
+        raise InputError("--out", args.out, f"directory '{out.parent}' does not exist")
+    ds = open_cube(args.cube)
+    var = [v for v in args.var.split(",") if v]
+    res = plot_cube(ds, args.x, _where(args.where), out, var=var, ratio=args.ratio,
+                    nearest=args.nearest)
+    for key, (asked, got) in res["nearest_taken"].items():
+        print(f"netsense: --nearest: {key}={asked} is not stored; took the nearest, "
+              f"{key}={got:.6g}", file=sys.stderr)
+    print(f"netsense: wrote {out} ({len(res['series'])} sampler(s), "
+          f"{len(next(iter(res['series'].values()))['x'])} points)", file=sys.stderr)
+
+
 def register(sub) -> None:
-    """Add ``info``, ``query`` and ``verify`` to the subcommands."""
+    """Add ``info``, ``query``, ``verify`` and ``plot`` to the subcommands."""
     i = sub.add_parser("info", help="what a stored cube holds and which config made it",
                        description="Dims, coordinates, units, filled points, config, seed and "
                        "size of a stored cube.")
@@ -149,3 +172,19 @@ def register(sub) -> None:
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
     v.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("plot", help="one swept axis of a stored cube as a figure",
+                       description="The mean of eq. (18) and eq. (23) against one swept axis "
+                       "(--x), the other axes fixed with --where as in `netsense query`, with "
+                       "95% bands and Theorem 2; one series per sampler unless --where fixes "
+                       "it. Log axes where the axis is a density or an antenna count.")
+    p.add_argument("cube", help="a cube (results/<name>/cube.zarr)")
+    p.add_argument("--x", required=True, help="the swept axis on x: M, rho_s_db, lam or gamma")
+    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                   help="fix every other swept axis, e.g. --where M=4 (repeatable)")
+    p.add_argument("--var", default="crlb_m2,jensen_m2", help="comma-separated variables")
+    p.add_argument("--ratio", action="store_true", help="plot each mean over Theorem 2 "
+                   "(linear y axis)")
+    p.add_argument("--nearest", action="store_true", help="take the nearest stored value")
+    p.add_argument("--out", required=True, help="the figure to write (.png, .pdf or .svg)")
+    p.set_defaults(func=cmd_plot)
