@@ -73,44 +73,69 @@ def _tick(dim, v):
     return lam_text(v) if dim == "lam" else f"{v:g}"
 
 
+# The axes' symbols and units, as on the x labels, for the panel titles.
+SYMBOL = {"M": "$M$", "rho_s_db": r"$\rho_s$", "lam": r"$\lambda$", "gamma": r"$\gamma$"}
+UNIT = {"rho_s_db": " dB", "lam": r" m$^{-2}$"}
+
+
+def _fixed_text(dim, ref) -> str:
+    return ", ".join(f"{SYMBOL[k]} = {_tick(k, ref[k])}{UNIT.get(k, '')}"
+                     for k in PARAM_DIMS if k != dim)
+
+
 def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None):
+    """Four panels (error against M, rho_s, lam, gamma around ``ref``), each with a panel of the
+    ratio to Theorem 2 beneath it (linear axis: the gap the paper is about, with visible
+    bands). Theorem 2 is a thin line under the Monte Carlo curves, so curves on it stay
+    visible."""
     import matplotlib.ticker
 
     pyplot = plt()
-    fig, axes = pyplot.subplots(2, 2, figsize=(11.5, 10), constrained_layout=True)
+    fig = pyplot.figure(figsize=(11.5, 14), constrained_layout=True)
+    grid = fig.add_gridspec(4, 2, height_ratios=[3.0, 1.35, 3.0, 1.35])
     axis_of = {a.name: a.fit for a in FIT_AXES}
     theory_txt = {a.name: f"vs {a.fit_label}, theory {a.theory(ref['gamma']):g}"
                   for a in FIT_AXES}
     labels = sampler_labels(ds)
     control = control_mean(ds)
     handles = {}
-    for ax, axis in zip(axes.ravel(), PARAM_AXES, strict=True):
+    for k, axis in enumerate(PARAM_AXES):
+        row, col = divmod(k, 2)
+        ax = fig.add_subplot(grid[2 * row, col])
+        bx = fig.add_subplot(grid[2 * row + 1, col], sharex=ax)
         dim, xlabel, logx = axis.name, axis.plot_label, axis.log_x
         if ds.sizes[dim] < 2:
             ax.text(0.5, 0.5, f"{dim}: single value {_tick(dim, ds[dim].values[0])}\n(not swept)",
                     ha="center", va="center", transform=ax.transAxes)
-            ax.set_xlabel(xlabel)
+            bx.set_xlabel(xlabel)
+            bx.set_yticks([])
             continue
         slope_lines = []
         for si, smp in enumerate(labels):
             st = panel_stats(ds, dim, ref, smp, control)
             sty = SAMPLER_STYLE[si % len(SAMPLER_STYLE)]
+            closed = st["closed_form"]
             for q in ("crlb", "jensen"):
                 m, lo, hi = st[q].mean, st[q].ci_low, st[q].ci_high
                 lab = STYLE[q]["label"] + (f", {describe_sampler(ds, smp)}" if len(labels) > 1
                                            else "")
-                line, = ax.plot(st["x"], m, marker=STYLE[q]["marker"], ls=sty["ls"],
-                                color=STYLE[q]["color"], mfc=sty["mfc"] or STYLE[q]["color"], ms=5,
-                                lw=1.2)
+                kw = dict(marker=STYLE[q]["marker"], ls=sty["ls"], color=STYLE[q]["color"],
+                          mfc=sty["mfc"] or STYLE[q]["color"], ms=5, lw=1.2, zorder=3)
+                line, = ax.plot(st["x"], m, **kw)
                 handles[lab] = line
                 # 95% confidence band of the Monte Carlo mean
                 ax.fill_between(st["x"], lo, hi, color=STYLE[q]["color"], alpha=0.18, lw=0)
+                bx.plot(st["x"], m / closed, **kw)
+                bx.fill_between(st["x"], lo / closed, hi / closed, color=STYLE[q]["color"],
+                                alpha=0.25, lw=0, zorder=2)
                 if dim in axis_of:
                     sl = _slope_label(slopes, q, axis_of[dim], ref, smp)
                     if sl:
                         slope_lines.append(f"{SHORT[q]} {smp}: {sl}")
-        line, = ax.plot(st["x"], st["closed_form"], "-", color=STYLE["closed_form"]["color"], lw=2)
+        line, = ax.plot(st["x"], st["closed_form"], "-", color=STYLE["closed_form"]["color"],
+                        lw=1.0, zorder=1)
         handles[STYLE["closed_form"]["label"]] = line
+        bx.axhline(1.0, color=STYLE["closed_form"]["color"], lw=1.0, zorder=1)
         if dim in axis_of:
             sl = _slope_label(slopes, "closed_form", axis_of[dim], ref)
             if sl:
@@ -118,13 +143,15 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
         ax.set_yscale("log")
         if logx:
             ax.set_xscale("log")
-        ax.set_xticks(st["x"], [_tick(dim, v) for v in st["x"]])
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_xlabel(xlabel)
+        bx.set_xticks(st["x"], [_tick(dim, v) for v in st["x"]])
+        bx.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.tick_params(labelbottom=False)
+        bx.set_xlabel(xlabel)
         ax.set_ylabel(r"mean squared position error [m$^2$]")
-        fixed = ", ".join(f"{k}={_tick(k, ref[k])}" for k in PARAM_DIMS if k != dim)
-        ax.set_title(f"vs {dim}  ({fixed})", fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
+        bx.set_ylabel("/ Theorem 2  [1]")
+        ax.set_title(f"against {SYMBOL[dim]}  ({_fixed_text(dim, ref)})", fontsize=9.5)
+        for a in (ax, bx):
+            a.grid(True, which="both", alpha=0.3)
         if slope_lines:
             # log-log slopes (95% CI) in the empty corner: curves fall left to right here
             ax.text(0.98, 0.98, f"slope {theory_txt[dim]} [95% CI]:\n" + "\n".join(slope_lines),
