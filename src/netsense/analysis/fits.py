@@ -185,8 +185,11 @@ def fit_summary(rows, kinds: dict, beams: dict | None = None) -> list[str]:
         head = f"  Monte Carlo fits (lam) of {label}: {len(mc)}, {k} with theory outside their " \
                "95% interval"
         if kinds.get(label) in SCALE_FREE_KINDS:
-            chance = f"; the chance of {k} or more is {float(binom.sf(k - 1, len(mc), 0.05)):.2f}" \
-                if k else ""
+            # eq. (18) and eq. (23) of one cell are the same trials: their misses go together,
+            # so this independent-fits tail overstates the surprise
+            chance = (f"; the chance of {k} or more is {float(binom.sf(k - 1, len(mc), 0.05)):.2f}"
+                      " if the fits were independent (eq. 18 and eq. 23 share trials, so it is "
+                      "larger)") if k else ""
             out.append(f"{head}; {0.05 * len(mc):.1f} expected by chance when the theory holds"
                        + chance)
         else:
