@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..errors import InputError
+from .common import _json_default
 
 
 def cmd_info(args):
@@ -37,10 +38,11 @@ def cmd_info(args):
     print(f"config     {json.dumps(d['config'], sort_keys=True)}")
 
 
-def _json_scalar(v):
-    if hasattr(v, "item"):  # numpy scalars
-        return v.item()
-    raise TypeError(type(v).__name__)
+def _say_nearest(taken: dict) -> None:
+    """One line per value that ``--nearest`` substituted ({axis: (asked, taken)})."""
+    for key, (asked, got) in taken.items():
+        print(f"netsense: --nearest: {key}={asked} is not stored; took the nearest, "
+              f"{key}={got:.6g}", file=sys.stderr)
 
 
 def _where(items) -> dict:
@@ -72,16 +74,14 @@ def cmd_query(args):
         # full precision, as the CSV (pandas' to_json rounds to 10 decimals: lam=0.0011111111);
         # NaN as null
         rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-        print(json.dumps(rows, indent=1, default=_json_scalar))
+        print(json.dumps(rows, indent=1, default=_json_default))
     else:
         import pandas as pd
 
         with pd.option_context("display.max_rows", None, "display.max_columns", None,
                                "display.width", 200, "display.float_format", "{:.6g}".format):
             print(df.to_string(index=False))
-    for key, (asked, got) in df.attrs.get("nearest_taken", {}).items():
-        print(f"netsense: --nearest: {key}={asked} is not stored; took the nearest, "
-              f"{key}={got:.6g}", file=sys.stderr)
+    _say_nearest(df.attrs.get("nearest_taken", {}))
     if df.attrs.get("nonfinite_trials"):
         print(f"netsense: warning: {df.attrs['nonfinite_trials']} trial value(s) are infinite "
               "(singular FIM); the statistics are over the finite ones (--stats filled counts "
@@ -130,9 +130,7 @@ def cmd_plot(args):
     var = [v for v in args.var.split(",") if v]
     res = plot_cube(ds, args.x, _where(args.where), out, var=var, ratio=args.ratio,
                     nearest=args.nearest)
-    for key, (asked, got) in res["nearest_taken"].items():
-        print(f"netsense: --nearest: {key}={asked} is not stored; took the nearest, "
-              f"{key}={got:.6g}", file=sys.stderr)
+    _say_nearest(res["nearest_taken"])
     print(f"netsense: wrote {out} ({len(res['series'])} sampler(s), "
           f"{len(next(iter(res['series'].values()))['x'])} points)", file=sys.stderr)
 
