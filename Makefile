@@ -1,4 +1,5 @@
-# Two commands for a fresh machine: `make run` (the default sweep) and `make test`.
+# Two commands for a fresh machine: `make run` (the default sweep) and `make test`;
+# `make docs` builds the documentation site into docs/_build/html.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,12 +7,12 @@ STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 CORES ?= 2
 
-.PHONY: run test venv bench bench-quick paper clean
+.PHONY: run test docs venv bench bench-quick paper clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[pipeline,hpc,test]"
+	$(BIN)/pip install --quiet -e ".[pipeline,hpc,test,docs]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -19,8 +20,14 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/netsense run --configfile $(CONFIG) --cores $(CORES)
 
+# the tests, and the tutorial notebook executed cell by cell (nbmake)
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbmake tests docs/tutorial.ipynb
+
+# warnings are errors; the tutorial is executed by the build (its outputs are not committed)
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -b html -W --keep-going docs docs/_build/html
+	@echo "netsense: docs     docs/_build/html/index.html"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

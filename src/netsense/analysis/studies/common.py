@@ -28,6 +28,8 @@ LABEL = {"crlb": "E[eq. (18)] / Theorem 2", "jensen": "E[eq. (23)] / Theorem 2"}
 class Study:
     """One registered study (config key ``analyses``).
 
+    Attributes
+    ----------
     name : str
         Its name in ``analyses``; its report caption is ``workflow/report/<name>.rst``.
     files : (png, csv)
@@ -35,6 +37,7 @@ class Study:
     rows : callable(StudyInput) -> list of dict
         Its table.
     figure : callable(rows, ref, path_png, title) -> None
+        Draws its figure.
     check : callable(cfg) -> None, optional
         Preconditions on the sweep; raises :class:`netsense.errors.InputError`.
     findings_key : str or None
