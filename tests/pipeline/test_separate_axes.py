@@ -262,3 +262,22 @@ def test_lam_r_slope_interval_covers_with_shared_tx_sides():
           f"band 0.95 +- {band:.3f}")
     assert abs(hit / reps - 0.95) <= band, (hit / reps, band)
     assert hit_diag / reps > 0.95 + band, hit_diag / reps  # ignoring the sharing is detectable
+
+
+def test_plot_draws_a_separate_axis(separate_cube, tmp_path):
+    from netsense.analysis.figures.plot import plot_cube
+
+    _, path, _ = separate_cube
+    ds = open_cube(path)
+    where = {"sampler": "plane-K32", "M_t": "1", "M_r": "4", "rho_s_db": "120", "lam_t": "1/225",
+             "gamma": "2.5"}
+    got = plot_cube(ds, "lam_r", where, tmp_path / "p.png", var=("jensen_m2",))["series"]
+    s = got["plane-K32"]
+    assert np.allclose(s["x"], [1 / 900, 1 / 225], rtol=1e-12)
+    want = [ds["jensen_m2"].sel(sampler="plane-K32", M_t=1, M_r=4, rho_s_db=120, lam_t=1 / 225,
+                                lam_r=lr, gamma=2.5).values.mean() for lr in (1 / 900, 1 / 225)]
+    assert np.allclose(s["jensen_m2_mean"], want, rtol=1e-12)
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+    with pytest.raises(InputError,
+                       match=r"^--x: got 'lam'; must be one of the swept axes \['M_t'"):
+        plot_cube(ds, "lam", where, tmp_path / "q.png")
