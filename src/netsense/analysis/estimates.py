@@ -19,7 +19,7 @@ import numpy as np
 from ..core.closed_form import lemma3_inv_sum
 from ..core.expectations import g23_mean
 from ..core.stats import cv_estimate, mean_estimate
-from ..pipeline.axes import PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
+from ..pipeline.axes import PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM, param_dims
 from ..pipeline.cube import CONTROL_MEAN, entries
 
 CONTROLS = {"crlb_m2": "jensen_m2"}  # variable -> its control variate (same trials)
@@ -37,14 +37,14 @@ def control_factor(entry, lam: float, gamma: float) -> float:
 def control_mean(ds):
     """E[jensen_m2] per point, exactly: ``closed_form_m2`` times :func:`control_factor`.
 
-    A DataArray over (sampler, M, rho_s_db, lam, gamma) of the cube (NaN where unknown). A
-    format-3 cube stores it (``control_mean_m2``, computed at assembly by the same functions);
-    for an older cube it is computed here.
+    A DataArray over (sampler, M, rho_s_db, lam, gamma) of the cube, or its separate axes
+    (NaN where unknown). A format-3 cube stores it (``control_mean_m2``, computed at assembly
+    by the same functions); for an older cube (always tied axes) it is computed here.
     """
     import xarray as xr
 
     if CONTROL_MEAN in ds:
-        return ds[CONTROL_MEAN].transpose(SAMPLER_DIM, *PARAM_DIMS)
+        return ds[CONTROL_MEAN].transpose(SAMPLER_DIM, *param_dims(ds))
     ents = entries(ds)
     lams, gammas = ds["lam"].values, ds["gamma"].values
     f = np.array([[[control_factor(e, lam, g) for g in gammas] for lam in lams] for e in ents])

@@ -16,12 +16,18 @@ import numpy as np
 
 from ..core.stats import cv_estimate, interval_calibrated, mean_estimate, quantiles
 from ..errors import CubeError, InputError
-from ..pipeline.axes import AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
+from ..pipeline.axes import AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM, param_dims
 from ..pipeline.cube import COMPLETE_ATTR, DATA_VARS, FORMAT_ATTR, local_scheduler, open_cube
 from ..pipeline.integrity import reading
 from .estimates import CONTROLS, control_mean
 
-SELECT_DIMS = (SAMPLER_DIM, *PARAM_DIMS)
+SELECT_DIMS = (SAMPLER_DIM, *PARAM_DIMS)  # of a cube with tied axes; see select_dims
+
+
+def select_dims(ds) -> tuple[str, ...]:
+    """The dims a query selects on: sampler and the cube's parameter axes (``M`` or ``M_t`` and
+    ``M_r``, ``rho_s_db``, ``lam`` or ``lam_t`` and ``lam_r``, ``gamma``)."""
+    return (SAMPLER_DIM, *param_dims(ds))
 VARS = DATA_VARS
 STATS = ("mean", "median", "std", "sem", "ci95", "count", "filled")
 # Stored float coordinates match a typed value within this relative tolerance (1/900 vs
@@ -37,9 +43,10 @@ def select(ds, where: dict, nearest: bool = False, taken: dict | None = None) ->
     """Map {axis: typed value} to stored coordinate values; clear errors for anything off-axis.
     ``taken``: filled with {axis: (asked, stored value taken)} where ``nearest`` substituted."""
     out = {}
+    dims = select_dims(ds)
     for key, text in where.items():
-        if key not in SELECT_DIMS:
-            raise InputError(f"--where {key}", text, f"unknown key; axes are {list(SELECT_DIMS)}")
+        if key not in dims:
+            raise InputError(f"--where {key}", text, f"unknown key; axes are {list(dims)}")
         if key == SAMPLER_DIM:
             labels = [str(x) for x in ds[SAMPLER_DIM].values]
             if str(text).strip() not in labels:
@@ -195,7 +202,8 @@ def _summarize(ds, var, stats, where, nearest, closed_form):
     taken: dict = {}
     sel = select(ds, dict(where or {}), nearest=nearest, taken=taken)
     sub = ds.sel({k: [val] for k, val in sel.items()})
-    if any(sub.sizes[a] == 0 for a in SELECT_DIMS):
+    dims = select_dims(ds)
+    if any(sub.sizes[a] == 0 for a in dims):
         raise InputError("--where", where, "selects no point")
     import xarray as xr
 
@@ -262,7 +270,7 @@ def _summarize(ds, var, stats, where, nearest, closed_form):
     n_bad = int(out["__nonfinite__"])
     out = out.drop_vars("__nonfinite__")
     df = out.to_dataframe().reset_index()
-    keep = [a for a in SELECT_DIMS if a in df.columns] + [c for c in df.columns
+    keep = [a for a in dims if a in df.columns] + [c for c in df.columns
                                                          if c in out.data_vars]
     df = df[keep]
     for v in var:  # an interval whose coverage was not measured to hold says so
@@ -282,15 +290,16 @@ def _summarize(ds, var, stats, where, nearest, closed_form):
 def info(path) -> dict:
     """What a user needs to know about a stored cube (see ``netsense info``).
 
-    A *point* is one (sampler, M, rho_s, lam, gamma) of the cube; it is filled when all its
-    trials are stored.
+    A *point* is one (sampler, M, rho_s, lam, gamma) of the cube (M_t, M_r, lam_t, lam_r where
+    the sweep gives them separately); it is filled when all its trials are stored.
     """
     ds = open_cube(path, require_complete=False)
     p = Path(path)
     size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
     with reading(p), local_scheduler():
         filled = ds["crlb_m2"].notnull().sum(TRIAL_DIM).compute()
-    n_points = int(np.prod([ds.sizes[a] for a in SELECT_DIMS]))
+    dims = select_dims(ds)
+    n_points = int(np.prod([ds.sizes[a] for a in dims]))
     n_trials = int(ds.sizes[TRIAL_DIM])
     points_full = int((filled == n_trials).sum())
     points_empty = int((filled == 0).sum())
@@ -301,9 +310,9 @@ def info(path) -> dict:
         "path": str(p),
         "complete": bool(ds.attrs.get(COMPLETE_ATTR, False)),
         "format": ds.attrs.get(FORMAT_ATTR),
-        "dims": {k: int(ds.sizes[k]) for k in (*SELECT_DIMS, TRIAL_DIM) if k in ds.sizes},
+        "dims": {k: int(ds.sizes[k]) for k in (*dims, TRIAL_DIM) if k in ds.sizes},
         "coords": {a: [v.item() if hasattr(v, "item") else str(v) for v in ds[a].values]
-                   for a in SELECT_DIMS},
+                   for a in dims},
         "variables": {k: {"dims": list(ds[k].dims), "units": ds[k].attrs.get("units"),
                           "long_name": ds[k].attrs.get("long_name")} for k in ds.data_vars},
         "trials_per_point": n_trials,

@@ -23,7 +23,7 @@ from ..core.closed_form import theorem2_m2
 from ..core.system import db_to_lin
 from ..errors import CorruptFileError, CubeError
 from ..version import __version__
-from .axes import DIMS, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM
+from .axes import SAMPLER_DIM, TRIAL_DIM
 from .config import SweepConfig, cube_config, resolve
 from .cube import (
     COMPLETE_ATTR,
@@ -41,9 +41,12 @@ from .store import load_arrays
 
 
 def read_shards(cfg: SweepConfig, shard_files, only=None) -> dict:
-    """Load and verify shard files; returns {(label, M, lam, gamma): {"g18": (trials,), ...}}.
+    """Load and verify shard files; returns {cell key: {"g18": (trials,), ...}}
+    (:attr:`netsense.pipeline.plan.Cell.key`: (label, M, lam, gamma), or (label, M, lam_t,
+    lam_r, gamma) with separate densities).
 
-    ``M`` is None for a full-beam sampler (one layout serves every M), else the M of the cell.
+    ``M`` is None for a full-beam sampler (one layout serves every M), else the M (M_t) of the
+    cell.
     ``only``: the cell keys to return (and check for complete coverage); default all.
 
     A corrupt shard is moved aside (``.corrupt``) so that the next run recomputes it, and a
@@ -80,12 +83,48 @@ def read_shards(cfg: SweepConfig, shard_files, only=None) -> dict:
 
 
 def scales_m2(cfg: SweepConfig) -> np.ndarray:
-    """c^2 / (M^2 eta(rho_s)) on the (M, rho_s) grid [m^2 per unit geometric factor]."""
+    """c^2 / (M_t M_r eta(rho_s)) on the (M, rho_s) grid, or the (M_t, M_r, rho_s) grid with
+    separate antenna counts [m^2 per unit geometric factor]."""
+    rho = db_to_lin(np.asarray(cfg.rho_s_db))
+    if cfg.separate_M:
+        M_t = np.asarray(cfg.M_t, float)[:, None, None]
+        M_r = np.asarray(cfg.M_r, float)[None, :, None]
+        return cfg.system.error_scale_m2(M_t, M_r, rho[None, None, :])
     M = np.asarray(cfg.M, float)[:, None]
-    return cfg.system.error_scale_m2(M, M, db_to_lin(np.asarray(cfg.rho_s_db)[None, :]))
+    return cfg.system.error_scale_m2(M, M, rho[None, :])
+
+
+def _grids(cfg: SweepConfig) -> dict:
+    """{M_t, M_r, rho_s_db, lam_t, lam_r}: arrays broadcast over the cube's parameter dims
+    without gamma (a tied axis serves both of its pair)."""
+    dims = [d for d in cfg.dims[1:-1] if d != "gamma"]
+
+    def along(name):
+        shape = [1] * len(dims)
+        shape[dims.index(name)] = -1
+        return np.asarray(getattr(cfg, name), float).reshape(shape)
+
+    M_t, M_r = (along("M_t"), along("M_r")) if cfg.separate_M else (along("M"),) * 2
+    lam_t, lam_r = (along("lam_t"), along("lam_r")) if cfg.separate_lam else (along("lam"),) * 2
+    return {"M_t": M_t, "M_r": M_r, "rho_s_db": along("rho_s_db"), "lam_t": lam_t,
+            "lam_r": lam_r}
 
 
 def closed_form_grid(cfg: SweepConfig) -> np.ndarray:
+    """Theorem 2 (eq. 26 of [1]) over the cube's parameter dims; NaN where gamma <= 2."""
+    if not cfg.separate_M and not cfg.separate_lam:
+        return _closed_form_tied(cfg)
+    g = _grids(cfg)
+    shape = np.broadcast_shapes(*(v.shape for v in g.values()))
+    out = np.full((*shape, len(cfg.gamma)), np.nan)
+    for j, gamma in enumerate(cfg.gamma):
+        if gamma > 2:  # Theorem 2 needs gamma > 2; NaN (no closed form) otherwise
+            out[..., j] = theorem2_m2(gamma=gamma, system=cfg.system, **g)  # eq. (26)
+    return out
+
+
+def _closed_form_tied(cfg: SweepConfig) -> np.ndarray:
+    # the tied cube's grid as it always was computed (its stored numbers stay bit for bit)
     M = np.asarray(cfg.M, float)[:, None, None, None]
     rho = np.asarray(cfg.rho_s_db)[None, :, None, None]
     lam = np.asarray(cfg.lam)[None, None, :, None]
@@ -103,24 +142,37 @@ def sampler_entries(cfg: SweepConfig) -> list[dict]:
     code version of its samples, per entry of the config."""
     entries = [{**s.to_mapping(), "beam": b} for s, b in zip(cfg.samplers, cfg.beams, strict=True)]
     return sampler_entries_attr(cfg.sampler_labels, entries,
-                                [sample_code_version(s) for s in cfg.samplers])
+                                [sample_code_version(s, cfg.separate_lam) for s in cfg.samplers])
 
 
 def control_mean_grid(cfg: SweepConfig, closed_form: np.ndarray) -> np.ndarray:
-    """``control_mean_m2`` over (sampler, M, rho_s, lam, gamma): Theorem 2 times the sampler's
+    """``control_mean_m2`` over (sampler, the parameter dims): Theorem 2 times the sampler's
     exact E[eq. 23] relative to it (:func:`netsense.core.expectations.g23_mean` over
-    2 Lemma3^2; NaN where no exact mean is known)."""
+    2 Lemma3^2, or :func:`~netsense.core.expectations.g23_mean_sides` over 2 Lemma3_t Lemma3_r
+    with separate densities; NaN where no exact mean is known)."""
     from ..core.closed_form import lemma3_inv_sum
-    from ..core.expectations import g23_mean
+    from ..core.expectations import g23_mean, g23_mean_sides
 
-    f = np.full((len(cfg.samplers), len(cfg.lam), len(cfg.gamma)), np.nan)
+    dens = cfg.densities
+    f = np.full((len(cfg.samplers), len(dens), len(cfg.gamma)), np.nan)
     for k, (spec, beam) in enumerate(zip(cfg.samplers, cfg.beams, strict=True)):
-        for i, lam in enumerate(cfg.lam):
+        for i, lam in enumerate(dens):
             for j, g in enumerate(cfg.gamma):
-                if g > 2.0:
-                    f[k, i, j] = g23_mean(spec, float(lam), float(g), beam) / (
-                        2.0 * float(lemma3_inv_sum(lam, g)) ** 2)
-    return closed_form[None, ...] * f[:, None, None, :, :]
+                if not g > 2.0:
+                    continue
+                if cfg.separate_lam:
+                    f[k, i, j] = g23_mean_sides(spec, float(lam[0]), float(lam[1]), float(g),
+                                                beam) / (2.0 * float(lemma3_inv_sum(lam[0], g))
+                                                         * float(lemma3_inv_sum(lam[1], g)))
+                else:
+                    f[k, i, j] = g23_mean(spec, float(lam[0]), float(g), beam) / (
+                        2.0 * float(lemma3_inv_sum(lam[0], g)) ** 2)
+    n_m, n_lam = len(cfg.m_dims), len(cfg.lam_dims)
+    f = f.reshape(len(cfg.samplers), *(len(getattr(cfg, d)) for d in cfg.lam_dims),
+                  len(cfg.gamma))
+    # (sampler, [M axes, rho: broadcast], lam axes, gamma)
+    f = f.reshape(f.shape[0], *([1] * (n_m + 1)), *f.shape[1:1 + n_lam], f.shape[-1])
+    return closed_form[None, ...] * f
 
 
 def codecs() -> dict:
@@ -139,17 +191,17 @@ def template(cfg: SweepConfig, attrs: dict):
 
     shape = (len(cfg.samplers), *(len(v) for v in cfg.axes().values()), cfg.trials)
     tchunk = min(cfg.trial_chunk, cfg.trials)
-    chunks = (1, 1, 1, 1, 1, tchunk)
+    chunks = (*([1] * (len(shape) - 1)), tchunk)
     n_s = len(cfg.samplers)
     coords = {SAMPLER_DIM: np.arange(n_s, dtype=np.int64),  # codes; the labels are in attrs
               **{a.name: np.asarray(getattr(cfg, a.name), np.int64 if a.integer else float)
-                 for a in PARAM_AXES},
+                 for a in cfg.param_axes},
               TRIAL_DIM: np.arange(cfg.trials, dtype=np.int64)}
-    data = {v: (DIMS, da.full(shape, np.nan, chunks=chunks), VAR_ATTRS[v]) for v in DATA_VARS}
+    dims = cfg.dims
+    data = {v: (dims, da.full(shape, np.nan, chunks=chunks), VAR_ATTRS[v]) for v in DATA_VARS}
     closed = closed_form_grid(cfg)
-    data["closed_form_m2"] = (PARAM_DIMS, closed, VAR_ATTRS["closed_form_m2"])
-    data[CONTROL_MEAN] = ((SAMPLER_DIM, *PARAM_DIMS), control_mean_grid(cfg, closed),
-                          VAR_ATTRS[CONTROL_MEAN])
+    data["closed_form_m2"] = (dims[1:-1], closed, VAR_ATTRS["closed_form_m2"])
+    data[CONTROL_MEAN] = (dims[:-1], control_mean_grid(cfg, closed), VAR_ATTRS[CONTROL_MEAN])
     ds = xr.Dataset(data, coords=coords,
                     attrs={**attrs, FORMAT_ATTR: FORMAT, SAMPLERS_ATTR: sampler_entries(cfg)})
     for c, a in COORD_ATTRS.items():
@@ -203,24 +255,46 @@ def write_template(cfg: SweepConfig, path, attrs: dict) -> tuple:
     return chunks
 
 
-def write_cell(cfg: SweepConfig, path, chunks, s: int, i: int, j: int, samples: dict,
+def _lam_index(cfg: SweepConfig, i) -> tuple[int, ...]:
+    """A cell's density index as a tuple: (lam,) tied, (lam_t, lam_r) separate."""
+    return tuple(i) if cfg.separate_lam else (i,)
+
+
+def _m_cells(cfg: SweepConfig, m: int | None) -> list[tuple[int, ...]]:
+    """The antenna indices a cell fills: all of them with full beam gain (``m`` None), else the
+    (M,) or the (M_t, every M_r) of its sampled M."""
+    sizes = [len(getattr(cfg, d)) for d in cfg.m_dims]
+    if m is None:
+        return [tuple(x) for x in np.ndindex(*sizes)]
+    return [(m,)] if not cfg.separate_M else [(m, r) for r in range(sizes[1])]
+
+
+def write_cell(cfg: SweepConfig, path, chunks, s: int, i, j: int, samples: dict,
                m: int | None = None) -> None:
     """Write the (sampler_s, lam_i, gamma_j) slab from its per-trial geometric factors, in trial
     windows aligned to whole chunks (concurrent writers of distinct cells never share a chunk).
-    ``m``: write only M index m (a non-full beam model samples each M separately)."""
+    ``i``: the lam index, or the (lam_t, lam_r) index pair with separate densities. ``m``: write
+    only M (M_t) index m (a non-full beam model samples each M separately)."""
     import xarray as xr
 
     msl = slice(None) if m is None else slice(m, m + 1)
-    scale = scales_m2(cfg)[None, msl, :, None, None, None]
-    per_trial = scale.shape[1] * len(cfg.rho_s_db)
+    scale = scales_m2(cfg)[msl]  # (M axes..., rho)
+    n_lam = len(cfg.lam_dims)
+    scale = scale.reshape(1, *scale.shape, *([1] * (n_lam + 1)), 1)  # + sampler, lam, gamma, trial
+    per_trial = int(np.prod(scale.shape))
     window = chunks[-1] * max(1, 2**24 // max(1, per_trial * chunks[-1]))  # ~128 MB per write
+    dims = cfg.dims
+    m_region = {cfg.m_dims[0]: msl, **({cfg.m_dims[1]: slice(None)} if cfg.separate_M else {})}
+    lam_region = {d: slice(x, x + 1) for d, x in zip(cfg.lam_dims, _lam_index(cfg, i),
+                                                      strict=True)}
+    lead = (None,) * (len(dims) - 1)
     for a in range(0, cfg.trials, window):
         b = min(a + window, cfg.trials)
-        region = {"sampler": slice(s, s + 1), "M": msl, "rho_s_db": slice(None),
-                  "lam": slice(i, i + 1), "gamma": slice(j, j + 1), "trial": slice(a, b)}
+        region = {"sampler": slice(s, s + 1), **m_region, "rho_s_db": slice(None),
+                  **lam_region, "gamma": slice(j, j + 1), "trial": slice(a, b)}
         part = xr.Dataset({
-            "crlb_m2": (DIMS, scale * samples["g18"][None, None, None, None, None, a:b]),
-            "jensen_m2": (DIMS, scale * samples["g23"][None, None, None, None, None, a:b]),
+            "crlb_m2": (dims, scale * samples["g18"][(*lead, slice(a, b))]),
+            "jensen_m2": (dims, scale * samples["g23"][(*lead, slice(a, b))]),
         })
         # every chunk is written, all-NaN ones too: a missing chunk file is then a fault
         # (netsense.pipeline.integrity), never a cell that happened to be NaN
@@ -228,8 +302,9 @@ def write_cell(cfg: SweepConfig, path, chunks, s: int, i: int, j: int, samples: 
 
 
 # Cube config keys that may differ between a stored cube and a new one whose cells it can still
-# serve: the lists of cells (a cell is one (sampler, lam, gamma), per M for a non-full beam).
-CELL_LIST_KEYS = ("sampler", "sweep.lam", "sweep.gamma")
+# serve: the lists of cells (a cell is one (sampler, lam, gamma), per M for a non-full beam;
+# lam_t and lam_r with separate densities).
+CELL_LIST_KEYS = ("sampler", "sweep.lam", "sweep.lam_t", "sweep.lam_r", "sweep.gamma")
 # Array metadata that must match for a stored chunk file to mean the same in the new cube.
 CHUNK_META_KEYS = ("data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs",
                    "dimension_names", "storage_transformers")
@@ -282,7 +357,8 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
                    shard_stats: dict | None = None) -> tuple[dict, str]:
     """Cells of a stored cube that the new cube can take unchanged, and why not, if none.
 
-    Returns ({new cell key: (old sampler index, old lam index, old gamma index)}, reason).
+    Returns ({new cell key: (old sampler index, old lam index (a tuple (lam_t, lam_r) with
+    separate densities), old gamma index)}, reason).
     A stored cell is reused only if the stored cube is complete and was made by the same code
     (``attrs``' code versions, netsense version) from the same config apart from the cell lists
     (``CELL_LIST_KEYS``), the sampler behind its label is the same, its arrays encode chunks
@@ -313,9 +389,11 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
         # the axes from the stored config, as the template wrote them (same code, checked
         # above): no coordinate chunk is read, so a corrupted one costs only itself
         old_cfg = resolve(json.loads(old_attrs["config_json"]))
-        lams, gammas = list(old_cfg.lam), list(old_cfg.gamma)
-        if len(old_cfg.samplers) != len(labels) or list(old_cfg.M) != list(cfg.M):
+        gammas = list(old_cfg.gamma)
+        if len(old_cfg.samplers) != len(labels) or old_cfg.dims != cfg.dims or any(
+                list(getattr(old_cfg, d)) != list(getattr(cfg, d)) for d in cfg.m_dims):
             return {}, "previous cube has another layout"
+        lams = [list(getattr(old_cfg, d)) for d in cfg.lam_dims]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return {}, f"previous cube unreadable ({type(exc).__name__})"
     if shard_stats is not None:
@@ -327,50 +405,55 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
     out = {}
     for cell in cells(cfg):
         key = cell.key
-        label, _, lam, gamma = key
+        label, gamma = key[0], key[-1]
+        lam = (cell.lam, cell.lam_r) if cell.sides else (cell.lam,)
         if label in labels and specs[labels.index(label)] == new_specs[label] \
-                and lam in lams and gamma in gammas:
+                and all(x in v for x, v in zip(lam, lams, strict=True)) and gamma in gammas:
             if shard_stats is not None and read_from.get(_stats_key(key)) != shard_stats.get(
                     _stats_key(key), []):
                 continue
-            out[key] = (labels.index(label), lams.index(lam), gammas.index(gamma))
+            li = tuple(v.index(x) for x, v in zip(lam, lams, strict=True))
+            out[key] = (labels.index(label), li if cell.sides else li[0], gammas.index(gamma))
     return out, "" if out else "no cell in common"
 
 
-def _cell_files(old: Path, var: str, src: tuple, m_range):
+def _cell_files(old: Path, var: str, src: tuple, m_cells):
     """(chunk file in the old store, its key under the cell) of one cell's chunks of ``var``.
-    Chunk keys: default encoding, '/' separator, c/<sampler>/<M>/<rho>/<lam>/<gamma>/<trial>."""
+    Chunk keys: default encoding, '/' separator, c/<sampler>/<M...>/<rho>/<lam...>/<gamma>/<trial>
+    (one index per antenna and density dim). ``m_cells``: the antenna index tuples."""
     s0, i0, j0 = src
-    for m in m_range:
-        base_old = old / var / "c" / str(s0) / str(m)
+    lam = [str(x) for x in (i0 if isinstance(i0, tuple) else (i0,))]
+    for m in m_cells:
+        base_old = old.joinpath(var, "c", str(s0), *map(str, m))
         if not base_old.is_dir():
             continue
         for r in sorted(os.listdir(base_old)):
-            d_old = base_old / r / str(i0) / str(j0)
+            d_old = base_old.joinpath(r, *lam, str(j0))
             if d_old.is_dir():
                 for t in sorted(os.listdir(d_old)):
                     yield d_old / t, (m, r, t)
 
 
-def _cell_sound(cfg: SweepConfig, old: Path, src: tuple, m_range, chunks) -> bool:
+def _cell_sound(cfg: SweepConfig, old: Path, src: tuple, m_cells, chunks) -> bool:
     """Every chunk file of the stored cell is there and passes its checksum."""
     from .integrity import check_file
 
     n_trial = -(-cfg.trials // chunks[-1])
-    want = len(m_range) * len(cfg.rho_s_db) * n_trial
+    want = len(m_cells) * len(cfg.rho_s_db) * n_trial
     for var in DATA_VARS:
-        files = list(_cell_files(old, var, src, m_range))
+        files = list(_cell_files(old, var, src, m_cells))
         if len(files) != want or any(check_file(f, True) for f, _ in files):
             return False
     return True
 
 
-def _link_cell(old: Path, new: Path, var: str, src: tuple, dst: tuple, m_range) -> int:
+def _link_cell(old: Path, new: Path, var: str, src: tuple, dst: tuple, m_cells) -> int:
     """Hard-link (else copy) one cell's chunk files of ``var`` from the old store to the new one."""
     _, i1, j1 = dst
+    lam = [str(x) for x in (i1 if isinstance(i1, tuple) else (i1,))]
     n = 0
-    for f, (m, r, t) in _cell_files(old, var, src, m_range):
-        d_new = new / var / "c" / str(dst[0]) / str(m) / r / str(i1) / str(j1)
+    for f, (m, r, t) in _cell_files(old, var, src, m_cells):
+        d_new = new.joinpath(var, "c", str(dst[0]), *map(str, m), r, *lam, str(j1))
         d_new.mkdir(parents=True, exist_ok=True)
         try:
             os.link(f, d_new / t)
@@ -418,7 +501,7 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     if reuse:  # a stored cell with a missing or corrupted chunk is read from its shards again
         for cell, _, m, _, _ in cell_slots(cfg):
             if cell.key in reuse and not _cell_sound(
-                    cfg, prev, reuse[cell.key], range(len(cfg.M)) if m is None else [m], chunks):
+                    cfg, prev, reuse[cell.key], _m_cells(cfg, m), chunks):
                 bad.append(cell.describe())
                 del reuse[cell.key]
     todo = {c.key for c in cells(cfg) if c.key not in reuse}
@@ -429,9 +512,8 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     for cell, k, m, i, j in cell_slots(cfg):
         key = cell.key
         if key in reuse:
-            m_range = range(len(cfg.M)) if m is None else [m]
             for v in DATA_VARS:
-                linked += _link_cell(prev, tmp, v, reuse[key], (k, i, j), m_range)
+                linked += _link_cell(prev, tmp, v, reuse[key], (k, i, j), _m_cells(cfg, m))
         else:
             write_cell(cfg, tmp, chunks, k, i, j, samples[key], m)
     if log is not None:

@@ -25,7 +25,7 @@ from ..core.samplers import Sampler, parameter_names, sampler_from_mapping, sche
 from ..core.system import SystemParams
 from ..errors import InputError
 from ..files import read_text
-from .axes import AXES, PAPER_POINT, PARAM_AXES
+from .axes import AXES, PAPER_POINT, SEPARATE, layout_axes
 from .schema import safe_load, schema_file
 
 # Config keys that do not shape the cube: changing them re-draws figures and tables, never
@@ -152,7 +152,7 @@ def _describe(err, prefix: str = "") -> InputError:
         return InputError(path, err.instance, f"must be one of {val}")
     if v == "pattern":
         return InputError(path, err.instance, f"must match {val}")
-    if v == "anyOf" and path.startswith("sweep.lam"):
+    if v == "anyOf" and path.startswith("sweep.lam"):  # lam, lam_t, lam_r
         return InputError(path, err.instance, "must be a density > 0 per m^2, or a fraction like 1/900")
     if v == "anyOf" and path == "sampler":
         keys = ", ".join(["kind", *parameter_names(), "beam"])
@@ -163,7 +163,11 @@ def _describe(err, prefix: str = "") -> InputError:
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """The validated, normalized sweep. Axes are sorted ascending."""
+    """The validated, normalized sweep. Axes are sorted ascending.
+
+    ``M`` and ``lam`` hold the tied axes (M_t = M_r = M, lam_t = lam_r = lam) and are empty
+    where the sweep gives the separate pairs ``M_t``/``M_r`` and ``lam_t``/``lam_r`` instead.
+    """
 
     name: str
     seed: int
@@ -182,6 +186,45 @@ class SweepConfig:
     reference: dict
     dask: dict
     raw: dict = field(compare=False, repr=False)
+    M_t: tuple[int, ...] = ()
+    M_r: tuple[int, ...] = ()
+    lam_t: tuple[float, ...] = ()
+    lam_r: tuple[float, ...] = ()
+
+    @property
+    def separate_M(self) -> bool:
+        """The sweep gives M_t and M_r (two cube dims) instead of the tied M."""
+        return bool(self.M_t)
+
+    @property
+    def separate_lam(self) -> bool:
+        """The sweep gives lam_t and lam_r (two cube dims) instead of the tied lam."""
+        return bool(self.lam_t)
+
+    @property
+    def param_axes(self) -> tuple:
+        """The cube's parameter axes in order (:func:`netsense.pipeline.axes.layout_axes`)."""
+        return layout_axes(self.separate_M, self.separate_lam)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The cube's dims: sampler, the parameter axes, trial."""
+        return ("sampler", *(a.name for a in self.param_axes), "trial")
+
+    @property
+    def m_dims(self) -> tuple[str, ...]:
+        """The antenna dims (``M``, or ``M_t`` and ``M_r``)."""
+        return ("M_t", "M_r") if self.separate_M else ("M",)
+
+    @property
+    def lam_dims(self) -> tuple[str, ...]:
+        """The density dims (``lam``, or ``lam_t`` and ``lam_r``)."""
+        return ("lam_t", "lam_r") if self.separate_lam else ("lam",)
+
+    @property
+    def densities(self) -> list[tuple[float, ...]]:
+        """Every density point in cube order: (lam,) tied, (lam_t, lam_r) separate."""
+        return list(itertools.product(*(getattr(self, d) for d in self.lam_dims)))
 
     @property
     def n_blocks(self) -> int:
@@ -194,19 +237,20 @@ class SweepConfig:
         return [model_label(s, b) for s, b in zip(self.samplers, self.beams, strict=True)]
 
     def sampled_M(self, beam: str) -> list[tuple[int | None, int | None]]:
-        """(index into sweep.M, M) of the separately sampled M values of a beam model:
-        [(None, None)] for ``full`` (one layout serves every M), every M otherwise."""
-        return [(None, None)] if beam == "full" else list(enumerate(self.M))
+        """(index into the TX antenna axis, M_t) of the separately sampled antenna counts of a
+        beam model: [(None, None)] for ``full`` (one layout serves every M), every value of
+        ``M`` (tied) or ``M_t`` (separate) otherwise (a beam model weights the TXs only)."""
+        tx = self.M_t if self.separate_M else self.M
+        return [(None, None)] if beam == "full" else list(enumerate(tx))
 
     def axes(self) -> dict:
         """{axis name: its sorted values}, in the cube's order."""
-        return {a.name: list(getattr(self, a.name)) for a in PARAM_AXES}
+        return {a.name: list(getattr(self, a.name)) for a in self.param_axes}
 
 
 def _reference(ref: dict, axes: dict) -> dict:
     out = {}
-    for k in AXES:
-        values = axes[k]
+    for k, values in axes.items():
         if k in ref:
             v = AXES[k].parse(f"plot.reference.{k}", ref[k])
             match = [x for x in values if math.isclose(x, v, rel_tol=1e-9)]
@@ -216,7 +260,33 @@ def _reference(ref: dict, axes: dict) -> dict:
         else:
             paper = [x for x in values if math.isclose(x, PAPER_POINT[k], rel_tol=1e-9)]
             out[k] = paper[0] if paper else values[len(values) // 2]
+    other = sorted(set(ref) - set(axes))
+    if other:
+        raise InputError(f"plot.reference.{other[0]}", ref[other[0]],
+                         f"is not an axis of this sweep; its axes are {list(axes)}")
     return out
+
+
+def _sweep_layout(sw: dict) -> tuple[bool, bool]:
+    """Which pairs the sweep gives separately: (M_t/M_r, lam_t/lam_r); one clear error for a
+    mix of a tied key and its pair, or half a pair."""
+    out = []
+    for tied, (a, b) in SEPARATE.items():
+        has = [k for k in (a.name, b.name) if k in sw]
+        if tied in sw and has:
+            raise InputError(f"sweep.{has[0]}", sw[has[0]], f"give either sweep.{tied} (tied, "
+                             f"{a.name} = {b.name}) or both sweep.{a.name} and sweep.{b.name}, "
+                             "not both")
+        if len(has) == 1:
+            miss = b.name if has[0] == a.name else a.name
+            raise InputError(f"sweep.{miss}", None, f"required key is missing (separate "
+                             f"{tied} needs both sweep.{a.name} and sweep.{b.name}; or give "
+                             f"sweep.{tied} alone)")
+        if tied not in sw and not has:
+            raise InputError(f"sweep.{tied}", None, f"required key is missing (or give both "
+                             f"sweep.{a.name} and sweep.{b.name})")
+        out.append(bool(has))
+    return out[0], out[1]
 
 
 def _first_error(inst, sch, prefix: str = ""):
@@ -270,7 +340,7 @@ def resolve(doc: dict) -> SweepConfig:
     samplers, beams = _samplers(doc, sch)
     sw = doc["sweep"]
     axes = {}
-    for ax in PARAM_AXES:
+    for ax in layout_axes(*_sweep_layout(sw)):
         vals = sorted(int(v) if ax.integer else ax.parse(f"sweep.{ax.name}[{i}]", v)
                       for i, v in enumerate(sw[ax.name]))
         for x, y in itertools.pairwise(vals):
@@ -315,10 +385,12 @@ def resolve(doc: dict) -> SweepConfig:
     return SweepConfig(
         name=doc["name"], seed=int(doc["seed"]), trials=int(doc["trials"]),
         block_trials=int(doc["block_trials"]), shard_blocks=int(doc["shard_blocks"]),
-        M=tuple(axes["M"]), rho_s_db=tuple(axes["rho_s_db"]), lam=tuple(axes["lam"]),
-        gamma=tuple(gamma), samplers=samplers, beams=beams, system=SystemParams.from_mapping(doc["system"]),
+        M=tuple(axes.get("M", ())), rho_s_db=tuple(axes["rho_s_db"]),
+        lam=tuple(axes.get("lam", ())), gamma=tuple(gamma), samplers=samplers, beams=beams,
+        system=SystemParams.from_mapping(doc["system"]),
         trial_chunk=int(doc["cube"]["trial_chunk"]), analyses=tuple(doc["analyses"]),
         reference=reference, dask=dask_cfg, raw=doc,
+        **{k: tuple(axes[k]) for k in ("M_t", "M_r", "lam_t", "lam_r") if k in axes},
     )
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CubeError
-from .axes import PARAM_AXES, SAMPLER_DIM, TRIAL_DIM
+from .axes import AXES, SAMPLER_DIM, TRIAL_DIM
 from .cubeformat import (  # noqa: F401 - the cube's format, re-exported with the cube
     COMPLETE_ATTR,
     CONTROL_MEAN,
@@ -68,7 +68,7 @@ COORD_ATTRS = {
                      "parameters, beam)"},
     "sampler_code_version": {"units": "1", "long_name": "code version of what shaped the "
                              "entry's samples (netsense.pipeline.plan.sample_code_version)"},
-    **{a.name: {"units": a.units, "long_name": a.long_name} for a in PARAM_AXES},
+    **{a.name: {"units": a.units, "long_name": a.long_name} for a in AXES.values()},
     TRIAL_DIM: {"units": "1", "long_name": "Monte Carlo trial (one PPP network)"},
 }
 

@@ -2,9 +2,12 @@
 
 The terms (the README's glossary):
 
-* a *cell* (:class:`Cell`) is one (sampler entry, lam, gamma), and also one M for a non-full
-  beam model: the unit of sampling. Only these change the sampled geometry; one layout serves
-  every (M, rho_s) exactly with full beam gain.
+* a *cell* (:class:`Cell`) is one (sampler entry, lam, gamma), or (sampler entry, lam_t, lam_r,
+  gamma) with separate densities, and also one M (M_t) for a non-full beam model: the unit of
+  sampling. Only these change the sampled geometry; one layout serves every (M_t, M_r, rho_s)
+  exactly with full beam gain. With separate densities a cell's blocks are joined from its two
+  sides (:mod:`netsense.core.sides`), each cached on its own (:func:`side_id`), so cells that
+  share a side density sample it once.
 * a *block* (``block_trials`` trials, one Dask task) is the unit of randomness: its stream is
   keyed by (seed, the cell's stream key, block index) and it is cached on its own.
 * a *shard* (:class:`Shard`, ``shard_blocks`` blocks, one Snakemake job, one file) is the unit of
@@ -22,29 +25,41 @@ from dataclasses import dataclass
 
 from ..core.blocks import block_stream_key
 from ..core.samplers import Sampler, sampler_from_mapping
+from ..core.sides import side_stream_key
 from .codeversion import code_version
 from .config import SweepConfig, model_label
 
 BLOCK_KERNEL = "netsense.core.blocks"
+SIDES_KERNEL = "netsense.core.sides"  # the blocks of cells with separate densities
 
 
-def sample_code_version(sampler: Sampler) -> str:
-    """Code version of what shapes a cell's samples: the block kernel and the sampler's module
-    (with everything they import); other samplers' modules and the registry are not part of
-    it, so adding a sampler leaves every cached cell valid."""
-    return code_version(BLOCK_KERNEL, type(sampler).__module__)
+def sample_code_version(sampler: Sampler, sides: bool = False) -> str:
+    """Code version of what shapes a cell's samples: the block kernel (the sides kernel with
+    separate densities) and the sampler's module (with everything they import); other
+    samplers' modules and the registry are not part of it, so adding a sampler leaves every
+    cached cell valid."""
+    return code_version(SIDES_KERNEL if sides else BLOCK_KERNEL, type(sampler).__module__)
 
 
 @dataclass(frozen=True)
 class Cell:
     """One sampled unit: a sampler entry (sampler and beam model), lam and gamma, and the M of
-    a non-full beam model (``None`` with full gain: the cell then serves every M)."""
+    a non-full beam model (``None`` with full gain: the cell then serves every M).
+
+    With separate densities ``lam`` is lam_t and ``lam_r`` is set (``None``: tied, lam_t =
+    lam_r = lam); ``M`` is then M_t (the beam model weights the TXs only)."""
 
     sampler: Sampler
     beam: str
     M: int | None
     lam: float
     gamma: float
+    lam_r: float | None = None
+
+    @property
+    def sides(self) -> bool:
+        """Separate densities: the blocks are joined from a TX and an RX side."""
+        return self.lam_r is not None
 
     @property
     def label(self) -> str:
@@ -53,37 +68,59 @@ class Cell:
 
     @property
     def key(self) -> tuple:
-        """The cube's key of this cell: (sampler label, M or None, lam, gamma)."""
+        """The cube's key of this cell: (sampler label, M or None, lam, gamma), with lam_r
+        after lam for separate densities."""
+        if self.sides:
+            return (self.label, self.M, self.lam, self.lam_r, self.gamma)
         return (self.label, self.M, self.lam, self.gamma)
 
+    def side_key(self, side: str, block_trials: int) -> str:
+        """The stream key of one side's blocks (separate densities)."""
+        lam = self.lam if side == "tx" else self.lam_r
+        return side_stream_key(self.sampler, side, lam, self.gamma, block_trials, self.beam,
+                               self.M if side == "tx" else None)
+
     def stream_key(self, block_trials: int) -> str:
-        """The stream key of this cell's blocks."""
+        """The stream key of this cell's blocks (both sides' keys with separate densities)."""
+        if self.sides:
+            return "|".join(self.side_key(s, block_trials) for s in ("tx", "rx"))
         return block_stream_key(self.sampler, self.lam, self.gamma, block_trials, self.beam,
                                 self.M)
 
     def describe(self) -> str:
         """The cell in messages: ``plane-K64 lam=0.0025 gamma=4``."""
         m = "" if self.M is None else f" {self.beam} M={self.M}"
-        return f"{self.sampler.label()}{m} lam={self.lam:.6g} gamma={self.gamma:g}"
+        lam = f"lam_t={self.lam:.6g} lam_r={self.lam_r:.6g}" if self.sides \
+            else f"lam={self.lam:.6g}"
+        return f"{self.sampler.label()}{m} {lam} gamma={self.gamma:g}"
 
     def to_params(self) -> dict:
         """The cell as builtin types (Snakemake params, shard file metadata)."""
-        return {"sampler": self.sampler.to_mapping(), "beam": self.beam,
-                "M": None if self.M is None else int(self.M), "lam": float(self.lam),
-                "gamma": float(self.gamma)}
+        out = {"sampler": self.sampler.to_mapping(), "beam": self.beam,
+               "M": None if self.M is None else int(self.M), "lam": float(self.lam),
+               "gamma": float(self.gamma)}
+        return {**out, "lam_r": float(self.lam_r)} if self.sides else out
 
     @classmethod
     def from_params(cls, p: dict) -> Cell:
         """Inverse of :meth:`to_params`."""
         return cls(sampler_from_mapping(p["sampler"]), p["beam"],
-                   None if p["M"] is None else int(p["M"]), float(p["lam"]), float(p["gamma"]))
+                   None if p["M"] is None else int(p["M"]), float(p["lam"]), float(p["gamma"]),
+                   None if p.get("lam_r") is None else float(p["lam_r"]))
 
 
 def cell_slots(cfg: SweepConfig):
     """Every cell of the sweep with its place in the cube: (cell, sampler index, M index or
-    None, lam index, gamma index); sampler-major, then M (non-full beams), lam, gamma."""
+    None, lam index, gamma index); sampler-major, then M (non-full beams), lam, gamma. With
+    separate densities the lam index is the pair (lam_t index, lam_r index), lam_r fastest."""
     for k, (spec, beam) in enumerate(zip(cfg.samplers, cfg.beams, strict=True)):
         for m, M in cfg.sampled_M(beam):
+            if cfg.separate_lam:
+                for i, lam_t in enumerate(cfg.lam_t):
+                    for ir, lam_r in enumerate(cfg.lam_r):
+                        for j, gamma in enumerate(cfg.gamma):
+                            yield Cell(spec, beam, M, lam_t, gamma, lam_r), k, m, (i, ir), j
+                continue
             for i, lam in enumerate(cfg.lam):
                 for j, gamma in enumerate(cfg.gamma):
                     yield Cell(spec, beam, M, lam, gamma), k, m, i, j
@@ -94,13 +131,31 @@ def cells(cfg: SweepConfig) -> list[Cell]:
     return [slot[0] for slot in cell_slots(cfg)]
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def cell_id(cfg: SweepConfig, cell: Cell) -> str:
     """Directory name of a cell (see the module docstring)."""
     key = cell.stream_key(cfg.block_trials)
-    digest = hashlib.sha256(f"{cfg.seed};{key};{sample_code_version(cell.sampler)}".encode()
-                            ).hexdigest()[:10]
+    digest = _digest(f"{cfg.seed};{key};{sample_code_version(cell.sampler, cell.sides)}")
     per_m = "" if cell.M is None else f"_M{cell.M}"
+    if cell.sides:
+        return (f"{cell.label}{per_m}_lamt{cell.lam:.6g}_lamr{cell.lam_r:.6g}"
+                f"_gamma{cell.gamma:g}_{digest}")
     return f"{cell.label}{per_m}_lam{cell.lam:.6g}_gamma{cell.gamma:g}_{digest}"
+
+
+def side_id(cfg: SweepConfig, cell: Cell, side: str) -> str:
+    """Directory name of one side of a cell with separate densities, below ``sides/``: every
+    cell with that side's parameters (sampler, density, gamma, and the beam model with M_t for
+    the TXs) shares it, so the side is sampled once for all of them."""
+    key = cell.side_key(side, cfg.block_trials)
+    lam = cell.lam if side == "tx" else cell.lam_r
+    per_m = "" if cell.M is None or side == "rx" else f"_M{cell.M}"
+    beam = f"-{cell.beam}" if side == "tx" and cell.beam != "full" else ""
+    return (f"{side}_{cell.sampler.label()}{beam}{per_m}_lam{lam:.6g}_gamma{cell.gamma:g}_"
+            + _digest(f"{cfg.seed};{key};{sample_code_version(cell.sampler, True)}"))
 
 
 @dataclass(frozen=True)
@@ -120,10 +175,14 @@ class Shard:
         return f"{self.cell_id}/shard-{self.index:05d}"
 
     def params(self, cfg: SweepConfig) -> dict:
-        """Everything that shapes this shard's file, as builtin types (Snakemake params)."""
-        return {"seed": cfg.seed, **self.cell.to_params(), "block_trials": cfg.block_trials,
-                "trial_start": self.trial_start, "trial_stop": self.trial_stop,
-                "code_version": sample_code_version(self.cell.sampler)}
+        """Everything that shapes this shard's file, as builtin types (Snakemake params); with
+        separate densities also the directory of each side below ``sides/``."""
+        out = {"seed": cfg.seed, **self.cell.to_params(), "block_trials": cfg.block_trials,
+               "trial_start": self.trial_start, "trial_stop": self.trial_stop,
+               "code_version": sample_code_version(self.cell.sampler, self.cell.sides)}
+        if self.cell.sides:
+            out["sides"] = {s: side_id(cfg, self.cell, s) for s in ("tx", "rx")}
+        return out
 
 
 def plan(cfg: SweepConfig) -> list[Shard]:

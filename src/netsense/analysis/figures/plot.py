@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InputError
-from ...pipeline.axes import AXES, SAMPLER_DIM
+from ...pipeline.axes import AXES, SAMPLER_DIM, param_dims
 from .common import plt
 
 LABELS = {"crlb_m2": "E[eq. (18)] (CRLB)", "jensen_m2": "E[eq. (23)]"}
@@ -29,11 +29,12 @@ def plot_data(ds, x: str, where: dict, var=("crlb_m2", "jensen_m2"), nearest: bo
     """
     from ..query import summarize
 
-    if x not in AXES:
-        raise InputError("--x", x, f"must be one of the swept axes {list(AXES)}")
+    axes = param_dims(ds)
+    if x not in axes:
+        raise InputError("--x", x, f"must be one of the swept axes {list(axes)}")
     if x in where:
         raise InputError("--where", x, f"{x} is the x axis; leave it free")
-    for a in AXES:
+    for a in axes:
         if a != x and a not in where and ds.sizes[a] > 1:
             vals = ", ".join(f"{v:g}" for v in ds[a].values)
             raise InputError("--where", a, f"{a} has {ds.sizes[a]} values ({vals}); fix it, "

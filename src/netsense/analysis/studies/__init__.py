@@ -9,6 +9,8 @@ is one module, one entry here and its report caption ``workflow/report/<name>.rs
 * ``gap`` (:mod:`.gap`): the same ratios against each sampler's parameter (R, K).
 * ``sec2c`` (:mod:`.sec2c`): Section II-C, single-antenna against MIMO networks.
 * ``beams`` (:mod:`.beams`): TX beam models against full gain.
+* ``asymmetric`` (:mod:`.asymmetric`): sweeps with separate lam_t, lam_r (and M_t, M_r):
+  E[eq. 18] / Theorem 2 over (lam_t / lam_r, gamma), and Section II-C as a view of the cube.
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ import math
 from pathlib import Path
 
 from ...errors import InputError
+from ...pipeline.axes import AXES, M_DIMS, param_dims
+from ..fits import MC_FITS
 from ..tables import write_rows
-from . import beams, gap, sec2c, tightness
+from . import asymmetric, beams, gap, sec2c, tightness
 from .common import Study, StudyInput
 
 # The registry: name in the config's `analyses` -> study. One line per study; run in this order.
 STUDIES: dict[str, Study] = {s.name: s for s in (tightness.STUDY, gap.STUDY, sec2c.STUDY,
-                                                  beams.STUDY)}
+                                                  beams.STUDY, asymmetric.STUDY)}
+# Studies (and fig1) drawn for the tied axes M and lam: a sweep with M_t/M_r or lam_t/lam_r
+# runs the asymmetric study instead.
+TIED_ONLY = ("fig1", "tightness", "gap", "sec2c", "beams")
 FIGURE_ANALYSES = ("fig1",)  # analyses drawn by the figure rule, not by a study
 
 
@@ -42,6 +49,13 @@ def check_config(cfg) -> None:
     for i, name in enumerate(cfg.analyses):
         if name not in allowed:
             raise InputError(f"analyses[{i}]", name, f"must be one of {allowed}")
+    separate = [k for k, on in (("M_t/M_r", cfg.separate_M), ("lam_t/lam_r", cfg.separate_lam))
+                if on]
+    for i, name in enumerate(cfg.analyses):
+        if separate and name in TIED_ONLY:
+            raise InputError(f"analyses[{i}]", name, f"draws the tied axes sweep.M and sweep.lam; "
+                             f"this sweep gives {' and '.join(separate)} (use analyses: "
+                             "[asymmetric])")
     for name in cfg.analyses:
         if name in STUDIES and STUDIES[name].check is not None:
             STUDIES[name].check(cfg)
@@ -58,9 +72,11 @@ def findings(inp: StudyInput, analyses, study_rows: dict | None = None) -> dict:
     reference (M, rho_s); the rows of the selected studies that have a findings key."""
     study_rows = dict(study_rows or {})
     ds, ref = inp.ds, inp.ref
-    lam_slopes = [r for r in inp.slopes if r["axis"] == "lam" and r["M"] == int(ref["M"])
+    m_dims = [d for d in param_dims(ds) if d in M_DIMS]
+    lam_slopes = [r for r in inp.slopes if r["axis"] in MC_FITS
+                  and all(r[d] == int(ref[d]) for d in m_dims)
                   and math.isclose(r["rho_s_db"], float(ref["rho_s_db"]))]
-    out = {"reference": {k: (float(v) if k != "M" else int(v)) for k, v in ref.items()},
+    out = {"reference": {k: (int(v) if AXES[k].integer else float(v)) for k, v in ref.items()},
            "trials": int(ds.sizes["trial"]), "samplers": [str(s) for s in ds["sampler"].values],
            "ratios": inp.ratios, "lam_slopes": lam_slopes}
     for s in selected(analyses):

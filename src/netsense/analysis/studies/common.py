@@ -11,12 +11,13 @@ standard error of :func:`netsense.core.stats.ratio_se`.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...core.samplers import SAMPLERS
-from ...pipeline.axes import PARAM_DIMS
+from ...pipeline.axes import LAM_DIMS, M_DIMS, param_dims
 from ...pipeline.cube import Entry, entries
 from ..estimates import control_mean, estimate
 
@@ -84,26 +85,32 @@ def table_columns(entry: Entry) -> dict:
 
 def point(ds, ref: dict, **over):
     """The cube at the reference point, with some coordinates overridden."""
-    sel = {k: ref[k] for k in PARAM_DIMS}
+    sel = {k: ref[k] for k in param_dims(ds)}
     sel.update(over)
     return ds.sel(sel)
 
 
 def ratio_rows(ds, ref: dict, control=None) -> list[dict]:
     """E[eq. 18] / Theorem 2 and E[eq. 23] / Theorem 2 for every (sampler, lam, gamma) at the
-    reference (M, rho_s), with 95% intervals: the reported estimates of
+    reference (M, rho_s), every (sampler, lam_t, lam_r, gamma) at the reference (M_t, M_r,
+    rho_s) with separate axes, with 95% intervals: the reported estimates of
     :mod:`netsense.analysis.estimates` (``crlb_method`` says which; the plain E[eq. 18] ratio is
     beside it as ``crlb_plain_ratio``)."""
     control = control_mean(ds) if control is None else control
     rows = []
+    dims = param_dims(ds)
+    lam_dims = [d for d in dims if d in LAM_DIMS]
+    m_dims = [d for d in dims if d in M_DIMS]
     for e in entries(ds):
-        for lam in ds["lam"].values:
+        for lam in itertools.product(*(ds[d].values for d in lam_dims)):
+            dens = dict(zip(lam_dims, lam, strict=True))
             for g in ds["gamma"].values:
-                pt = point(ds, ref, sampler=e.label, lam=lam, gamma=g)
+                pt = point(ds, ref, sampler=e.label, **dens, gamma=g)
                 pt = pt[[*QUANTITIES.values(), "closed_form_m2"]].load()  # read once
                 closed = float(pt["closed_form_m2"])
-                row = {"sampler": e.label, "kind": e.kind, **table_columns(e), "lam": float(lam),
-                       "gamma": float(g), "M": int(ref["M"]), "rho_s_db": float(ref["rho_s_db"]),
+                row = {"sampler": e.label, "kind": e.kind, **table_columns(e),
+                       **{d: float(v) for d, v in dens.items()}, "gamma": float(g),
+                       **{d: int(ref[d]) for d in m_dims}, "rho_s_db": float(ref["rho_s_db"]),
                        "closed_form_m2": closed}
                 for q, v in QUANTITIES.items():
                     est = estimate(pt, v, control)
