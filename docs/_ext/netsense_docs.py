@@ -3,7 +3,8 @@
 - ``.. netsense-config::``: the config reference, generated from the completed schema.
 - ``.. netsense-public::``: the names of the top-level package, linked to their definitions.
 - Docstrings are plain text with ASCII math (``|a^H w|^2``): a ``|`` outside a literal is
-  escaped before reStructuredText reads it, so that it is never taken for a substitution.
+  escaped before reStructuredText reads it, so that it is never taken for a substitution; and
+  relative references (``:mod:`.cube```) are made absolute as Python would resolve them.
 
 Config reference:
 
@@ -16,9 +17,12 @@ descriptions hold characters such as ``|a^H w|`` that reStructuredText would rea
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 import json
 import re
+import sys
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
@@ -166,14 +170,55 @@ def escape_bars(text: str) -> str:
     return "".join(p if i % 2 else re.sub(r"(?<!\\)\|", r"\\|", p) for i, p in enumerate(parts))
 
 
-def _escape_docstring(app, what, name, obj, options, lines):
+# a role whose target is relative (:mod:`.cube`, :func:`~.blocks.simulate_block`)
+_RELATIVE = re.compile(r"(:[a-z]+(?::[a-z]+)?:`)(~?)\.([A-Za-z_][\w.]*)`")
+
+
+@functools.cache
+def _resolves(dotted: str) -> bool:
+    """Whether ``dotted`` names a module or an attribute of one (imported, never guessed)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def absolute_refs(text: str, module: str, is_package: bool) -> str:
+    """Relative role targets made absolute, as Python reads them: ``.x`` in module ``a.b.m``
+    is ``a.b.m.x`` if that exists (Sphinx's own first guess), else the sibling ``a.b.x``.
+    Sphinx otherwise searches every object ending in ``.x``, and two modules named ``common``
+    make that ambiguous (a warning)."""
+    package = module if is_package else module.rpartition(".")[0]
+
+    def fix(m):
+        for base in dict.fromkeys((module, package)):
+            if base and _resolves(f"{base}.{m[3]}"):
+                return f"{m[1]}{m[2]}{base}.{m[3]}`"
+        return m[0]
+
+    return _RELATIVE.sub(fix, text)
+
+
+def _process_docstring(app, what, name, obj, options, lines):
+    module = name if what == "module" else getattr(obj, "__module__", None) or ""
+    mod = sys.modules.get(module)
+    is_package = bool(mod and getattr(mod, "__path__", None))
     in_literal_block = False
     for i, line in enumerate(lines):
         stripped = line.strip()
         if in_literal_block and stripped and not line.startswith((" ", "\t")):
             in_literal_block = False
         if not in_literal_block:
-            lines[i] = escape_bars(line)
+            lines[i] = escape_bars(absolute_refs(line, module, is_package) if module else line)
         if stripped.endswith("::"):
             in_literal_block = True
 
@@ -182,5 +227,5 @@ def setup(app):
     app.add_directive("netsense-config", ConfigReference)
     app.add_directive("netsense-public", PublicNames)
     # after napoleon (priority 500), on the reStructuredText it produced
-    app.connect("autodoc-process-docstring", _escape_docstring, priority=900)
+    app.connect("autodoc-process-docstring", _process_docstring, priority=900)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
