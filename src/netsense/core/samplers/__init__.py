@@ -9,6 +9,10 @@ class, and no other code branches on a kind's name (CONTRIBUTING.md, "Add a samp
 * ``plane`` (:mod:`.plane`, default): the K nearest nodes of a PPP on the whole plane by radial
   ordering, plus the conditional mean of the far field beyond r_K. Unbiased for Theorem 2.
 * ``disk`` (:mod:`.disk`): a homogeneous PPP in a disk of radius R (the paper's finite window).
+* ``matern`` (:mod:`.matern`): Matérn type II hard-core (repulsive), window + far-field mean.
+* ``thomas`` (:mod:`.thomas`): Thomas cluster process (clustered), window + far-field mean.
+* ``lattice`` (:mod:`.lattice`): perturbed hexagonal lattice, window + far-field mean
+  (:mod:`.window` holds what the three share).
 * :func:`~.stable.sample_stable_sum`: the exact law of A = sum L over the whole plane
   (positive stable), for eq. (23) alone; a check, not a sampler of networks.
 """
@@ -18,12 +22,18 @@ from __future__ import annotations
 from ...errors import InputError
 from .base import NodeFactor, Sampler, check_density
 from .disk import DiskSampler
+from .lattice import LatticeSampler
+from .matern import MaternSampler
 from .plane import PlaneSampler
+from .thomas import ThomasSampler
 
 # The registry: sampler.kind -> its parameter class. One line per kind.
 SAMPLERS: dict[str, type[Sampler]] = {
     PlaneSampler.kind: PlaneSampler,
     DiskSampler.kind: DiskSampler,
+    MaternSampler.kind: MaternSampler,
+    ThomasSampler.kind: ThomasSampler,
+    LatticeSampler.kind: LatticeSampler,
 }
 
 DEFAULT_KIND = PlaneSampler.kind  # sampler.kind when a config entry leaves it out
@@ -64,5 +74,6 @@ def schema_properties() -> dict:
     return props
 
 
-__all__ = ["SAMPLERS", "DiskSampler", "NodeFactor", "PlaneSampler", "Sampler", "check_density",
+__all__ = ["SAMPLERS", "DiskSampler", "LatticeSampler", "MaternSampler", "NodeFactor",
+           "PlaneSampler", "Sampler", "ThomasSampler", "check_density",
            "parameter_names", "sampler_class", "sampler_from_mapping", "schema_properties"]
