@@ -6,7 +6,7 @@ uniform point of a unit cell and rotates it by a uniform angle, which makes the 
 stationary and isotropic, and displaces each site by i.i.d. isotropic Gaussian noise of standard
 deviation sigma per coordinate (``noise_m``; sigma -> infinity tends to the PPP, sigma = 0 is the
 rigid lattice). The target sees the nodes of a window of radius R (:mod:`.window`) plus the far
-field's mean; sites up to R + 6 sigma + a are placed, beyond which a node falls in the window
+field's mean; sites up to R + 6 sigma + 2a are placed, beyond which a node falls in the window
 with probability below exp(-18).
 """
 
@@ -22,7 +22,7 @@ from ..fisher import LegStats
 from .base import Sampler, check_density
 from .window import WINDOW_NODES, check_guard, check_window_gamma, window_radius, window_stats
 
-REACH = 6.0  # sites beyond R + REACH sigma (+ a, the shift) are left out
+REACH = 6.0  # sites beyond R + REACH sigma (+ 2a, the shift) are left out
 
 
 def lattice_constant(lam: float) -> float:
@@ -95,7 +95,8 @@ def lattice_points(rng: np.random.Generator, lam: float, noise_m: float, radius_
     """Perturbed, shifted and rotated lattice nodes covering the disk of radius ``radius_m``
     for ``n_trials`` trials: flat ``owner, x, y`` (trial, metres)."""
     a = lattice_constant(lam)
-    sx, sy = lattice_sites(lam, radius_m + REACH * noise_m + a)
+    # sites up to R + REACH sigma + 2a: the shift moves a site by up to |a1 + a2| = sqrt(3) a < 2a
+    sx, sy = lattice_sites(lam, radius_m + REACH * noise_m + 2.0 * a)
     # Uniform shift over one unit cell (s1 a1 + s2 a2) and a uniform rotation per trial.
     s1, s2 = rng.uniform(size=(2, n_trials, 1))
     theta = rng.uniform(-math.pi, math.pi, size=(n_trials, 1))
