@@ -9,6 +9,7 @@ is one module, one entry here and its report caption ``workflow/report/<name>.rs
 * ``gap`` (:mod:`.gap`): the same ratios against each sampler's parameter (R, K).
 * ``sec2c`` (:mod:`.sec2c`): Section II-C, single-antenna against MIMO networks.
 * ``beams`` (:mod:`.beams`): TX beam models against full gain.
+* ``deployments`` (:mod:`.deployments`): non-Poisson deployments and guard zones against the PPP.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from pathlib import Path
 
 from ...errors import InputError
 from ..tables import write_rows
-from . import beams, gap, sec2c, tightness
+from . import beams, deployments, gap, sec2c, tightness
 from .common import Study, StudyInput
 
 # The registry: name in the config's `analyses` -> study. One line per study; run in this order.
 STUDIES: dict[str, Study] = {s.name: s for s in (tightness.STUDY, gap.STUDY, sec2c.STUDY,
-                                                  beams.STUDY)}
+                                                  beams.STUDY, deployments.STUDY)}
 FIGURE_ANALYSES = ("fig1",)  # analyses drawn by the figure rule, not by a study
 
 

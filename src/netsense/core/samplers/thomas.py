@@ -46,7 +46,7 @@ class ThomasSampler(Sampler):
                       "description": "Gaussian scatter sigma of the thomas sampler's daughters "
                                      "around their parent, per coordinate [m]."}}
     SUMMARY = "Thomas cluster, window + far-field mean"
-    TABLE_COLUMNS: ClassVar[dict] = {"c": "daughters", "sigma_m": "scatter_m"}
+    TABLE_COLUMNS: ClassVar[dict] = {"sigma_m": "scatter_m", "c": "daughters"}  # regularity first
     AXIS_LABELS: ClassVar[dict] = {"daughters": "mean daughters per cluster c [count]",
                                    "scatter_m": "cluster scatter sigma [m]"}
     daughters: float = 5.0
