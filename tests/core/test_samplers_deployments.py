@@ -117,6 +117,16 @@ def test_matern_hard_core_and_retained_intensity(delta):
         assert spatial.distance.pdist(pts).min() >= delta
 
 
+def test_bad_parameters_are_one_line():
+    with pytest.raises(InputError, match=r"^sampler\.daughters: got 0; must be a finite number > 0 "
+                                         r"\(mean daughters per cluster\)$"):
+        ThomasSampler(daughters=0)
+    with pytest.raises(InputError, match=r"^sampler\.noise_m: got -1\.0; must be a finite number >= 0"):
+        LatticeSampler(noise_m=-1.0)
+    with pytest.raises(InputError, match=r"^sampler\.hardcore_m: got 0; must be a finite number > 0"):
+        MaternSampler(hardcore_m=0)
+
+
 def test_matern_too_dense_is_one_line():
     with pytest.raises(InputError, match=r"^sampler\.hardcore_m: got 20\.0; too large .*"
                                          r"lam pi delta\^2 < 1"):

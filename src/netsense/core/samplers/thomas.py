@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ...errors import InputError
 from ..fisher import LegStats
 from .base import Sampler, check_density, check_positive_length
 from .window import WINDOW_NODES, check_guard, check_window_gamma, disk_points, window_radius, window_stats
@@ -54,8 +55,8 @@ class ThomasSampler(Sampler):
     guard_m: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "daughters", check_positive_length("sampler.daughters",
-                                                                    self.daughters))
+        object.__setattr__(self, "daughters", check_mean_count("sampler.daughters",
+                                                               self.daughters))
         object.__setattr__(self, "scatter_m", check_positive_length("sampler.scatter_m",
                                                                     self.scatter_m))
         object.__setattr__(self, "guard_m", check_guard("sampler.guard_m", self.guard_m))
@@ -81,6 +82,14 @@ class ThomasSampler(Sampler):
         owner, x, y = thomas_points(rng, lam, self.daughters, self.scatter_m, radius, n_trials)
         return window_stats(rng, owner, x, y, n_trials, lam, gamma, radius, self.guard_m,
                             node_factor)
+
+
+def check_mean_count(field: str, value) -> float:
+    """A finite mean count > 0, else an :class:`InputError` on ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not math.isfinite(float(value)) or value <= 0:
+        raise InputError(field, value, "must be a finite number > 0 (mean daughters per cluster)")
+    return float(value)
 
 
 def thomas_points(rng: np.random.Generator, lam: float, daughters: float, scatter_m: float,
