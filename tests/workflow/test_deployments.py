@@ -27,6 +27,8 @@ pytestmark = pytest.mark.slow
 VALUE_RTOL = 1e-13
 # Monte Carlo mean against an exact value: 4 standard errors (two-sided normal tail ~6e-5).
 Z_TOL = 4.0
+# The study's dB against numpy's: the same means summed in another order (float64 rounding).
+DB_RTOL, DB_ATOL = 1e-9, 1e-12
 
 LABELS = ["plane-K64", "matern-d12", "thomas-c5-s10", "lattice-s0", "plane-K64-g20",
           "lattice-s5-g20"]
@@ -85,3 +87,11 @@ def test_guarded_plane_eq23_matches_its_exact_mean_and_findings(run):
     assert by["lattice-s0", 4.0]["crlb_vs_ppp_ci_high_db"] < 0
     assert by["plane-K64-g20", 4.0]["crlb_vs_ppp_ci_low_db"] > 0
     assert (run["dir"] / "deployments.png").stat().st_size > 10_000
+    # the study's dB against numpy on the cube: E[eq. 23] is the plain mean for every entry
+    for label in ("lattice-s0", "thomas-c5-s10", "plane-K64-g20"):
+        for gamma in (2.5, 4.0):
+            sel = {"M": 4, "rho_s_db": 120.0, "lam": 1 / 900, "gamma": gamma}
+            m = ds.jensen_m2.sel(sampler=label, **sel).values.mean()
+            m0 = ds.jensen_m2.sel(sampler="plane-K64", **sel).values.mean()
+            assert by[label, gamma]["jensen_vs_ppp_db"] == pytest.approx(
+                10 * math.log10(m / m0), rel=DB_RTOL, abs=DB_ATOL)
