@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from netsense.core.samplers import SAMPLERS, parameter_names, sampler_from_mapping, schema_properties
+from netsense.core.samplers import (
+    COMMON_PARAMS,
+    SAMPLERS,
+    parameter_names,
+    sampler_from_mapping,
+    schema_properties,
+)
 from netsense.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,17 +80,20 @@ def test_registry_is_consistent():
         assert cls.kind == kind
         default = cls()
         assert sampler_from_mapping(default.to_mapping()) == default  # mapping round trip
-        assert set(cls.PARAMS) == set(default.to_mapping()) - {"kind"}
+        # its own parameters, and the common ones (guard_m) where the kind carries them
+        assert set(cls.PARAMS) == set(default.to_mapping()) - {"kind"} - set(COMMON_PARAMS)
         for name, sch in cls.PARAMS.items():
             assert {"type", "default", "description"} <= set(sch), (kind, name)
             assert "[" in sch["description"], (kind, name, "unit in brackets")
     props = schema_properties()
     assert props["kind"]["enum"] == list(SAMPLERS)
     assert set(parameter_names()) <= set(props)
+    assert set(COMMON_PARAMS) <= set(props) and set(COMMON_PARAMS) <= set(parameter_names())
 
 
 def test_unknown_kind_names_the_kinds():
-    with pytest.raises(InputError, match=r"^sampler\.kind: got 'ring'; must be one of \['plane', 'disk'\]"):
+    with pytest.raises(InputError, match=r"^sampler\.kind: got 'ring'; must be one of \['plane', 'disk', "
+                                    r"'matern', 'thomas', 'lattice'\]"):
         sampler_from_mapping({"kind": "ring"})
 
 

@@ -7,7 +7,7 @@ import sys
 
 from ..core.closed_form import compare_mimo_single, lemma3_inv_sum, theorem2_m2
 from ..core.fisher import crlb
-from ..core.samplers import DEFAULT_KIND, SAMPLERS, parameter_names, sampler_class
+from ..core.samplers import COMMON_PARAMS, DEFAULT_KIND, SAMPLERS, parameter_names, sampler_from_mapping
 from ..deploy.layout import load_layout
 from ..errors import InputError
 from .common import add_system_args, density, finite, print_json, system_from_args
@@ -82,8 +82,8 @@ def cmd_mc(args):
     """Monte Carlo of eq. (18) and eq. (23) at one point; a table, or JSON with ``--json``."""
     from ..core.mc import mc_point
 
-    cls = sampler_class(args.sampler, "--sampler")
-    sampler = cls.from_mapping({p: getattr(args, p) for p in parameter_names()})
+    sampler = sampler_from_mapping({"kind": args.sampler,
+                                    **{p: getattr(args, p) for p in parameter_names()}})
     system = system_from_args(args)
     dens = _tied_or_sides(args, "lam", "--lam", "--lam-t", "--lam-r")
     for flag, v in dens.items():
@@ -187,6 +187,9 @@ def register(sub) -> None:
             kind = int if sch["type"] == "integer" else finite(f"--{name.replace('_', '-')}")
             m.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
                            default=sch["default"], help=f"{cls.kind}: {sch['description']}")
+    for name, sch in COMMON_PARAMS.items():
+        m.add_argument(f"--{name.replace('_', '-')}", dest=name, type=finite(f"--{name.replace('_', '-')}"),
+                       default=sch["default"], help=sch["description"])
     m.add_argument("--seed", type=int, default=0, help="user seed")
     m.add_argument("--block-trials", dest="block_trials", type=int, default=None,
                    help="trials per random-stream block (result-shaping; default min(50000, "

@@ -13,6 +13,10 @@ function per sampler:
   plus the far field's conditional mean).
 * :func:`inv_sum_mean_disk`: the ``disk`` sampler (a PPP in a disk of radius R), conditioned on
   at least one node.
+* :func:`inv_sum_mean_plane_guard`: the whole plane outside a guard disk of radius g (Lemma 3
+  with the radial integral from g).
+* :func:`inv_sum_mean_plane_nearest_guard`: the guarded ``plane`` sampler (the K nearest nodes
+  beyond g by radial ordering, plus the far field's conditional mean), :mod:`.samplers.guard`.
 
 The plane sampler's and the disk's values each reduce to one quadrature of a dimensionless
 integral in gamma and K (plane) or in gamma and the disk's mean node count mu (disk); the
@@ -238,6 +242,144 @@ def inv_sum_mean_disk(lam: float, gamma: float, radius_m: float) -> float:
     return radius_m**gamma * _disk_unit(gamma, mu)
 
 
+# Composite Gauss-Legendre on a log scale for the guarded forms: GL_NODES nodes per segment of
+# GL_WIDTH e-folds. The integrands are analytic and vary by O(1) per e-fold on that scale, so a
+# 20-node rule per 2 e-folds is exact to float64 (checked against mpmath to 1e-12,
+# tests/core/test_expectations_guard.py).
+_GL_NODES = 20
+_GL_WIDTH = 2.0
+
+
+def _log_gl(z_lo: float, z_hi: float):
+    """Nodes x = e^z and weights (dz e^z folded in) of a composite Gauss-Legendre rule over
+    z in [z_lo, z_hi]: int_{e^z_lo}^{e^z_hi} f(x) dx ~ sum w f(x)."""
+    xi, wi = np.polynomial.legendre.leggauss(_GL_NODES)
+    n_seg = max(1, math.ceil((z_hi - z_lo) / _GL_WIDTH))
+    edges = np.linspace(z_lo, z_hi, n_seg + 1)
+    half = 0.5 * (edges[1:] - edges[:-1])[:, None]
+    z = (0.5 * (edges[1:] + edges[:-1]))[:, None] + half * xi[None, :]
+    x = np.exp(z).ravel()
+    return x, (half * wi[None, :]).ravel() * x
+
+
+def _check_guard(guard_m) -> float:
+    v = _scalar("guard_m", guard_m)
+    if not (math.isfinite(v) and v > 0):
+        raise InputError("guard_m", guard_m, "must be a finite number > 0 (metres)")
+    return v
+
+
+@lru_cache(maxsize=256)
+def _plane_guard_unit(gamma: float, g0: float) -> float:
+    """E[1/B] of the whole plane outside the guard, A = (pi lam)^(gamma/2) B, g0 = pi lam g^2."""
+    from scipy.special import gamma as gamma_fn  # lazy
+    from scipy.special import gammainc
+
+    a, d = 0.5 * gamma, 2.0 / gamma
+    g1md = float(gamma_fn(1.0 - d))
+    # Lemma 3's integral (eq. 31-35) with the radial integral from the guard: in the arrival
+    # times v = pi lam r^2 (a unit-rate PPP on [g0, inf)),
+    #   E[1/B] = int_0^inf exp(-int_g0^inf (1 - exp(-s v^-a)) dv) ds,
+    # and int_g0^inf = Gamma(1-d) s^d - g0 h(s g0^-a) (h = 1 - phi, module docstring), so with
+    # y = s g0^-a the exponent is -g0 D(y), D(y) = y^d gamma_lower(1-d, y) - (1 - e^-y) >= 0.
+    # g0 = 0 is Lemma 3 (eq. 24): int exp(-Gamma(1-d) s^d) ds.
+    def integrand(s):
+        y = s * g0**-a
+        dd = y**d * g1md * gammainc(1.0 - d, y) + np.expm1(-y)
+        return np.exp(-g0 * dd)
+
+    # Mass: up to s where Gamma(1-d) s^d - g0 ~ 80 (D >= Gamma(1-d) y^d - 1); the integrand is 1
+    # at s -> 0 (int_0^s_lo ~ s_lo, kept), and s_lo is 1e-20 below the smallest scale.
+    s_hi = ((_T_MAX + g0) / g1md) ** a
+    s_lo = 1e-20 * min(g1md**-a, g0 ** (a - 1.0))
+    s, w = _log_gl(math.log(s_lo), math.log(s_hi))
+    return float(s_lo + np.dot(w, integrand(s)))
+
+
+def inv_sum_mean_plane_guard(lam: float, gamma: float, guard_m: float) -> float:
+    """E[1/A] [m^gamma] over a PPP of density ``lam`` [m^-2] on the plane outside a guard disk
+    of radius ``guard_m`` = g [m] around the target (no node closer than g).
+
+    With g0 = pi lam g^2, A = (pi lam)^(gamma/2) B and
+
+        E[1/B] = int_0^inf exp(-Gamma(1 - d) s^d + g0 h(s g0^-a)) ds,
+
+    d = 2/gamma, a = gamma/2, h = 1 - phi (module docstring): Lemma 3's integral (eq. 31-35) with
+    the radial integral starting at g. g -> 0 is Lemma 3.
+    """
+    lam, gamma, guard_m = _check_density(lam), _check_gamma(gamma), _check_guard(guard_m)
+    g0 = math.pi * lam * guard_m**2
+    return (math.pi * lam) ** (-0.5 * gamma) * _plane_guard_unit(gamma, g0)
+
+
+@lru_cache(maxsize=256)
+def _plane_nearest_guard_unit(gamma: float, nearest: int, g0: float) -> float:
+    """E[1/B] of the guarded ``plane`` sampler, A = (pi lam)^(gamma/2) B (dimensionless)."""
+    from scipy import integrate  # lazy
+    from scipy.special import gamma as gamma_fn
+    from scipy.special import gammainc, gammaln
+
+    a, d, c, k = 0.5 * gamma, 2.0 / gamma, 2.0 / (gamma - 2.0), nearest
+    g1md = float(gamma_fn(1.0 - d))
+    # Arrivals Gamma_i = g0 + E_i (E_i a unit-rate Poisson process), B = sum_{i<=K} Gamma_i^-a
+    # + c Gamma_K^(1-a). Given E_K = e (G = g0 + e, beta = g0/G) the other K-1 arrivals are
+    # uniform on [g0, G], i.e. G u with u uniform on [beta, 1]; with s = t G^a (eq. 31)
+    #   E[1/B] = int f_K(e) G^a J(G) de,  J = int_0^inf exp(-t (1 + c G)) psi(t)^(K-1) dt,
+    #   psi = 1 - H,  H(t) = (1/(1-beta)) int_beta^1 (1 - exp(-t u^-a)) du
+    #                      = d t^d (F(t beta^-a) - F(t)) / (1 - beta),
+    #   F(w) = int_0^w (1 - e^-x) x^(-d-1) dx = (gamma_lower(1-d, w) - (1 - e^-w) w^-d) / d,
+    # which keeps H accurate where it is small (no cancellation of its t^d terms). beta = 0 is
+    # the unguarded sampler (H = h). Unlike it, the e integral is no gamma integral: 2-D.
+    def big_f(w):
+        return (g1md * gammainc(1.0 - d, w) + np.expm1(-w) * w**-d) / d
+
+    def j_of(big_g):
+        beta = g0 / big_g
+        rate = 1.0 + c * big_g
+        scale = 1.0 / rate
+        if k > 1:
+            scale = min(scale, ((k - 1) * g1md) ** -a)
+        t, w = _log_gl(math.log(scale) - _Z_BELOW, math.log(_T_MAX / rate))
+        if k == 1:
+            return float(np.dot(w, np.exp(-t * rate)))
+        hh = d * t**d * (big_f(t * beta**-a) - big_f(t)) / (1.0 - beta)
+        with np.errstate(divide="ignore"):
+            log_psi = np.log1p(-np.minimum(hh, 1.0))
+        return float(np.dot(w, np.exp(-t * rate + (k - 1) * log_psi)))
+
+    log_norm = -float(gammaln(k))
+
+    def outer(e):
+        if e <= 0.0:
+            return 0.0 if k > 1 else g0**a * j_of(g0)
+        return math.exp(log_norm + (k - 1) * math.log(e) - e) * (g0 + e) ** a * j_of(g0 + e)
+
+    # f_K(e) = e^(K-1) e^-e / (K-1)!: its mass is within K +- ~8 sqrt(K), and e^-e is below 1e-35
+    # of the peak 80 beyond it.
+    pts = sorted({0.0, *[max(0.0, k - 1 + j * math.sqrt(k)) for j in (-4, -2, -1, 0, 1, 2, 4)]})
+    hi = k + 8.0 * math.sqrt(k) + _T_MAX
+    total = 0.0
+    for lo, up in itertools.pairwise([*pts, hi]):
+        if up > lo:
+            total += integrate.quad(outer, lo, up, epsabs=0.0, epsrel=_EPSREL, limit=_LIMIT)[0]
+    return total
+
+
+def inv_sum_mean_plane_nearest_guard(lam: float, gamma: float, nearest: int,
+                                     guard_m: float) -> float:
+    """E[1/A] [m^gamma] of the guarded ``plane`` sampler: the ``nearest`` = K nearest nodes
+    beyond the guard radius ``guard_m`` = g [m] of a PPP of density ``lam`` [m^-2], by radial
+    ordering (arrivals from pi lam g^2), plus the far field's conditional mean beyond r_K
+    (:mod:`netsense.core.samplers.guard`). A two-dimensional quadrature (see the source); it
+    tends to :func:`inv_sum_mean_plane_guard` as K grows, and to
+    :func:`inv_sum_mean_plane_nearest` as g -> 0.
+    """
+    lam, gamma, nearest = _check_density(lam), _check_gamma(gamma), _check_nearest(nearest)
+    guard_m = _check_guard(guard_m)
+    g0 = math.pi * lam * guard_m**2
+    return (math.pi * lam) ** (-0.5 * gamma) * _plane_nearest_guard_unit(gamma, nearest, g0)
+
+
 # Which function gives each sampler's exact E[1/A]: by sampler class, beside the sampler
 # modules rather than in them, so that the code version of a sampler's samples (the module
 # that samples, netsense.pipeline.plan.sample_code_version) does not change with its
@@ -250,10 +392,15 @@ def _disk(sampler, lam, gamma):
     return inv_sum_mean_disk(lam, gamma, sampler.radius_m)
 
 
+def _plane_guard(sampler, lam, gamma):
+    return inv_sum_mean_plane_nearest_guard(lam, gamma, sampler.nearest, sampler.guard_m)
+
+
 def _exact_table() -> dict:
     from .samplers import DiskSampler, PlaneSampler
+    from .samplers.guard import GuardedPlaneSampler
 
-    return {PlaneSampler: _plane, DiskSampler: _disk}
+    return {PlaneSampler: _plane, DiskSampler: _disk, GuardedPlaneSampler: _plane_guard}
 
 
 def inv_sum_mean(sampler, lam: float, gamma: float) -> float | None:

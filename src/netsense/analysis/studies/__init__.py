@@ -11,6 +11,7 @@ is one module, one entry here and its report caption ``workflow/report/<name>.rs
 * ``beams`` (:mod:`.beams`): TX beam models against full gain.
 * ``asymmetric`` (:mod:`.asymmetric`): sweeps with separate lam_t, lam_r (and M_t, M_r):
   E[eq. 18] / Theorem 2 over (lam_t / lam_r, gamma), and Section II-C as a view of the cube.
+* ``deployments`` (:mod:`.deployments`): non-Poisson deployments and guard zones against the PPP.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from ...errors import InputError
 from ...pipeline.axes import AXES, M_DIMS, param_dims
 from ..fits import MC_FITS
 from ..tables import write_rows
-from . import asymmetric, beams, gap, sec2c, tightness
+from . import asymmetric, beams, deployments, gap, sec2c, tightness
 from .common import Study, StudyInput
 
 # The registry: name in the config's `analyses` -> study. One line per study; run in this order.
 STUDIES: dict[str, Study] = {s.name: s for s in (tightness.STUDY, gap.STUDY, sec2c.STUDY,
-                                                  beams.STUDY, asymmetric.STUDY)}
+                                                  beams.STUDY, deployments.STUDY,
+                                                  asymmetric.STUDY)}
 # Studies (and fig1) drawn for the tied axes M and lam: a sweep with M_t/M_r or lam_t/lam_r
 # runs the asymmetric study instead.
-TIED_ONLY = ("fig1", "tightness", "gap", "sec2c", "beams")
+TIED_ONLY = ("fig1", "tightness", "gap", "sec2c", "beams", "deployments")
 FIGURE_ANALYSES = ("fig1",)  # analyses drawn by the figure rule, not by a study
 
 

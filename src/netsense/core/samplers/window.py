@@ -1,0 +1,101 @@
+"""What the stationary non-Poisson samplers share: a window around the target plus the far field.
+
+The ``matern``, ``thomas`` and ``lattice`` samplers have no radial ordering: they sample the
+process in a disk of radius R around the target (the target at the origin) and add the far
+field's MEAN by Campbell's theorem, E[sum_{|x| > R} f(x)] = lam int_{|x| > R} f(x) dx for any
+stationary process of intensity lam: 2 pi lam R^(2 - gamma) / (gamma - 2) to A and half of it to
+each diagonal entry of T = sum L u u^T (isotropy), nothing to V = sum L u. This is what the
+``plane`` sampler does beyond its K-th node (:mod:`.plane`), with R fixed instead of r_K.
+
+R is set by the mean node count in the window, mu = lam pi R^2 (:data:`WINDOW_NODES`), so the
+window is the same in units of the mean spacing at every density. The relative bias of E[eq. 18]
+and of E[1/A] that replacing the far field's fluctuations by its mean leaves decays like
+mu^(1 - gamma) (its variance over A^2); benchmarks/window_bias.py measures it for every kind
+against R, and the default keeps it below 0.5% for gamma >= 2.5 (the README's table).
+
+A guard zone (``guard_m`` = g > 0) removes the nodes closer than g to the target.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...errors import InputError
+from ..fisher import LegStats
+from .base import draw_factor, factor_mean
+
+# Mean node count in the window, mu = lam pi R^2: the bias target is |relative bias| < 0.5% of
+# E[eq. 18] and E[1/A] at gamma >= 2.5 for every kind (measured: benchmarks/window_bias.py,
+# benchmarks/results/window-bias.json).
+WINDOW_NODES = 400.0
+
+
+def window_radius(lam: float, nodes: float = WINDOW_NODES) -> float:
+    """R [m] of the window holding ``nodes`` nodes on average at density ``lam`` [m^-2]."""
+    return math.sqrt(nodes / (math.pi * lam))
+
+
+def check_window_gamma(kind: str, field: str, gamma: float) -> None:
+    """The far field's mean is finite only for gamma > 2 (an :class:`InputError` otherwise)."""
+    if not (math.isfinite(gamma) and gamma > 2.0):
+        raise InputError(field, gamma, f"must be > 2 with sampler.kind {kind} (the far field's "
+                         "mean beyond the window, 2 pi lam R^(2-gamma)/(gamma-2), diverges "
+                         "for gamma <= 2)")
+
+
+def check_guard(field: str, value) -> float:
+    """A guard radius >= 0 [m] (0: none), else an :class:`InputError` on ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not math.isfinite(float(value)) or value < 0:
+        raise InputError(field, value, "must be a finite number >= 0 (metres; 0 = no guard zone)")
+    return float(value)
+
+
+def disk_points(rng: np.random.Generator, counts: np.ndarray, radius_m: float):
+    """Uniform points in a disk of radius ``radius_m`` centred at the origin: flat x, y."""
+    total = int(counts.sum())
+    r = radius_m * np.sqrt(rng.uniform(size=total))  # uniform in the disk: r^2 uniform
+    phi = rng.uniform(-math.pi, math.pi, size=total)
+    return r * np.cos(phi), r * np.sin(phi)
+
+
+def window_stats(rng: np.random.Generator, owner: np.ndarray, x: np.ndarray, y: np.ndarray,
+                 n_trials: int, lam: float, gamma: float, radius_m: float, guard_m: float = 0.0,
+                 node_factor=None) -> LegStats:
+    """LegStats of the nodes at (x, y) [m] (trial ``owner``) inside the window, plus the far
+    field's mean.
+
+    Nodes with r >= ``radius_m`` are dropped (the far field's mean stands for them) and so are
+    those with r < ``guard_m``. ``node_factor`` (optional) is drawn after the positions, for
+    the kept nodes in their flat order, and E[factor] scales the far field's mean.
+    """
+    if not gamma > 2.0:
+        raise InputError("gamma", gamma, "a windowed sampler needs gamma > 2 (the far field's "
+                         "mean diverges otherwise)")
+    if not guard_m < radius_m:
+        raise InputError("sampler.guard_m", guard_m, f"must be below the window radius "
+                         f"{radius_m:g} m at this density")
+    fmean = None if node_factor is None else factor_mean(node_factor)
+    r2 = x * x + y * y
+    keep = (r2 < radius_m * radius_m) & (r2 >= guard_m * guard_m) & (r2 > 0.0)
+    owner, x, y, r2 = owner[keep], x[keep], y[keep], r2[keep]
+    r = np.sqrt(r2)
+    ux, uy = -x / r, -y / r  # unit vector from the node to the target
+    w = r2 ** (-0.5 * gamma)  # path loss L = r^-gamma
+    if node_factor is not None:
+        w = w * draw_factor(node_factor, rng, w.shape)
+    wx, wy = w * ux, w * uy
+
+    def per_trial(values):
+        return np.bincount(owner, weights=values, minlength=n_trials)
+
+    # Campbell's theorem beyond R: lam int_R^inf 2 pi r r^-gamma dr (isotropy: half on each
+    # diagonal of T, nothing on V); the same term the plane sampler adds beyond r_K.
+    tail = 2.0 * math.pi * lam * radius_m ** (2.0 - gamma) / (gamma - 2.0)
+    if fmean is not None:
+        tail *= fmean  # factors i.i.d. and independent of the positions (as in .plane)
+    return LegStats(A=per_trial(w) + tail, txx=per_trial(wx * ux) + 0.5 * tail,
+                    txy=per_trial(wx * uy), tyy=per_trial(wy * uy) + 0.5 * tail,
+                    vx=per_trial(wx), vy=per_trial(wy))
