@@ -13,13 +13,13 @@ class, and no other code branches on a kind's name (CONTRIBUTING.md, "Add a samp
 * ``thomas`` (:mod:`.thomas`): Thomas cluster process (clustered), window + far-field mean.
 * ``lattice`` (:mod:`.lattice`): perturbed hexagonal lattice, window + far-field mean
   (:mod:`.window` holds what the three share).
+* :func:`~.stable.sample_stable_sum`: the exact law of A = sum L over the whole plane
+  (positive stable), for eq. (23) alone; a check, not a sampler of networks.
 
 ``guard_m`` (:data:`COMMON_PARAMS`) is a parameter of every kind: no node closer than that to
 the target. The three kinds above carry it as a field; for ``plane`` and ``disk`` an entry with
 ``guard_m`` > 0 is built as their guarded variant (:mod:`.guard`), and one without it, or with
 0, as before (same class, key, label, stream and code version).
-* :func:`~.stable.sample_stable_sum`: the exact law of A = sum L over the whole plane
-  (positive stable), for eq. (23) alone; a check, not a sampler of networks.
 """
 
 from __future__ import annotations
