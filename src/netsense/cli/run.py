@@ -54,7 +54,8 @@ def _blocks_kept(cfg) -> tuple[int, int]:
     from ..pipeline.plan import plan
 
     blocks = Path("results") / cfg.name / "blocks"
-    paths = [block_path(blocks / s.cell_id, b) for s in plan(cfg) for b in shard_blocks(s.params(cfg))]
+    paths = [block_path(blocks / s.cell_id, b)
+             for s in plan(cfg) for b in shard_blocks(s.params(cfg))]
     return sum(p.exists() for p in paths), len(paths)
 
 
@@ -65,11 +66,13 @@ def _snakemake(cmd: list, env: dict) -> tuple[int, bool]:
     jobs stop on their own (the Dask host runs in a session of its own and is stopped by the
     Snakefile's onerror). This process only waits for them, then says in one line what was
     kept; Snakemake's report of the jobs it saw die stays in .snakemake/log, not on the terminal.
+    (Through the pipe Snakemake's output has no colours.)
     """
     interrupted = []
     old = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     try:
-        with subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True) as proc:
+        with subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True,
+                              errors="replace") as proc:
             for line in proc.stderr:
                 if not interrupted:
                     sys.stderr.write(line)
