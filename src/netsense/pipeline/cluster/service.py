@@ -95,9 +95,12 @@ class _Request:
         return fut
 
     def cancel(self) -> None:
+        # Only blocks not done: the request's own thread may be gathering a done one, and
+        # cancelling that under it makes the scheduler log an error. A cancelled block wakes
+        # that thread, which cancels the rest itself (run_shard).
         with self.lock:
             self.cancelled = True
-            futs = list(self.futures)
+            futs = [f for f in self.futures if not f.done()]
         if futs:
             with contextlib.suppress(Exception):  # a client already closing cancels them too
                 self.client.cancel(futs)
