@@ -15,6 +15,14 @@ from netsense.pipeline.cluster import supervisor as ns_supervisor
 from netsense.pipeline.codeversion import command_version
 from netsense.pipeline.config import cube_config, load_yaml, view_config
 
+# One write(2) per log record: Snakemake writes a record and then its newline, which Python
+# sends apart when unbuffered (each write) or line-buffered (the record's last line apart from
+# its newline), and a job's line landing between the two would be glued to the record
+# (netsense.cli.main._whole_lines). Snakemake flushes after each record; the prints here
+# show with the next one. (A stderr replaced by a harness may have no reconfigure.)
+if hasattr(sys.stderr, "reconfigure"):
+    sys.stderr.reconfigure(write_through=False, line_buffering=False)
+
 if not config:
     config.update(load_yaml(DEFAULT_CONFIGFILE))
 try:

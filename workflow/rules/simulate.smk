@@ -1,5 +1,6 @@
 # One job per shard: the blocks of trials [start, stop) of one cell, run as Dask tasks. The
-# cell directory name hashes everything that shapes its samples.
+# cell directory name hashes everything that shapes its samples. `tee -i`: a Ctrl-C reaches the
+# job's tee too, and the log should keep what the job says until it ends.
 
 
 rule simulate:
@@ -20,4 +21,4 @@ rule simulate:
         code_version=command_version("shard"),
     shell:
         "netsense shard --params {params.shard:q} --out {output:q} "
-        "--cache-dir {params.cache_dir:q} --threads {threads} 2>&1 | tee {log:q} >&2"
+        "--cache-dir {params.cache_dir:q} --threads {threads} 2>&1 | tee -i {log:q} >&2"

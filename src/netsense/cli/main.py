@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import io
 import sys
 
 from ..errors import CubeError, InputError
@@ -24,7 +25,7 @@ commands by use:
   paper reproduction       findings
   workflow steps           shard, assemble, fit, figure, study (run by the Snakefile)
 
-`netsense COMMAND --help` shows each command's arguments and defaults."""
+netsense COMMAND --help shows each command's arguments and defaults."""
 
 # The command modules of this package (each has register(subparsers)), in --help order.
 CORE_COMMANDS = ("physics", "map", "estimate", "tightness")
@@ -66,7 +67,30 @@ def _modules_for(argv) -> tuple | None:
 
 
 def main(argv=None) -> int:
-    """Run ``netsense``; a user error is one line on stderr and exit status 2."""
+    """Run ``netsense``; a user error is one line on stderr and exit status 2, a Ctrl-C ends
+    it with status 130 and no traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
+
+
+def _whole_lines(stream) -> None:
+    """Make ``stream`` write each printed line with one write(2).
+
+    Unbuffered (``PYTHONUNBUFFERED``, ``python -u``), Python writes a print's text and its
+    newline with two writes. The jobs of a run write to one terminal at once (through tee), and
+    another job's line landing between the two glues lines together (``... 4 to
+    samplenetsense: shard ...``). Buffered up to the newline, a line goes in one write, which no
+    other write to a pipe or terminal splits. (Buffered, Python already does so.)
+    """
+    if isinstance(getattr(stream, "buffer", None), io.FileIO) and stream.write_through:
+        stream.reconfigure(write_through=False, line_buffering=True)
+
+
+def _main(argv) -> int:
+    _whole_lines(sys.stdout)
+    _whole_lines(sys.stderr)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_modules_for(argv))
     args = parser.parse_args(argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,40 @@ def _other_snakemake_here(cwd: Path) -> bool:
     return False
 
 
+def _blocks_kept(cfg) -> tuple[int, int]:
+    """(blocks in the run's block cache, blocks of the sweep): what an interrupted run keeps."""
+    from ..pipeline.blockcache import block_path, shard_blocks
+    from ..pipeline.plan import plan
+
+    blocks = Path("results") / cfg.name / "blocks"
+    paths = [block_path(blocks / s.cell_id, b)
+             for s in plan(cfg) for b in shard_blocks(s.params(cfg))]
+    return sum(p.exists() for p in paths), len(paths)
+
+
+def _snakemake(cmd: list, env: dict) -> tuple[int, bool]:
+    """Run Snakemake, relaying its stderr; returns (exit status, interrupted).
+
+    A terminal's Ctrl-C sends SIGINT to the whole foreground process group: Snakemake and its
+    jobs stop on their own (the Dask host runs in a session of its own and is stopped by the
+    Snakefile's onerror). This process only waits for them, then says in one line what was
+    kept; Snakemake's report of the jobs it saw die stays in .snakemake/log, not on the terminal.
+    (Through the pipe Snakemake's output has no colours.)
+    """
+    interrupted = []
+    old = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    try:
+        with subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True,
+                              errors="replace") as proc:
+            for line in proc.stderr:
+                if not interrupted:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+    finally:
+        signal.signal(signal.SIGINT, old)
+    return proc.returncode, bool(interrupted)
+
+
 def cmd_run(args):
     """Validate the config (one-line errors), then run the workflow and build the report."""
     cfg = load_run_config(args.configfile)
@@ -63,9 +98,13 @@ def cmd_run(args):
                              "wait for it or stop it")
         print("netsense: removing the lock of a Snakemake that was killed", file=sys.stderr)
         subprocess.run([*base, "--unlock"], check=True, capture_output=True)
-    rc = subprocess.run([*base, "--cores", str(args.cores), "--rerun-incomplete",
-                         *args.snakemake_args], env={**os.environ, RUN_BY_NETSENSE: "1"}
-                        ).returncode
+    rc, interrupted = _snakemake([*base, "--cores", str(args.cores), "--rerun-incomplete",
+                                  *args.snakemake_args], {**os.environ, RUN_BY_NETSENSE: "1"})
+    if interrupted:
+        kept, total = _blocks_kept(cfg)
+        print(f"netsense: interrupted; {kept} of {total} blocks kept; run the same command to "
+              "resume", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
     if rc != 0:
         return rc
     run = Path("results") / cfg.name

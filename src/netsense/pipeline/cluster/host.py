@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .factory import make_cluster
 from .service import start_service
-from .supervisor import pid_alive
+from .supervisor import STOPPED_NAME, pid_alive
 
 _STOP = threading.Event()  # set by SIGTERM/SIGINT: the host shuts its cluster down
 
@@ -64,6 +64,8 @@ def serve(scheduler_file: str, n_workers: int, threads_per_worker: int, memory_l
                               file=sys.stderr, flush=True)
                         break
             finally:
+                # a job that comes later learns the host has stopped, not that it never started
+                sched.with_name(STOPPED_NAME).touch()
                 sched.unlink(missing_ok=True)
                 if service:
                     service.stop()

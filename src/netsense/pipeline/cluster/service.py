@@ -12,7 +12,9 @@ Protocol: one request per connection, newline-delimited JSON. Request ``{"params
 "cache_dir"}`` (absolute paths); replies ``{"log": line}`` ..., then ``{"done": summary}`` or
 ``{"error": message, "type": name, ...}``: an input or corrupt-file error comes back as the same
 error, anything else as a RuntimeError naming its type (its traceback goes to the host's log).
-A requester that goes away (its job killed) cancels its blocks at the next log line. The socket
+A requester that goes away (its job killed, or stopped by Ctrl-C) has its blocks cancelled at
+once; when the host stops, the blocks of every request still running are cancelled and each
+requester told so in one line, before the cluster closes (no task is left to fail). The socket
 is created with mode 0600 (the run's user only); if it cannot be, the host serves no shards and
 the jobs run theirs as Dask clients.
 """
@@ -72,17 +74,52 @@ def _send(wfile, msg: dict) -> None:
     wfile.flush()
 
 
+class _Request:
+    """One request's use of the host's Client: its futures, to cancel them when the requester
+    goes away or the host stops. :func:`~netsense.pipeline.shard.run_shard` only submits."""
+
+    def __init__(self, client):
+        self.client = client
+        self.futures = []
+        self.cancelled = False
+        self.finished = False  # answered: its requester's leaving then cancels nothing
+        self.lock = threading.Lock()
+
+    def submit(self, *args, **kwargs):
+        fut = self.client.submit(*args, **kwargs)
+        with self.lock:
+            self.futures.append(fut)
+            late = self.cancelled
+        if late:
+            self.cancel()
+        return fut
+
+    def cancel(self) -> None:
+        # Only blocks not done: the request's own thread may be gathering a done one, and
+        # cancelling that under it makes the scheduler log an error. A cancelled block wakes
+        # that thread, which cancels the rest itself (run_shard).
+        with self.lock:
+            self.cancelled = True
+            futs = [f for f in self.futures if not f.done()]
+        if futs:
+            with contextlib.suppress(Exception):  # a client already closing cancels them too
+                self.client.cancel(futs)
+
+
 class ShardService:
     """Runs shard requests with the host's Client, one thread per request."""
 
     def __init__(self, client, path: str):
         self.client = client
         self.path = path
+        self.stopping = False
+        self.requests: set[_Request] = set()
+        self.lock = threading.Lock()
         service = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
-                service._handle(self.rfile, self.wfile)
+                service._handle(self.request, self.rfile, self.wfile)
 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -100,27 +137,43 @@ class ShardService:
         return self
 
     def stop(self) -> None:
-        """Stop accepting requests and remove the socket."""
+        """Stop accepting requests, cancel those still running, wait for their handlers to
+        answer (``server_close`` joins them), and remove the socket."""
+        with self.lock:
+            self.stopping = True
+            running = list(self.requests)
         self.server.shutdown()
+        for req in running:
+            req.cancel()
         self.server.server_close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
 
-    def _handle(self, rfile, wfile) -> None:
+    def _handle(self, sock, rfile, wfile) -> None:
         from ..shard import run_shard
 
         log = _LineLog(wfile)
+        request = _Request(self.client)
+        with self.lock:
+            if self.stopping:
+                return
+            self.requests.add(request)
         try:
             req = json.loads(rfile.readline())
+            # the requester sends nothing after its request: end of file is its going away
+            threading.Thread(target=_on_eof, args=(sock, request), daemon=True).start()
             summary = run_shard(req["params"], req["out"], req["cache_dir"],
-                                lambda: contextlib.nullcontext(self.client), log=log)
+                                lambda: contextlib.nullcontext(request), log=log)
             log.flush()
             _send(wfile, {"done": summary})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the requester is gone; run_shard cancelled its blocks
-        except Exception as exc:  # the shard failed: the requester reports it
+        except Exception as exc:  # the shard failed, or was cancelled: the requester reports it
             msg = {"error": str(exc) or type(exc).__name__, "type": type(exc).__name__}
-            if isinstance(exc, InputError):
+            if request.cancelled:  # by the requester's going away, or the host stopping
+                msg = {"error": "the run's embedded Dask cluster stopped during the shard (the "
+                       "run ended or was interrupted)", "type": "RuntimeError"}
+            elif isinstance(exc, InputError):
                 msg.update(field=exc.field, value=repr(exc.value), rule=exc.rule)
             elif isinstance(exc, CorruptFileError):
                 msg.update(path=exc.path, reason=exc.reason)
@@ -129,6 +182,17 @@ class ShardService:
             with contextlib.suppress(OSError):
                 log.flush()
                 _send(wfile, msg)
+        finally:
+            request.finished = True
+            with self.lock:
+                self.requests.discard(request)
+
+
+def _on_eof(sock, request: _Request) -> None:
+    with contextlib.suppress(OSError):
+        sock.recv(1)
+    if not request.finished:
+        request.cancel()
 
 
 def start_service(client, dask_dir) -> ShardService | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 HOST_MODULE = "netsense.pipeline.cluster.host"
 HOST_START_TIMEOUT_S = 600  # a jobqueue cluster waits for SLURM to start a worker
+STOPPED_NAME = "host.stopped"  # beside the scheduler file: the host was up and has stopped
 
 
 def pid_alive(pid: int) -> bool:
@@ -52,6 +53,7 @@ def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
     stop_embedded(run_dir)  # a host left over from a killed run
     sched = ddir / "scheduler.json"
     sched.unlink(missing_ok=True)
+    (ddir / STOPPED_NAME).unlink(missing_ok=True)
     cmd = [sys.executable, "-m", HOST_MODULE, "--scheduler-file", str(sched),
            "--n-workers", str(n_workers), "--threads-per-worker", str(threads_per_worker),
            "--memory-limit", str(memory_limit), "--report", str(run_dir / "dask-performance.html")]
@@ -61,7 +63,11 @@ def start_embedded(run_dir, n_workers: int, threads_per_worker: int = 1,
         cmd += ["--jobqueue", json.dumps({"log_directory": str(ddir / "jobqueue-logs"),
                                           **jobqueue})]
     with open(ddir / "host.log", "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        # A session of its own: a terminal's Ctrl-C (SIGINT to the foreground process group)
+        # would stop the host, its nannies and workers at once, each with a traceback, while
+        # shards still ran; the host stops on the Snakefile's onerror instead, or its watchdog.
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
     (ddir / "host.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + HOST_START_TIMEOUT_S
     while wait and not sched.exists():
@@ -97,8 +103,10 @@ def wait_for_host(sched: Path, log=sys.stderr, host_pid: int | None = None) -> b
         if not _host_running(pid):
             if sched.exists():
                 break
-            raise RuntimeError(f"the embedded Dask cluster's host (pid {pid}) exited while "
-                               f"starting; see {sched.with_name('host.log')}")
+            how = ("has stopped (its run ended or was interrupted)"
+                   if sched.with_name(STOPPED_NAME).exists() else "exited while starting")
+            raise RuntimeError(f"the embedded Dask cluster's host (pid {pid}) {how}; see "
+                               f"{sched.with_name('host.log')}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"the embedded Dask cluster did not start in "
                                f"{HOST_START_TIMEOUT_S} s; see {sched.with_name('host.log')}")
