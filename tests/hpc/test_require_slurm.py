@@ -1,6 +1,6 @@
 """NETSENSE_REQUIRE_SLURM (set by .ci/run): with it, a machine without SLURM fails the HPC
 tests; without it they skip with the reason. Checked by running the HPC tests in a subprocess
-whose PATH has no sinfo (no SLURM needed, nothing sampled: the slurm fixture runs first)."""
+whose PATH has no sinfo (no SLURM needed)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,21 @@ import pytest
 from slurmenv import slurm_required
 
 ROOT = Path(__file__).resolve().parents[2]
+HPC = ROOT / "tests" / "hpc"
 
 
 def _run_hpc_tests(tmp_path, **env):
+    """pytest in a subprocess on one test that asks for the ``slurm`` fixture of
+    tests/hpc/conftest.py (loaded as a plugin), with no sinfo on PATH."""
+    test = tmp_path / "test_needs_slurm.py"
+    test.write_text("def test_needs_slurm(slurm):\n    pass\n")
     base = {k: v for k, v in os.environ.items() if k not in ("CI", "NETSENSE_REQUIRE_SLURM")}
-    base["PATH"] = str(tmp_path)  # an empty directory: sinfo not found
+    base["PATH"] = str(tmp_path)  # no sinfo here
+    base["PYTHONPATH"] = os.pathsep.join([str(HPC), base.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "tests/hpc/test_slurm.py", "-k", "slurm_executor"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, env={**base, **env})
+                           "-rs", "-p", "conftest", "--rootdir", str(tmp_path), str(test)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**base, **env})
 
 
 def test_missing_slurm_fails_when_required_and_skips_otherwise(tmp_path):
