@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import yaml
-from wfhelpers import CONFIGS, make_workdir, run_snakemake, write_config
+from wfhelpers import CONFIGS
 
 import netsense
 from netsense.core.blocks import simulate_block
@@ -30,12 +30,11 @@ K_SIGMA = 4.0
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    wd = make_workdir(tmp_path_factory.mktemp("beams"))
+def run(paper_runs):
+    """The beams smoke run (tests/workflow/conftest.py: once per session, shared with
+    test_paper)."""
     cfg = yaml.safe_load((CONFIGS / "beams-smoke.yaml").read_text())
-    cfg["dask"] = {"cluster": "embedded", "n_workers": 2}
-    run_snakemake(wd, write_config(wd, cfg, "beams-smoke.yaml"))
-    return {"dir": wd / "results" / "beams-smoke", "cfg": resolve(cfg)}
+    return {"dir": paper_runs["beams-smoke"], "cfg": resolve(cfg)}
 
 
 def test_cube_holds_every_model_and_matches_simulate_block(run):

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 import yaml
-from wfhelpers import CONFIGS, ROOT, make_workdir, run_snakemake, write_config
+from wfhelpers import ROOT, run_snakemake, write_config
 
 import netsense
 from netsense.analysis.findings import headlines, load_store
@@ -39,15 +39,10 @@ CLOSED_RTOL = 1e-12
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    wd = make_workdir(tmp_path_factory.mktemp("paper"))
-    out = {}
-    for name in SMOKES:
-        cfg = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
-        cfg["dask"] = {"cluster": "embedded", "n_workers": 2}
-        run_snakemake(wd, write_config(wd, cfg, f"{name}.yaml"))
-        out[name] = wd / "results" / name
-    return out
+def runs(paper_runs):
+    """The smoke runs (tests/workflow/conftest.py: once per session, shared with test_beams)."""
+    assert set(paper_runs) == set(SMOKES)
+    return paper_runs
 
 
 def test_outputs_exist(runs):
