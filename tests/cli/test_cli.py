@@ -75,6 +75,7 @@ def test_crlb_square_layout():
     assert out["jensen_m2"] == float(inproc["jensen_m2"])
     # and by hand: c^2/(M_t M_r eta) * 2/(A_t A_r), A = 4 * 100^-2.5
     beta = 2e9 / math.sqrt(12.0)
+    # eta above eq. (21) of the paper (derived from eq. 2 and 13: tests/core/test_theorem2_derivation.py)
     eta = 8 * math.pi**2 * 1e12 * beta**2 * C**2 / ((4 * math.pi) ** 3 * (30e9) ** 2)
     want = C**2 / (16 * eta) * 2 / (4 * 100.0**-2.5) ** 2
     assert out["crlb_m2"] == pytest.approx(want, rel=HAND_RTOL)

@@ -2,7 +2,8 @@
 
 References used here, none of them the package itself:
 * golden values from tests/golden/make_golden.py (mpmath, 50 digits, formulas retyped);
-* the reference numbers quoted in the physics notes;
+* the values at the paper's Section III point derived end to end from eq. (2), (13) and the
+  PPP's Laplace functional in mpmath (tests/core/test_theorem2_derivation.py), quoted rounded;
 * direct numerical quadrature of the Laplace-transform representation eq. (33)-(34), with the
   inner radial integral done numerically as well (no use of eq. (35)).
 """
@@ -29,11 +30,12 @@ GOLDEN_PATH = Path(__file__).parents[1] / "golden" / "closed_form.json"
 # ~40 * 2.2e-16 ~ 1e-14 relative; 1e-13 leaves a 10x margin and still catches any wrong constant.
 GOLDEN_RTOL = 1e-13
 
-# Reference numbers of the physics notes are quoted to a fixed number of digits: accept half a unit
-# in the last quoted digit.
-LEMMA3_REF = 198.715  # notes: Lemma 3 at lam = 1/900, gamma = 2.5
+# Reference numbers at the paper's Section III point, from tests/core/test_theorem2_derivation.py
+# (eq. 2 and 13, eq. 31 over the Laplace functional eq. 32-34, mpmath), quoted to a fixed number
+# of digits: accept half a unit in the last quoted digit.
+LEMMA3_REF = 198.715  # E[1/A] at lam = 1/900, gamma = 2.5 [m^gamma] (mpmath: 198.7152774658...)
 LEMMA3_REF_ATOL = 0.5e-3  # half a unit in the 6th significant digit
-THEOREM2_REF_M2 = 3.3535e-4  # notes: Theorem 2 at rho_s = 120 dB, beta = 0.577 GHz, M = 4
+THEOREM2_REF_M2 = 3.3535e-4  # Theorem 2 at rho_s = 120 dB, beta = 0.577 GHz, M = 4
 THEOREM2_REF_ATOL = 0.5e-8  # half a unit in the 5th significant digit
 
 # Nested adaptive quadrature (QUADPACK, requested epsrel 1e-13 inner / 1e-11 outer) of
@@ -67,6 +69,20 @@ def test_golden_file_present_and_complete():
     assert {row["beta_hz"] for row in golden["theorem2"]} == {0.577e9, None}
 
 
+def test_golden_file_is_what_its_generator_writes(tmp_path):
+    """tests/golden/closed_form.json is byte for byte what tests/golden/make_golden.py writes
+    (regenerated into a temporary directory): a hand edit or a generator change without a
+    regeneration fails here."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_golden", GOLDEN_PATH.with_name(
+        "make_golden.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    gen.main(tmp_path)
+    assert (tmp_path / "closed_form.json").read_bytes() == GOLDEN_PATH.read_bytes()
+
+
 def test_lemma3_matches_golden():
     golden = load_golden()
     for row in golden["lemma3"]:
@@ -97,7 +113,7 @@ def test_single_antenna_matches_golden_at_m_equal_one():
         assert got == pytest.approx(float(row["value_m2"]), rel=GOLDEN_RTOL), row
 
 
-def test_reference_numbers_of_the_notes():
+def test_reference_numbers_at_the_paper_point():
     assert float(lemma3_inv_sum(1 / 900, 2.5)) == pytest.approx(LEMMA3_REF, abs=LEMMA3_REF_ATOL)
     got = float(theorem2_m2(M_t=4, M_r=4, rho_s_db=120.0, lam_t=1 / 900, lam_r=1 / 900, gamma=2.5,
                             system=SystemParams(effective_bandwidth_hz=0.577e9)))
@@ -175,7 +191,7 @@ def test_compare_mimo_single_equal_when_one_antenna():
 
 
 # ------------------------------------------------------------------------------------------
-# Scaling laws stated in the notes (independent of the golden grid)
+# Scaling laws of eq. (26) (independent of the golden grid)
 
 
 def test_theorem2_scaling_laws():

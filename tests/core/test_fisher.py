@@ -60,7 +60,8 @@ LINEAR_RTOL = 1e-12
 
 
 # ------------------------------------------------------------------------------------------
-# Independent helpers (numpy, written from the physics notes, not from the package)
+# Independent helpers (numpy, written from eq. (2) and (15) of the paper, not from the package;
+# eta itself is derived from eq. (2) and (13) in tests/core/test_theorem2_derivation.py)
 
 
 def alpha2(dk, dl, gamma, M_t, rho_lin, system=SYS, gain=None):

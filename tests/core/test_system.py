@@ -19,7 +19,8 @@ DB_RTOL = 1e-13
 
 
 def eta_by_hand(rho_s_lin, beta_hz, carrier_hz=30e9, rcs_m2=1.0, c=299792458.0):
-    """eta = 8 pi^2 rho_s sigma^2 beta^2 c^2 / ((4 pi)^3 f_c^2), physics notes."""
+    """eta = 8 pi^2 rho_s sigma^2 beta^2 c^2 / ((4 pi)^3 f_c^2), defined above eq. (21) of the
+    paper (and derived from eq. (2) and (13) in tests/core/test_theorem2_derivation.py)."""
     return (8 * math.pi**2 * rho_s_lin * rcs_m2**2 * beta_hz**2 * c**2
             / ((4 * math.pi) ** 3 * carrier_hz**2))
 

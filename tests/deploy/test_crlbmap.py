@@ -311,7 +311,7 @@ def test_square_map_mirror_symmetric_on_grid():
     np.testing.assert_allclose(g[:, ::-1], g, rtol=SYMMETRY_RTOL)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)  # the same examples every run
 @given(x=st.floats(-500, 500), y=st.floats(-500, 500))
 def test_square_map_mirror_symmetric_property(x, y):
     kw = layout_kw(SQUARE)

@@ -1,7 +1,9 @@
 """Generate tests/golden/closed_form.json: Lemma 3 and Theorem 2 in 50-digit arithmetic.
 
-Independent of the package: the formulas are typed in again from the paper / physics notes and
-evaluated with mpmath at mp.dps = 50; values are written as strings of 30 significant digits.
+Independent of the package: the formulas are typed in again from the paper (eq. 24, eq. 26 and
+the definition of eta above eq. 21; eta is derived from eq. 2 and 13 in
+tests/core/test_theorem2_derivation.py) and evaluated with mpmath at mp.dps = 50; values are
+written as strings of 30 significant digits.
 
     Lemma 3, eq. (24):   E[1/A] = Gamma(1 + g/2) * (pi * lam * Gamma(1 - 2/g))^(-g/2)
     eta (above eq. 21):  eta = 8 pi^2 rho_s sigma^2 beta^2 c^2 / ((4 pi)^3 f_c^2),
@@ -16,7 +18,9 @@ c = 299792458 m/s); beta is either the paper's 0.577 GHz or the flat-spectrum B 
 Inputs are stored as JSON floats (exact binary doubles; mpmath converts them exactly), so the test
 feeds the package the very same numbers.
 
-Run:  .venv/bin/python tests/golden/make_golden.py   (rewrites closed_form.json beside this file)
+Run:  .venv/bin/python tests/golden/make_golden.py [OUT_DIR]   (rewrites closed_form.json beside
+this file, or writes it into OUT_DIR; tests/core/test_closed_form.py checks the stored file is
+what this writes)
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ def s(x) -> str:
     return mp.nstr(x, DIGITS, min_fixed=1, max_fixed=0)
 
 
-def main():
+def main(out_dir=None):
     out = {
         "meta": {
             "generator": "tests/golden/make_golden.py",
@@ -90,10 +94,12 @@ def main():
                 LAMBDA_PAIRS, GAMMAS, M_PAIRS, RHO_S_DB, BETAS)
         ],
     }
-    path = Path(__file__).with_name("closed_form.json")
+    path = Path(out_dir or Path(__file__).parent) / "closed_form.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path}: {len(out['lemma3'])} Lemma 3 and {len(out['theorem2'])} Theorem 2 values")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -34,9 +34,24 @@ def local_cube(tmp_path_factory):
     return cube_arrays(wd / "results" / "smoke" / "cube.zarr")
 
 
+# SLURM releases a finished job's entry asynchronously (slurmctld's job cleanup): wait for the
+# queue to drain instead of reading it once.
+SQUEUE_DRAIN_S = 60
+
+
 def _squeue_empty():
     out = subprocess.run(["squeue", "-h"], capture_output=True, text=True).stdout.strip()
     return out == ""
+
+
+def wait_squeue_empty(timeout_s=SQUEUE_DRAIN_S) -> bool:
+    """Whether the queue is empty within ``timeout_s`` (polled every second)."""
+    deadline = time.monotonic() + timeout_s
+    while not _squeue_empty():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1)
+    return True
 
 
 def test_snakemake_slurm_executor(slurm, local_cube, tmp_path):
@@ -51,7 +66,7 @@ def test_snakemake_slurm_executor(slurm, local_cube, tmp_path):
     logs = list((wd / "results" / "smoke" / "logs" / "simulate").glob("*/*.log"))
     assert logs and all("private Dask cluster with 2 worker(s)" in f.read_text() for f in logs)
     assert_cubes_identical(local_cube, cube_arrays(wd / "results" / "smoke" / "cube.zarr"))
-    assert _squeue_empty()
+    assert wait_squeue_empty()
     print(f"timings: {TIMINGS}")
 
 
@@ -66,8 +81,5 @@ def test_dask_jobqueue_cluster(slurm, local_cube, tmp_path):
     assert "with 2 worker(s)" in host_log
     assert_cubes_identical(local_cube, cube_arrays(wd / "results" / "smoke" / "cube.zarr"))
     # the workers' SLURM jobs are released when the run ends
-    deadline = time.monotonic() + 60
-    while not _squeue_empty() and time.monotonic() < deadline:
-        time.sleep(1)
-    assert _squeue_empty()
+    assert wait_squeue_empty()
     print(f"timings: {TIMINGS}")

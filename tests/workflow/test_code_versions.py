@@ -120,3 +120,29 @@ def test_code_that_does_not_shape_samples_reruns_shards_from_cached_blocks(proje
     assert all(after[k][0] != before[k][0] for k in after)  # every shard written again
     assert all(sampled == 0 for _, sampled in after.values())  # from cached blocks only
     run_snakemake(wd, cfgfile, env=env)  # back to the original code
+
+
+@pytest.mark.parametrize("module", ["core/samplers/plane.py"])
+def test_code_that_shapes_samples_resamples_every_block(project, module):
+    """Stale-sample protection: a change to the module that samples this sweep's cells (the
+    plane sampler) gives every cell a new id, so no cached block is served: every shard is
+    written again with every block sampled anew (the block cache is keyed by the cell id)."""
+    wd, cfgfile, env = project
+    path = wd / "src" / "netsense" / module
+    original = path.read_text()
+    run = wd / "results" / "smoke"
+    before = shard_state(run)
+    cfg = smoke_config()
+    blocks_per_cell = -(-cfg["trials"] // cfg["block_trials"])
+    try:
+        _touch(path)
+        assert _would_run(wd, cfgfile, env) == EVERYTHING_BUT_ESTIMATE
+        run_snakemake(wd, cfgfile, env=env)
+        after = shard_state(run)
+    finally:
+        path.write_text(original)
+    new = {k: v for k, v in after.items() if k not in before}  # new cell ids: new shard files
+    assert len(new) == len(before) > 0
+    n_cells = len(cfg["sweep"]["lam"]) * len(cfg["sweep"]["gamma"])
+    assert sum(sampled for _, sampled in new.values()) == n_cells * blocks_per_cell
+    run_snakemake(wd, cfgfile, env=env)  # back to the original code

@@ -4,8 +4,10 @@ embedded cluster never outlives a run, whichever way it ends."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
+import psutil
 import pytest
 from wfhelpers import (
     assert_cubes_identical,
@@ -101,6 +103,16 @@ def test_cluster_gone_after_success(tmp_path):
     assert (wd / "results" / "smoke" / "dask-performance.html").stat().st_size > 10_000
 
 
+def _assembly_processes(snakemake_pid):
+    """The running ``netsense assemble`` job(s) under Snakemake (found by command line)."""
+    out = []
+    for p in psutil.Process(snakemake_pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if "assemble" in " ".join(p.cmdline()):
+                out.append(p)
+    return out
+
+
 def test_interrupted_assembly_never_presents_a_partial_cube(tmp_path):
     import signal
     import subprocess
@@ -122,6 +134,14 @@ def test_interrupted_assembly_never_presents_a_partial_cube(tmp_path):
     proc = start_snakemake(wd, cfgfile)
     # the template (all variables' metadata) is written; region writes have begun
     wait_for(lambda: (partial / "jensen_m2" / "c").exists(), "the assembly to start writing data")
+    # freeze the assembly job where it is, then check (not assume) that it was still writing:
+    # a stopped process cannot finish the cube between this check and the kill
+    assembly = _assembly_processes(proc.pid)
+    for p in assembly:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.suspend()
+    assert assembly and partial.exists() and not (run / "cube.zarr").exists(), (
+        "the assembly finished before it could be stopped; make the cube bigger")
     os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the assembly job die mid-write
     proc.communicate(timeout=120)
     assert not (run / "cube.zarr").exists()  # no cube under the final name...

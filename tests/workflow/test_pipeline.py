@@ -23,6 +23,7 @@ from wfhelpers import (
 
 import netsense
 from netsense.core.closed_form import theorem2_m2
+from netsense.core.stats import Z95
 from netsense.core.system import SystemParams
 
 pytestmark = pytest.mark.slow
@@ -72,12 +73,31 @@ def test_smoke_end_to_end(workdir):
     for r in rows:
         if r["axis"] in ("M", "rho_s") or r["quantity"] == "closed_form":
             assert r["consistent"], r
+    assert_lam_slopes_within_k_sigma(rows, n_gamma=2)
     assert {r["quantity"] for r in rows} == {"crlb", "jensen", "closed_form"}
     assert {r["axis"] for r in rows} == {"rho_s", "M", "lam"}
     # the report builds
     rep = run_snakemake(workdir, write_config(workdir, cfg), "--report",
                         str(run / "report.html"))
     assert rep.returncode == 0 and (run / "report.html").stat().st_size > 10_000
+
+
+# A Monte Carlo lam slope on the plane sampler against its exact -gamma/2, in its own standard
+# errors (the suite's 4-sigma policy; the interval's coverage is tests/analysis/test_fits.py).
+K_SIGMA = 4.0
+
+
+def assert_lam_slopes_within_k_sigma(rows, n_gamma):
+    """Every Monte Carlo lam-slope row (eq. 18 and eq. 23, each gamma) within K_SIGMA standard
+    errors of theory; the rows exist."""
+    lam = [r for r in rows if r["axis"] == "lam" and r["quantity"] in ("crlb", "jensen")]
+    assert {(r["quantity"], r["gamma"]) for r in lam} == {
+        (q, g) for q in ("crlb", "jensen") for g in {r["gamma"] for r in lam}}
+    assert len({r["gamma"] for r in lam}) == n_gamma
+    for r in lam:
+        se = (r["ci_high"] - r["ci_low"]) / (2 * Z95)
+        assert r["theory"] == -r["gamma"] / 2 and se > 0, r
+        assert abs(r["slope"] - r["theory"]) <= K_SIGMA * se, r
 
 
 def test_determinism_workers_shards_scheduler(tmp_path):
@@ -191,3 +211,4 @@ def test_readme_run_command_default_config(workdir):
     ds = netsense.open_cube(run / "cube.zarr")
     assert dict(ds.sizes) == {"sampler": 1, "M": 4, "rho_s_db": 3, "lam": 4, "gamma": 4,
                               "trial": 40000}
+    assert_lam_slopes_within_k_sigma(json.loads((run / "slopes.json").read_text()), n_gamma=4)
