@@ -10,6 +10,7 @@ import os
 import psutil
 import pytest
 from wfhelpers import (
+    SMOKE_CUBE,
     assert_cubes_identical,
     changed,
     cluster_procs,
@@ -73,7 +74,7 @@ def test_block_exception_names_block_and_keeps_finished_work(tmp_path):
     cfgfile = write_config(wd, cfg)
     run = wd / "results" / "smoke"
     env = {**os.environ, "NETSENSE_INJECT_BLOCK_FAULT": f"{1 / 400!r},4.0,2"}
-    proc = start_snakemake(wd, cfgfile, env=env)
+    proc = start_snakemake(wd, cfgfile, SMOKE_CUBE, env=env)
     procs = cluster_procs(run)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode != 0
@@ -84,11 +85,11 @@ def test_block_exception_names_block_and_keeps_finished_work(tmp_path):
     assert len(kept) >= 1  # finished shards stay
     # without the fault the run completes, re-using every finished shard and block
     s0 = shard_state(run)
-    run_snakemake(wd, cfgfile)
+    run_snakemake(wd, cfgfile, SMOKE_CUBE)
     ch = changed(s0, shard_state(run))
     assert not set(ch) & set(kept)
     fresh = make_workdir(tmp_path / "fresh")
-    run_snakemake(fresh, write_config(fresh, cfg))
+    run_snakemake(fresh, write_config(fresh, cfg), SMOKE_CUBE)
     assert_cubes_identical(cube_arrays(fresh / "results" / "smoke" / "cube.zarr"),
                            cube_arrays(run / "cube.zarr"))
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from wfhelpers import (
     ROOT,
+    SMOKE_CUBE,
     assert_cubes_identical,
     changed,
     cube_arrays,
@@ -102,19 +103,23 @@ def assert_lam_slopes_within_k_sigma(rows, n_gamma):
 
 def test_determinism_workers_shards_scheduler(tmp_path):
     """1 or 2 workers, other shard sizes, the synchronous scheduler: bit-identical cubes."""
+    # one gamma (2 cells of 3 blocks: 3, 2 or 1 shard(s) per cell) keeps the runs short; the
+    # claim is about scheduling, not about the size of the sweep
+    sweep = {"gamma": [4.0]}
     variants = {
-        "two_workers": smoke_config(),
-        "one_worker": smoke_config(dask={"cluster": "embedded", "n_workers": 1}),
-        "shard_1_block": smoke_config(shard_blocks=1),
-        "shard_5_blocks": smoke_config(shard_blocks=5),
-        "synchronous": smoke_config(dask={"cluster": "synchronous"}),
+        "two_workers": smoke_config(sweep=sweep),
+        "one_worker": smoke_config(sweep=sweep, dask={"cluster": "embedded", "n_workers": 1}),
+        "shard_1_block": smoke_config(sweep=sweep, shard_blocks=1),
+        "shard_5_blocks": smoke_config(sweep=sweep, shard_blocks=5),
+        "synchronous": smoke_config(sweep=sweep, dask={"cluster": "synchronous"}),
     }
     cubes = {}
     for name, cfg in variants.items():
         wd = make_workdir(tmp_path / name)
-        run_snakemake(wd, write_config(wd, cfg))
+        run_snakemake(wd, write_config(wd, cfg), SMOKE_CUBE)
         cubes[name] = cube_arrays(wd / "results" / "smoke" / "cube.zarr")
     base = cubes.pop("two_workers")
+    assert base["gamma"].tolist() == [4.0] and base["lam"].size == 2
     for cube in cubes.values():
         assert_cubes_identical(base, cube)
 
@@ -123,7 +128,7 @@ def test_incremental_reruns(tmp_path):
     wd = make_workdir(tmp_path / "inc")
     run = wd / "results" / "smoke"
     cfg = smoke_config()
-    run_snakemake(wd, write_config(wd, cfg))
+    run_snakemake(wd, write_config(wd, cfg), SMOKE_CUBE)
     base = cube_arrays(run / "cube.zarr")
     n_shards = len(shard_state(run))
     assert n_shards == 2 * 2 * 2  # 2 lam x 2 gamma x 2 shards (3 blocks, 2 per shard)
@@ -131,7 +136,7 @@ def test_incremental_reruns(tmp_path):
     # 1. one more lam value: only its 2 cells x 2 shards run, 2 x 3 blocks sampled
     s0 = shard_state(run)
     cfg["sweep"]["lam"] = ["1/400", "1/900", "1/1600"]
-    run_snakemake(wd, write_config(wd, cfg))
+    run_snakemake(wd, write_config(wd, cfg), SMOKE_CUBE)
     ch = changed(s0, shard_state(run))
     assert len(ch) == 4 and sum(ch.values()) == 6
     # ... and only those 2 cells are written into the cube; the 4 others are linked from the
@@ -145,7 +150,7 @@ def test_incremental_reruns(tmp_path):
     # 2. raise trials 3000 -> 4500: per cell, block 3 and block 4 are new (2 x 6 cells)
     s0 = shard_state(run)
     cfg["trials"] = 4500
-    run_snakemake(wd, write_config(wd, cfg))
+    run_snakemake(wd, write_config(wd, cfg), SMOKE_CUBE)
     ch = changed(s0, shard_state(run))
     assert sum(ch.values()) == 2 * 6
     more_trials = cube_arrays(run / "cube.zarr")
@@ -156,7 +161,7 @@ def test_incremental_reruns(tmp_path):
     s0 = shard_state(run)
     cfg["sweep"]["rho_s_db"] = [100, 110, 120]
     cfg["sweep"]["M"] = [1, 2, 4]
-    run_snakemake(wd, write_config(wd, cfg))
+    run_snakemake(wd, write_config(wd, cfg), SMOKE_CUBE)
     assert changed(s0, shard_state(run)) == {}
     grid = cube_arrays(run / "cube.zarr")
     # M=4, rho=120 is in both: identical
@@ -165,21 +170,21 @@ def test_incremental_reruns(tmp_path):
     # 4. a physical constant: nothing re-sampled, values follow (crlb ~ f_c^2)
     s0 = shard_state(run)
     cfg["system"] = {"carrier_hz": 60.0e9}
-    run_snakemake(wd, write_config(wd, cfg))
+    run_snakemake(wd, write_config(wd, cfg), SMOKE_CUBE)
     assert changed(s0, shard_state(run)) == {}
     f60 = cube_arrays(run / "cube.zarr")
     np.testing.assert_allclose(f60["crlb_m2"], 4.0 * grid["crlb_m2"], rtol=1e-14)
 
     # the final state equals a fresh run of the final config
     fresh = make_workdir(tmp_path / "fresh")
-    run_snakemake(fresh, write_config(fresh, cfg))
+    run_snakemake(fresh, write_config(fresh, cfg), SMOKE_CUBE)
     assert_cubes_identical(f60, cube_arrays(fresh / "results" / "smoke" / "cube.zarr"))
 
     # 5. seed and sampler re-sample everything; nothing stale is served
     for change in ({"seed": 8}, {"sampler": {"kind": "plane", "nearest": 16}}):
         s0 = shard_state(run)
         cfg.update(change)
-        run_snakemake(wd, write_config(wd, cfg))
+        run_snakemake(wd, write_config(wd, cfg), SMOKE_CUBE)
         ch = changed(s0, shard_state(run))
         assert len(ch) == 3 * 2 * 3 and sum(ch.values()) == 3 * 2 * 5
         now = cube_arrays(run / "cube.zarr")

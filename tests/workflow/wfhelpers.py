@@ -22,6 +22,9 @@ RUN_TIMEOUT_S = 600
 
 CONFIGS = ROOT / "tests" / "configs"  # the test configs, apart from the user configs
 SMOKE = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+# Target for a run whose test reads only the cube and its shards: Snakemake stops after the
+# assembly, skipping the fit, findings and figure jobs (test_smoke_end_to_end runs them all).
+SMOKE_CUBE = "results/smoke/cube.zarr"
 
 
 def make_workdir(path: Path) -> Path:
@@ -92,9 +95,9 @@ def assert_cubes_identical(a: dict, b: dict):
 WAIT_S = 120  # generous bound for a run step on a loaded 2-core machine
 
 
-def start_snakemake(workdir, cfgfile, env=None):
+def start_snakemake(workdir, cfgfile, *extra, env=None):
     return subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", str(cfgfile),
-                             "--rerun-incomplete"], cwd=workdir, stdout=subprocess.DEVNULL,
+                             "--rerun-incomplete", *extra], cwd=workdir, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env=env)
 
