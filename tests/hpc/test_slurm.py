@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from wfhelpers import (
+    SMOKE_CUBE,
     assert_cubes_identical,
     cube_arrays,
     make_workdir,
@@ -29,7 +30,7 @@ TIMINGS = {}
 def local_cube(tmp_path_factory):
     wd = make_workdir(tmp_path_factory.mktemp("local"))
     t = time.perf_counter()
-    run_snakemake(wd, write_config(wd, smoke_config()))
+    run_snakemake(wd, write_config(wd, smoke_config()), SMOKE_CUBE)
     TIMINGS["local_s"] = time.perf_counter() - t
     return cube_arrays(wd / "results" / "smoke" / "cube.zarr")
 
@@ -60,7 +61,7 @@ def test_snakemake_slurm_executor(slurm, local_cube, tmp_path):
     # fast status polling for a test (the profile's default polls every 40 s)
     p = run_snakemake(wd, write_config(wd, smoke_config()), "--workflow-profile",
                       "workflow/profiles/slurm", "--seconds-between-status-checks", "2",
-                      "--slurm-init-seconds-before-status-checks", "2", cores=None)
+                      "--slurm-init-seconds-before-status-checks", "2", SMOKE_CUBE, cores=None)
     TIMINGS["slurm_executor_s"] = time.perf_counter() - t
     assert "each shard job starts a Dask cluster sized to its allocation" in p.stderr
     logs = list((wd / "results" / "smoke" / "logs" / "simulate").glob("*/*.log"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from wfhelpers import (
+    SMOKE_CUBE,
     assert_cubes_identical,
     cube_arrays,
     make_workdir,
@@ -35,12 +36,13 @@ def test_scheduler_file_cluster(tmp_path):
                                        "--nworkers", "2", "--nthreads", "1"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wd = make_workdir(tmp_path / "ext")
-        p = run_snakemake(wd, write_config(wd, smoke_config(dask={"scheduler_file": str(sched)})))
+        p = run_snakemake(wd, write_config(wd, smoke_config(dask={"scheduler_file": str(sched)})),
+                         SMOKE_CUBE)
         assert "embedded Dask cluster" not in p.stderr
         assert not (wd / "results" / "smoke" / ".dask" / "host.pid").exists()
         ext = cube_arrays(wd / "results" / "smoke" / "cube.zarr")
         ref = make_workdir(tmp_path / "ref")
-        run_snakemake(ref, write_config(ref, smoke_config()))
+        run_snakemake(ref, write_config(ref, smoke_config()), SMOKE_CUBE)
         assert_cubes_identical(cube_arrays(ref / "results" / "smoke" / "cube.zarr"), ext)
     finally:
         for pr in procs:
