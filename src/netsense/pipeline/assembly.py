@@ -111,29 +111,15 @@ def _grids(cfg: SweepConfig) -> dict:
 
 
 def closed_form_grid(cfg: SweepConfig) -> np.ndarray:
-    """Theorem 2 (eq. 26 of [1]) over the cube's parameter dims; NaN where gamma <= 2."""
-    if not cfg.separate_M and not cfg.separate_lam:
-        return _closed_form_tied(cfg)
+    """Theorem 2 (eq. 26 of [1]) over the cube's parameter dims; NaN where gamma <= 2. (For tied
+    axes M_t = M_r = M and lam_t = lam_r = lam broadcast the same arrays as before separate axes
+    existed: the stored numbers are bit for bit those of earlier cubes.)"""
     g = _grids(cfg)
     shape = np.broadcast_shapes(*(v.shape for v in g.values()))
     out = np.full((*shape, len(cfg.gamma)), np.nan)
     for j, gamma in enumerate(cfg.gamma):
         if gamma > 2:  # Theorem 2 needs gamma > 2; NaN (no closed form) otherwise
             out[..., j] = theorem2_m2(gamma=gamma, system=cfg.system, **g)  # eq. (26)
-    return out
-
-
-def _closed_form_tied(cfg: SweepConfig) -> np.ndarray:
-    # the tied cube's grid as it always was computed (its stored numbers stay bit for bit)
-    M = np.asarray(cfg.M, float)[:, None, None, None]
-    rho = np.asarray(cfg.rho_s_db)[None, :, None, None]
-    lam = np.asarray(cfg.lam)[None, None, :, None]
-    out = np.full((len(cfg.M), len(cfg.rho_s_db), len(cfg.lam), len(cfg.gamma)), np.nan)
-    for j, g in enumerate(cfg.gamma):
-        if g > 2:  # Theorem 2 needs gamma > 2; NaN (no closed form) otherwise
-            out[..., j] = theorem2_m2(M_t=M[..., 0], M_r=M[..., 0], rho_s_db=rho[..., 0],
-                                      lam_t=lam[..., 0], lam_r=lam[..., 0], gamma=g,
-                                      system=cfg.system)
     return out
 
 

@@ -98,15 +98,15 @@ def rows(inp) -> list[dict]:
                                                       rho_s_db=float(ref["rho_s_db"]),
                                                       lam_t=lam_t, lam_r=lam_r, gamma=float(g))
                             theory = float(cmp["ratio_mimo_over_single"])  # eq. (29)
+                            ca = inp.control.sel(sampler=e.label, M_t=Mt, M_r=Mr,
+                                                 rho_s_db=ref["rho_s_db"], lam_t=lam_t,
+                                                 lam_r=lam_r, gamma=g).values
+                            cb = inp.control.sel(sampler=e.label, M_t=1, M_r=1,
+                                                 rho_s_db=ref["rho_s_db"], lam_t=lt[it[0]],
+                                                 lam_r=lr[ir[0]], gamma=g).values
                             vals = {}
                             for q, v in QUANTITIES.items():
-                                ca = inp.control.sel(sampler=e.label, M_t=Mt, M_r=Mr,
-                                                     rho_s_db=ref["rho_s_db"], lam_t=lam_t,
-                                                     lam_r=lam_r, gamma=g)
-                                cb = inp.control.sel(sampler=e.label, M_t=1, M_r=1,
-                                                     rho_s_db=ref["rho_s_db"], lam_t=lt[it[0]],
-                                                     lam_r=lr[ir[0]], gamma=g)
-                                m, lo, hi = _paired_ratio(mimo, single, v, ca.values, cb.values)
+                                m, lo, hi = _paired_ratio(mimo, single, v, ca, cb)
                                 vals.update({f"{q}_ratio": m, f"{q}_ratio_ci_low": lo,
                                              f"{q}_ratio_ci_high": hi})
                             out.append(_row(
