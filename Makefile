@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 CORES ?= 2
+# test processes (pytest-xdist); tests/conftest.py says how the suite is split between them
+TEST_WORKERS ?= 2
 
 .PHONY: run test docs venv bench bench-quick paper clean
 
@@ -22,7 +24,8 @@ run: $(STAMP)
 
 # the tests, and the tutorial notebook executed cell by cell (nbmake)
 test: $(STAMP)
-	$(BIN)/python -m pytest --nbmake tests docs/tutorial.ipynb
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	  --durations=15 --nbmake tests docs/tutorial.ipynb
 
 # warnings are errors; the tutorial is executed by the build (its outputs are not committed)
 docs: $(STAMP)

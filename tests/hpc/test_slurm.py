@@ -22,7 +22,7 @@ from wfhelpers import (
     write_config,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # one queue
 TIMINGS = {}
 
 

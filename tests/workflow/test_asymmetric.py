@@ -14,6 +14,8 @@ from wfhelpers import CONFIGS, make_workdir, run_snakemake, write_config
 
 from netsense.pipeline.store import load_arrays
 
+pytestmark = pytest.mark.slow
+
 ASYM = yaml.safe_load((CONFIGS / "asymmetric-smoke.yaml").read_text())
 # A Monte Carlo slope against its theory, in standard errors (the suite's 4-sigma policy); the
 # standard error is the 95% interval's half-width over the normal quantile.

@@ -25,7 +25,7 @@ from netsense.core.samplers import sampler_from_mapping
 from netsense.core.stats import CV_FOLDS, Z95
 from netsense.pipeline.cube import entries
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("paper_runs")]  # conftest.py
 
 SMOKES = ("paper-fig1-smoke", "paper-gap-smoke", "paper-sec2c-smoke", "beams-smoke")
 # Independent estimates of the same ratio agree within K_SIGMA combined standard errors. With the
