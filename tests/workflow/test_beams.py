@@ -20,7 +20,7 @@ from netsense.core.blocks import simulate_block
 from netsense.core.stats import Z95
 from netsense.pipeline.config import resolve
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("paper_runs")]  # conftest.py
+pytestmark = pytest.mark.slow
 
 # Cube value = scale x geometric factor of the same block: float64 rounding of one product.
 VALUE_RTOL = 1e-13

@@ -17,6 +17,7 @@ import pytest
 from wfhelpers import (
     ROOT,
     RUN_TIMEOUT_S,
+    SMOKE_CUBE,
     SNAKEMAKE,
     make_workdir,
     run_snakemake,
@@ -55,6 +56,15 @@ def project(tmp_path_factory):
     return wd, cfgfile, env
 
 
+@pytest.fixture
+def project_copy(project, tmp_path):
+    """A copy of the finished project (sources, results and Snakemake's records, with their
+    times) for a test that re-runs jobs: the shared project stays as it was, with no run back."""
+    wd = tmp_path / "copy"
+    shutil.copytree(project[0], wd, symlinks=True)
+    return wd, wd / "config" / project[1].name, {**os.environ, "PYTHONPATH": str(wd / "src")}
+
+
 def _would_run(wd, cfgfile, env) -> set[str]:
     proc = subprocess.run([SNAKEMAKE, "--cores", "2", "--configfile", str(cfgfile), "-n"],
                           cwd=wd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env)
@@ -85,7 +95,11 @@ def test_a_module_change_reruns_the_rules_that_import_it(project, module, expect
         assert _would_run(wd, cfgfile, env) == expected
     finally:
         path.write_text(original)
-    assert _would_run(wd, cfgfile, env) == set()
+
+
+def test_restored_sources_leave_nothing_to_do(project):
+    """After every change above is undone, the versions are those of the run again."""
+    assert _would_run(*project) == set()
 
 
 def test_comments_and_docstrings_change_no_version(project):
@@ -100,49 +114,37 @@ def test_comments_and_docstrings_change_no_version(project):
 
 
 @pytest.mark.parametrize("module", ["pipeline/shard.py", "core/samplers/disk.py"])
-def test_code_that_does_not_shape_samples_reruns_shards_from_cached_blocks(project, module):
+def test_code_that_does_not_shape_samples_reruns_shards_from_cached_blocks(project_copy, module):
     """The shard layer, or another kind's sampler (this sweep samples the plane only), are
     imported by the shard command but do not shape these cells' samples: the simulate jobs
     re-run, take every block from the cache (the cells' ids do not change), sample nothing."""
-    wd, cfgfile, env = project
-    path = wd / "src" / "netsense" / module
-    original = path.read_text()
+    wd, cfgfile, env = project_copy
     run = wd / "results" / "smoke"
     before = shard_state(run)
-    try:
-        _touch(path)
-        assert _would_run(wd, cfgfile, env) == EVERYTHING_BUT_ESTIMATE
-        run_snakemake(wd, cfgfile, env=env)
-    finally:
-        path.write_text(original)
+    _touch(wd / "src" / "netsense" / module)
+    assert _would_run(wd, cfgfile, env) == EVERYTHING_BUT_ESTIMATE
+    run_snakemake(wd, cfgfile, SMOKE_CUBE, env=env)  # the shards are what is checked
     after = shard_state(run)
     assert after.keys() == before.keys()  # the same cells, the same shard files
     assert all(after[k][0] != before[k][0] for k in after)  # every shard written again
     assert all(sampled == 0 for _, sampled in after.values())  # from cached blocks only
-    run_snakemake(wd, cfgfile, env=env)  # back to the original code
 
 
 @pytest.mark.parametrize("module", ["core/samplers/plane.py"])
-def test_code_that_shapes_samples_resamples_every_block(project, module):
+def test_code_that_shapes_samples_resamples_every_block(project_copy, module):
     """Stale-sample protection: a change to the module that samples this sweep's cells (the
     plane sampler) gives every cell a new id, so no cached block is served: every shard is
     written again with every block sampled anew (the block cache is keyed by the cell id)."""
-    wd, cfgfile, env = project
-    path = wd / "src" / "netsense" / module
-    original = path.read_text()
+    wd, cfgfile, env = project_copy
     run = wd / "results" / "smoke"
     before = shard_state(run)
     cfg = smoke_config()
     blocks_per_cell = -(-cfg["trials"] // cfg["block_trials"])
-    try:
-        _touch(path)
-        assert _would_run(wd, cfgfile, env) == EVERYTHING_BUT_ESTIMATE
-        run_snakemake(wd, cfgfile, env=env)
-        after = shard_state(run)
-    finally:
-        path.write_text(original)
+    _touch(wd / "src" / "netsense" / module)
+    assert _would_run(wd, cfgfile, env) == EVERYTHING_BUT_ESTIMATE
+    run_snakemake(wd, cfgfile, SMOKE_CUBE, env=env)
+    after = shard_state(run)
     new = {k: v for k, v in after.items() if k not in before}  # new cell ids: new shard files
     assert len(new) == len(before) > 0
     n_cells = len(cfg["sweep"]["lam"]) * len(cfg["sweep"]["gamma"])
     assert sum(sampled for _, sampled in new.values()) == n_cells * blocks_per_cell
-    run_snakemake(wd, cfgfile, env=env)  # back to the original code

@@ -22,8 +22,8 @@ def test_estimator_rule(tmp_path):
     src = ROOT / "data" / "layouts" / "square-offcentre.json"
     cfg = smoke_config(estimator={"layouts": ["data/layouts/square-offcentre.json"],
                                   "rho_s_db": [100, 140], "trials": 1000})
-    run_snakemake(wd, write_config(wd, cfg))
     out = wd / "results" / "smoke" / "estimator"
+    run_snakemake(wd, write_config(wd, cfg), str(out.relative_to(wd) / "square-offcentre.png"))
     assert (out / "square-offcentre.png").stat().st_size > 20_000
     rows = json.loads((out / "square-offcentre.json").read_text())["rows"]
     ref = estimator_mc(load_layout(src)[0], [100.0, 140.0], 1000, cfg["seed"])

@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 from wfhelpers import (
+    SMOKE_CUBE,
     assert_cubes_identical,
     changed,
     cluster_procs,
@@ -68,13 +69,13 @@ def procs_of(workdir: Path, run: Path) -> list:
 @pytest.fixture(scope="module")
 def undisturbed(tmp_path_factory):
     wd = make_workdir(tmp_path_factory.mktemp("undisturbed"))
-    run_snakemake(wd, write_config(wd, smoke_config(**SLOW)))
+    run_snakemake(wd, write_config(wd, smoke_config(**SLOW)), SMOKE_CUBE)
     return cube_arrays(wd / "results" / "smoke" / "cube.zarr")
 
 
 def test_worker_killed_mid_shard(workdir, undisturbed):
     run = workdir / "results" / "smoke"
-    proc = start_snakemake(workdir, write_config(workdir, smoke_config(**SLOW)))
+    proc = start_snakemake(workdir, write_config(workdir, smoke_config(**SLOW)), SMOKE_CUBE)
     procs = cluster_procs(run)
     workers = [p for p in procs[1:] if "spawn_main" in " ".join(p.cmdline())]
     assert workers, [p.cmdline() for p in procs]

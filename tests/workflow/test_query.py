@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.stats import kurtosis
 from scipy.stats import t as student_t
-from wfhelpers import make_workdir, run_snakemake, smoke_config, write_config
+from wfhelpers import SMOKE_CUBE, make_workdir, run_snakemake, smoke_config, write_config
 
 import netsense
 from netsense.core.closed_form import lemma3_inv_sum
@@ -34,7 +34,7 @@ STAT_RTOL = 1e-12
 def cubes(tmp_path_factory):
     wd = make_workdir(tmp_path_factory.mktemp("query"))
     cfg = smoke_config(cube={"trial_chunk": 1000})
-    run_snakemake(wd, write_config(wd, cfg))
+    run_snakemake(wd, write_config(wd, cfg), SMOKE_CUBE)  # the queries read the cube only
     run = wd / "results" / "smoke"
     # An interrupted assembly: template written, some regions not (cell (0,0) full, cell (0,1)
     # only its first 1000 trials, the others never written).

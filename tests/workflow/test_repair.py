@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from wfhelpers import make_workdir, run_snakemake, smoke_config, write_config
+from wfhelpers import SMOKE_CUBE, make_workdir, run_snakemake, smoke_config, write_config
 
 pytestmark = pytest.mark.slow
 NETSENSE = str(Path(sys.executable).parent / "netsense")
@@ -43,7 +43,7 @@ def netsense(*args, cwd):
 def run(tmp_path_factory):
     wd = make_workdir(tmp_path_factory.mktemp("repair") / "wd")
     cfgfile = write_config(wd, smoke_config())
-    run_snakemake(wd, cfgfile)
+    run_snakemake(wd, cfgfile, SMOKE_CUBE)  # the cube is what is damaged and repaired
     return wd, cfgfile, wd / "results" / "smoke" / "cube.zarr"
 
 
@@ -78,7 +78,7 @@ def test_flipped_bit_is_named_then_repaired_bit_identical(run, var, key, where, 
     assert f"checksum mismatch: {where} ({var}/{key})" in err[0]
     v = netsense("verify", str(cube.relative_to(wd)), cwd=wd)
     assert v.returncode == 1 and f"checksum mismatch: {where} ({var}/{key})" in v.stdout
-    p = run_snakemake(wd, cfgfile)
+    p = run_snakemake(wd, cfgfile, SMOKE_CUBE)
     assert f"1 problem(s): checksum mismatch: {where}" in p.stderr
     assert "this run assembles the cube again" in p.stderr
     log = (cube.parent / "logs" / "assemble.log").read_text()
@@ -90,5 +90,5 @@ def test_flipped_bit_is_named_then_repaired_bit_identical(run, var, key, where, 
     assert netsense("verify", str(cube.relative_to(wd)), cwd=wd).returncode == 0
     assert raw_arrays(cube) == good
     # and the run after that has nothing to do
-    p = run_snakemake(wd, cfgfile, "--dry-run")
+    p = run_snakemake(wd, cfgfile, "--dry-run", SMOKE_CUBE)
     assert "Nothing to be done" in p.stdout + p.stderr
