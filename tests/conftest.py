@@ -30,8 +30,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; without -n it is never called
 def pytest_xdist_make_scheduler(config, log):
-    # pytest-xdist's own `loadgroup` cannot do this under pytest 9 (it renames a test id pytest
-    # no longer reads), so `loadfile` is taught the shared units here
+    # pytest-xdist's own `loadgroup` does not group under pytest 9.2: it renames a test id pytest
+    # no longer reads (pytest-dev/pytest-xdist#1386, open). So `loadfile` is taught the shared
+    # units here
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
