@@ -189,10 +189,14 @@ def test_incremental_reruns(tmp_path):
 
 def test_readme_run_command_default_config(workdir):
     """`make run` = `netsense run --configfile config/config.yaml`: the default sweep end to end,
-    printing where the cube, slopes, figure and report are."""
-    proc = subprocess.run([str(Path(sys.executable).parent / "netsense"), "run", "--configfile",
-                           "config/config.yaml", "--cores", "2"], cwd=workdir,
-                          capture_output=True, text=True, timeout=900)
+    printing where the cube, slopes, figure and report are; run again with nothing to do, it
+    prints where they are all the same."""
+    def make_run():
+        return subprocess.run([str(Path(sys.executable).parent / "netsense"), "run",
+                               "--configfile", "config/config.yaml", "--cores", "2"],
+                              cwd=workdir, capture_output=True, text=True, timeout=900)
+
+    proc = make_run()
     assert proc.returncode == 0, proc.stderr[-4000:]
     run = workdir / "results" / "default"
     for f in ("cube.zarr", "slopes.csv", "fig1.png", "fig1.pdf", "report.html",
@@ -207,6 +211,12 @@ def test_readme_run_command_default_config(workdir):
     tail = err[max(i for i, x in enumerate(err) if x.startswith("netsense: done. Results:")):]
     got = [x for x in tail if x.startswith(("netsense: done", "  ", "netsense: report"))]
     assert got == want
+    again = make_run()
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert "Nothing to be done" in again.stderr
+    err = again.stderr.splitlines()
+    tail = err[err.index("netsense: up to date. Results:"):]
+    assert tail == [want[0].replace("done.", "up to date."), *want[1:]]
 
     ds = netsense.open_cube(run / "cube.zarr")
     assert dict(ds.sizes) == {"sampler": 1, "M": 4, "rho_s_db": 3, "lam": 4, "gamma": 4,

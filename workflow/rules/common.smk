@@ -6,7 +6,12 @@ import sys
 
 from netsense.analysis.runconfig import resolve_run_config
 from netsense.analysis.studies import selected
-from netsense.cli.run import RUN_BY_NETSENSE
+from netsense.cli.run import (
+    RUN_BY_NETSENSE,
+    estimator_layouts,
+    final_outputs,
+    results_lines,
+)
 from netsense.errors import InputError
 from netsense.pipeline import assembly as ns_assembly
 from netsense.pipeline import plan as ns_plan
@@ -46,24 +51,10 @@ CUBE_CONFIG_JSON = json.dumps(cube_config(CFG.raw), sort_keys=True)
 VIEW_CONFIG_JSON = json.dumps(view_config(CFG.raw), sort_keys=True)
 # The optional ML-estimator study (config key estimator): one output set per layout file.
 ESTIMATOR = CFG.raw.get("estimator") or {}
-EST_LAYOUTS = {
-    os.path.splitext(os.path.basename(p))[0]: p for p in ESTIMATOR.get("layouts", [])
-}
+EST_LAYOUTS = estimator_layouts(CFG)
 # Studies besides fig1 (config key analyses), in registry order.
 STUDIES = selected(CFG.analyses)
-FINAL_OUTPUTS = [
-    f"{RUN}/cube.zarr",
-    f"{RUN}/slopes.csv",
-    f"{RUN}/slopes.json",
-    f"{RUN}/findings.json",
-    *([f"{RUN}/fig1.png", f"{RUN}/fig1.pdf"] if "fig1" in CFG.analyses else []),
-    *[f"{RUN}/{name}" for s in STUDIES for name in s.files],
-    *[
-        f"{RUN}/estimator/{stem}.{ext}"
-        for stem in EST_LAYOUTS
-        for ext in ("png", "csv")
-    ],
-]
+FINAL_OUTPUTS = final_outputs(CFG)
 
 
 def cube_repair(wildcards):
@@ -132,17 +123,7 @@ def stop_cluster():
 
 
 def print_outputs():
-    dask_report = f"{RUN}/dask-performance.html"
-    print(
-        "\nnetsense: done. Results:\n"
-        f"  cube     {RUN}/cube.zarr   (netsense.open_cube)\n"
-        f"  slopes   {RUN}/slopes.csv  {RUN}/slopes.json\n"
-        f"  findings {RUN}/findings.json\n"
-        + "".join(f"  figure   {f}\n" for f in FINAL_OUTPUTS if f.endswith(".png"))
-        + (f"  dask     {dask_report}\n" if os.path.exists(dask_report) else ""),
-        end="",
-        file=sys.stderr,
-    )
+    print(f"\n{results_lines(CFG, 'done')}", end="", file=sys.stderr)
     if not os.environ.get(RUN_BY_NETSENSE):  # `netsense run` builds the report itself
         given = (
             " ".join(str(f) for f in workflow.overwrite_configfiles)

@@ -15,6 +15,43 @@ from ..errors import InputError
 # Set for the Snakemake that `netsense run` starts: its closing lines then leave the report to
 # `netsense run`, which builds it and prints where (workflow/rules/common.smk, print_outputs).
 RUN_BY_NETSENSE = "NETSENSE_RUN"
+# What Snakemake says when every target is up to date (it then runs no onsuccess handler).
+NOTHING_TO_DO = "Nothing to be done"
+
+
+def estimator_layouts(cfg) -> dict[str, str]:
+    """{output stem: layout path} of the optional estimator study (config key ``estimator``)."""
+    est = cfg.raw.get("estimator") or {}
+    return {os.path.splitext(os.path.basename(p))[0]: p for p in est.get("layouts", [])}
+
+
+def final_outputs(cfg) -> list[str]:
+    """The files a run of ``cfg`` ends with: the workflow's default target (rule ``all``)."""
+    from ..analysis.studies import selected
+
+    run = f"results/{cfg.name}"
+    return [
+        f"{run}/cube.zarr", f"{run}/slopes.csv", f"{run}/slopes.json", f"{run}/findings.json",
+        *([f"{run}/fig1.png", f"{run}/fig1.pdf"] if "fig1" in cfg.analyses else []),
+        *[f"{run}/{name}" for s in selected(cfg.analyses) for name in s.files],
+        *[f"{run}/estimator/{stem}.{ext}" for stem in estimator_layouts(cfg)
+          for ext in ("png", "csv")],
+    ]
+
+
+def results_lines(cfg, state: str = "done") -> str:
+    """Where a run's results are: the closing lines of a run (``state`` 'done') and of
+    `netsense run` when there was nothing to do ('up to date')."""
+    run = f"results/{cfg.name}"
+    dask_report = f"{run}/dask-performance.html"
+    return (
+        f"netsense: {state}. Results:\n"
+        f"  cube     {run}/cube.zarr   (netsense.open_cube)\n"
+        f"  slopes   {run}/slopes.csv  {run}/slopes.json\n"
+        f"  findings {run}/findings.json\n"
+        + "".join(f"  figure   {f}\n" for f in final_outputs(cfg) if f.endswith(".png"))
+        + (f"  dask     {dask_report}\n" if os.path.exists(dask_report) else "")
+    )
 
 
 def cmd_validate(args):
@@ -59,8 +96,8 @@ def _blocks_kept(cfg) -> tuple[int, int]:
     return sum(p.exists() for p in paths), len(paths)
 
 
-def _snakemake(cmd: list, env: dict) -> tuple[int, bool]:
-    """Run Snakemake, relaying its stderr; returns (exit status, interrupted).
+def _snakemake(cmd: list, env: dict) -> tuple[int, bool, bool]:
+    """Run Snakemake, relaying its stderr; returns (exit status, interrupted, nothing to do).
 
     A terminal's Ctrl-C sends SIGINT to the whole foreground process group: Snakemake and its
     jobs stop on their own (the Dask host runs in a session of its own and is stopped by the
@@ -68,18 +105,19 @@ def _snakemake(cmd: list, env: dict) -> tuple[int, bool]:
     kept; Snakemake's report of the jobs it saw die stays in .snakemake/log, not on the terminal.
     (Through the pipe Snakemake's output has no colours.)
     """
-    interrupted = []
+    interrupted, idle = [], False
     old = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     try:
         with subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True,
                               errors="replace") as proc:
             for line in proc.stderr:
+                idle = idle or line.startswith(NOTHING_TO_DO)
                 if not interrupted:
                     sys.stderr.write(line)
                     sys.stderr.flush()
     finally:
         signal.signal(signal.SIGINT, old)
-    return proc.returncode, bool(interrupted)
+    return proc.returncode, bool(interrupted), idle
 
 
 def cmd_run(args):
@@ -98,7 +136,7 @@ def cmd_run(args):
                              "wait for it or stop it")
         print("netsense: removing the lock of a Snakemake that was killed", file=sys.stderr)
         subprocess.run([*base, "--unlock"], check=True, capture_output=True)
-    rc, interrupted = _snakemake([*base, "--cores", str(args.cores), "--rerun-incomplete",
+    rc, interrupted, idle = _snakemake([*base, "--cores", str(args.cores), "--rerun-incomplete",
                                   *args.snakemake_args], {**os.environ, RUN_BY_NETSENSE: "1"})
     if interrupted:
         kept, total = _blocks_kept(cfg)
@@ -107,6 +145,8 @@ def cmd_run(args):
         return 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
     if rc != 0:
         return rc
+    if idle:  # no onsuccess ran to say where the results are: say it here
+        print("\n" + results_lines(cfg, "up to date"), end="", file=sys.stderr)
     run = Path("results") / cfg.name
     if not args.no_report:
         rc = subprocess.run([*base, "--report", str(run / "report.html")],
