@@ -514,9 +514,11 @@ def estimator_mc(layout_kwargs: dict, rho_s_db_values, trials: int, rng_or_seed)
     -------
     list of dict, one per rho_s, with ``rho_s_db``; ``mse_m2`` = mean ||d_hat - d_s||^2 over all
     trials [m^2], ``mse_sem_m2`` (standard error of the mean of the squared errors) and
-    ``mse_ci95_m2`` (mean +- 1.96 sem); ``crlb_m2`` = tr(S^-1) of eq. (18); ``ratio`` = MSE/CRLB
-    and ``ratio_ci95``; ``bias_m`` (mean error vector [m]) with ``bias_sem_m``; ``init_mse_m2``
-    (closed-form initializer alone) with its sem and ``init_ratio``; ``nonconverged_fraction``;
+    ``mse_ci95_m2`` (the 95% interval of :func:`netsense.core.stats.mean_estimate`: Hall's
+    skewness-corrected interval, as the squared errors are right-skewed); ``crlb_m2`` =
+    tr(S^-1) of eq. (18); ``ratio`` = MSE/CRLB and ``ratio_ci95``; ``bias_m`` (mean error
+    vector [m]) with ``bias_sem_m``; ``init_mse_m2`` (closed-form initializer alone) with its
+    sem and ``init_ratio``; ``nonconverged_fraction``;
     ``at_site_fraction`` (estimates stalled on a site, see AT_SITE_FRACTION); ``mean_iterations``;
     ``rmse_m`` and ``crlb_rmse_m``.
     """
