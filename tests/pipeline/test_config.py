@@ -32,6 +32,16 @@ def _with(path, value, drop=False):
     return cfg
 
 
+def _disk(lam, block_trials):
+    cfg = _with("sampler", {"kind": "disk", "radius_m": 500.0})
+    cfg["sweep"]["lam"], cfg["block_trials"], cfg["trials"] = [lam], block_trials, block_trials
+    return cfg
+
+
+# The largest disk block at R = 500 m, lam = 1/56.25: 1.25e8 nodes / (pi 500^2 / 56.25 nodes per
+# network) = 8952.4 trials.
+DISK_MAX_BLOCK_TRIALS = 8952
+
 BAD = [
     # (case id, config, field named in the message, words of the rule)
     ("missing key", _with("trials", None, drop=True), "trials", "required"),
@@ -69,7 +79,17 @@ BAD = [
      "needs 1 in sweep.M"),
     ("beams without a non-full beam", _with("analyses", ["beams"]), "analyses",
      "needs a sampler entry with beam codebook"),
+    ("disk block too big for a worker", _disk("1/56.25", 10000), "block_trials",
+     f"holds 1.4e+08 nodes per side (8.9 GB on one worker); at most 1.25e+08: use block_trials <= "
+     f"{DISK_MAX_BLOCK_TRIALS}"),
 ]
+
+
+def test_disk_block_at_the_memory_cap_is_accepted():
+    resolve(_disk("1/56.25", DISK_MAX_BLOCK_TRIALS))
+    with pytest.raises(InputError, match="block_trials: got 8953"):
+        resolve(_disk("1/56.25", DISK_MAX_BLOCK_TRIALS + 1))
+    resolve(_with("sweep.lam", ["1/56.25"]))  # the plane sampler holds K nodes whatever lam
 
 
 @pytest.mark.parametrize("case, cfg, field, rule", BAD, ids=[b[0] for b in BAD])
