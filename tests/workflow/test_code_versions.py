@@ -19,6 +19,7 @@ from wfhelpers import (
     RUN_TIMEOUT_S,
     SMOKE_CUBE,
     SNAKEMAKE,
+    copy_workdir,
     make_workdir,
     run_snakemake,
     shard_state,
@@ -58,10 +59,9 @@ def project(tmp_path_factory):
 
 @pytest.fixture
 def project_copy(project, tmp_path):
-    """A copy of the finished project (sources, results and Snakemake's records, with their
-    times) for a test that re-runs jobs: the shared project stays as it was, with no run back."""
-    wd = tmp_path / "copy"
-    shutil.copytree(project[0], wd, symlinks=True)
+    """A copy of the finished project for a test that re-runs jobs: the shared project stays as
+    it was, with no run back."""
+    wd = copy_workdir(project[0], tmp_path / "copy")
     return wd, wd / "config" / project[1].name, {**os.environ, "PYTHONPATH": str(wd / "src")}
 
 

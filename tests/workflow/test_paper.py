@@ -11,12 +11,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-import shutil
 
 import numpy as np
 import pytest
 import yaml
-from wfhelpers import ROOT, run_snakemake, write_config
+from wfhelpers import ROOT, copy_workdir, run_snakemake, write_config
 
 import netsense
 from netsense.analysis.findings import headlines, load_store
@@ -219,9 +218,8 @@ def test_report_builds_with_the_studies(runs):
 def test_reference_and_analyses_change_redraw_without_reassembly(runs, tmp_path):
     """plot.reference and analyses reach the figure and study rules; changing them re-draws
     but never re-assembles the cube (they do not shape it)."""
-    # in a copy of the finished work directory (with its times): the shared runs stay as they are
-    wd = tmp_path / "wd"
-    shutil.copytree(runs["paper-fig1-smoke"].parents[1], wd, symlinks=True)
+    # in a copy of the finished work directory: the shared runs stay as they are
+    wd = copy_workdir(runs["paper-fig1-smoke"].parents[1], tmp_path / "wd")
     run = wd / "results" / "paper-fig1-smoke"
     cfg = yaml.safe_load((wd / "config" / "paper-fig1-smoke.yaml").read_text())
     cube_mtime = (run / "cube.zarr" / "zarr.json").stat().st_mtime_ns

@@ -37,6 +37,13 @@ def make_workdir(path: Path) -> Path:
     return path
 
 
+def copy_workdir(src: Path, dst: Path) -> Path:
+    """A copy of a finished work directory (sources, results and Snakemake's records, with their
+    times, so the copy is as up to date as the original), for a test that re-runs jobs."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
 def write_config(workdir: Path, cfg: dict, name="test.yaml") -> Path:
     p = workdir / "config" / name
     p.write_text(yaml.safe_dump(cfg, sort_keys=False))

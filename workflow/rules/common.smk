@@ -4,14 +4,13 @@ import json
 import os
 import sys
 
-from netsense.analysis.runconfig import resolve_run_config
-from netsense.analysis.studies import selected
-from netsense.cli.run import (
-    RUN_BY_NETSENSE,
+from netsense.analysis.runconfig import (
     estimator_layouts,
     final_outputs,
-    results_lines,
+    resolve_run_config,
 )
+from netsense.analysis.studies import selected
+from netsense.cli.run import RUN_BY_NETSENSE, results_lines
 from netsense.errors import InputError
 from netsense.pipeline import assembly as ns_assembly
 from netsense.pipeline import plan as ns_plan
@@ -123,7 +122,7 @@ def stop_cluster():
 
 
 def print_outputs():
-    print(f"\n{results_lines(CFG, 'done')}", end="", file=sys.stderr)
+    print(results_lines(CFG, "done"), end="", file=sys.stderr)
     if not os.environ.get(RUN_BY_NETSENSE):  # `netsense run` builds the report itself
         given = (
             " ".join(str(f) for f in workflow.overwrite_configfiles)

@@ -5,10 +5,11 @@ The Snakefile, ``netsense run`` and ``netsense validate`` all load configs throu
 from __future__ import annotations
 
 import math
+import os
 
 from ..errors import InputError
 from ..pipeline.config import SweepConfig, load_yaml, resolve
-from .studies import check_config
+from .studies import check_config, selected
 
 # A disk block samples every node of its window at once: 64 bytes per node of a side at the peak
 # (measured with tracemalloc on simulate_block, flat in lam, R and trials). 1.25e8 nodes is 8 GB
@@ -49,3 +50,21 @@ def resolve_run_config(doc: dict) -> SweepConfig:
 def load_run_config(path) -> SweepConfig:
     """Load and validate a config file."""
     return resolve_run_config(load_yaml(path))
+
+
+def estimator_layouts(cfg: SweepConfig) -> dict[str, str]:
+    """{output stem: layout path} of the optional estimator study (config key ``estimator``)."""
+    est = cfg.raw.get("estimator") or {}
+    return {os.path.splitext(os.path.basename(p))[0]: p for p in est.get("layouts", [])}
+
+
+def final_outputs(cfg: SweepConfig) -> list[str]:
+    """The files a run of ``cfg`` ends with: the workflow's default target (rule ``all``)."""
+    run = f"results/{cfg.name}"
+    return [
+        f"{run}/cube.zarr", f"{run}/slopes.csv", f"{run}/slopes.json", f"{run}/findings.json",
+        *([f"{run}/fig1.png", f"{run}/fig1.pdf"] if "fig1" in cfg.analyses else []),
+        *[f"{run}/{name}" for s in selected(cfg.analyses) for name in s.files],
+        *[f"{run}/estimator/{stem}.{ext}" for stem in estimator_layouts(cfg)
+          for ext in ("png", "csv")],
+    ]

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..analysis.runconfig import load_run_config
+from ..analysis.runconfig import final_outputs, load_run_config
 from ..errors import InputError
 
 # Set for the Snakemake that `netsense run` starts: its closing lines then leave the report to
@@ -19,33 +19,13 @@ RUN_BY_NETSENSE = "NETSENSE_RUN"
 NOTHING_TO_DO = "Nothing to be done"
 
 
-def estimator_layouts(cfg) -> dict[str, str]:
-    """{output stem: layout path} of the optional estimator study (config key ``estimator``)."""
-    est = cfg.raw.get("estimator") or {}
-    return {os.path.splitext(os.path.basename(p))[0]: p for p in est.get("layouts", [])}
-
-
-def final_outputs(cfg) -> list[str]:
-    """The files a run of ``cfg`` ends with: the workflow's default target (rule ``all``)."""
-    from ..analysis.studies import selected
-
-    run = f"results/{cfg.name}"
-    return [
-        f"{run}/cube.zarr", f"{run}/slopes.csv", f"{run}/slopes.json", f"{run}/findings.json",
-        *([f"{run}/fig1.png", f"{run}/fig1.pdf"] if "fig1" in cfg.analyses else []),
-        *[f"{run}/{name}" for s in selected(cfg.analyses) for name in s.files],
-        *[f"{run}/estimator/{stem}.{ext}" for stem in estimator_layouts(cfg)
-          for ext in ("png", "csv")],
-    ]
-
-
 def results_lines(cfg, state: str = "done") -> str:
-    """Where a run's results are: the closing lines of a run (``state`` 'done') and of
-    `netsense run` when there was nothing to do ('up to date')."""
+    """Where a run's results are, after a blank line: the closing lines of a run (``state``
+    'done') and of `netsense run` when there was nothing to do ('up to date')."""
     run = f"results/{cfg.name}"
     dask_report = f"{run}/dask-performance.html"
     return (
-        f"netsense: {state}. Results:\n"
+        f"\nnetsense: {state}. Results:\n"
         f"  cube     {run}/cube.zarr   (netsense.open_cube)\n"
         f"  slopes   {run}/slopes.csv  {run}/slopes.json\n"
         f"  findings {run}/findings.json\n"
@@ -146,7 +126,7 @@ def cmd_run(args):
     if rc != 0:
         return rc
     if idle:  # no onsuccess ran to say where the results are: say it here
-        print("\n" + results_lines(cfg, "up to date"), end="", file=sys.stderr)
+        print(results_lines(cfg, "up to date"), end="", file=sys.stderr)
     run = Path("results") / cfg.name
     if not args.no_report:
         rc = subprocess.run([*base, "--report", str(run / "report.html")],
