@@ -1,4 +1,5 @@
-"""``netsense run | validate | schema``: run the sweep workflow, check a config, show the schema."""
+"""``netsense run | init | validate | schema``: run the sweep workflow in any folder, write the
+example configs, check a config, show the schema."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from ..analysis.runconfig import final_outputs, load_run_config
@@ -100,24 +102,59 @@ def _snakemake(cmd: list, env: dict) -> tuple[int, bool, bool]:
     return proc.returncode, bool(interrupted), idle
 
 
+def _workdir(args) -> tuple[Path, Path]:
+    """(working directory, absolute config file) of ``netsense run``: ``--directory`` (default
+    the current folder; created once the config is valid) and ``--configfile`` as typed, else
+    config/config.yaml of the working directory."""
+    from ..pipeline.project import DEFAULT_CONFIGFILE
+
+    workdir = Path(args.directory or ".").resolve()
+    if args.configfile is None:
+        configfile = workdir / DEFAULT_CONFIGFILE
+        if not configfile.is_file():
+            raise InputError("--configfile", None, f"no {DEFAULT_CONFIGFILE} in {workdir}: give "
+                             "--configfile FILE, or run `netsense init` there first to write the "
+                             "example configs")
+    else:
+        configfile = Path(args.configfile).resolve()
+    if workdir.exists() and not workdir.is_dir():
+        raise InputError("--directory", str(workdir), "is a file, not a folder")
+    return workdir, configfile
+
+
 def cmd_run(args):
-    """Validate the config (one-line errors), then run the workflow and build the report."""
-    cfg = load_run_config(args.configfile)
-    cwd = Path.cwd().resolve()
-    if not (cwd / "Snakefile").exists():
-        raise InputError("working directory", str(cwd), "must be the project root (holds the "
-                         "Snakefile)")
-    snakemake = str(Path(sys.executable).parent / "snakemake")
-    base = [snakemake, "--configfile", args.configfile]
-    locks = cwd / ".snakemake" / "locks"
+    """Validate the config (one-line errors), then run the packaged workflow in the working
+    directory (its results/ go there) and build the report."""
+    from ..pipeline.project import snakefile
+
+    workdir, configfile = _workdir(args)
+    invoked = Path.cwd()
+    if workdir.is_dir():
+        os.chdir(workdir)  # relative paths of a config (estimator layouts) are the workflow's
+        cfg = load_run_config(configfile)
+    else:  # validated from an empty folder, as the new one will be, before anything is made
+        with tempfile.TemporaryDirectory() as empty:
+            os.chdir(empty)
+            try:
+                cfg = load_run_config(configfile)
+            finally:
+                os.chdir(invoked)
+        workdir.mkdir(parents=True)
+        os.chdir(workdir)
+    if args.directory is not None:
+        print(f"netsense: working directory {workdir} (results/ go there)", file=sys.stderr)
+    base = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile()), "--configfile",
+            str(configfile)]
+    locks = workdir / ".snakemake" / "locks"
     if locks.exists() and any(locks.iterdir()):
-        if _other_snakemake_here(cwd):
-            raise InputError("working directory", str(cwd), "another Snakemake is running here; "
-                             "wait for it or stop it")
+        if _other_snakemake_here(workdir):
+            raise InputError("working directory", str(workdir), "another Snakemake is running "
+                             "here; wait for it or stop it")
         print("netsense: removing the lock of a Snakemake that was killed", file=sys.stderr)
         subprocess.run([*base, "--unlock"], check=True, capture_output=True)
     rc, interrupted, idle = _snakemake([*base, "--cores", str(args.cores), "--rerun-incomplete",
-                                  *args.snakemake_args], {**os.environ, RUN_BY_NETSENSE: "1"})
+                                        *args.snakemake_args],
+                                       {**os.environ, RUN_BY_NETSENSE: "1"})
     if interrupted:
         kept, total = _blocks_kept(cfg)
         print(f"netsense: interrupted; {kept} of {total} blocks kept; run the same command to "
@@ -139,12 +176,32 @@ def cmd_run(args):
     return 0
 
 
+def cmd_init(args):
+    """Write the example configs and layouts into a folder (refusing to overwrite any)."""
+    from ..pipeline.project import init_project
+
+    dest = Path(args.directory)
+    written = init_project(dest)
+    print(f"netsense: wrote {len(written)} example files into {dest.resolve()}:", file=sys.stderr)
+    for f in written:
+        print(f"  {f.relative_to(dest)}", file=sys.stderr)
+    where = "" if dest.resolve() == Path.cwd().resolve() else f" --directory {args.directory}"
+    print(f"netsense: next: netsense run{where} --configfile "
+          f"{(dest / 'config' / 'smoke.yaml') if where else 'config/smoke.yaml'}  (seconds), "
+          f"or netsense run{where} (the default sweep, config/config.yaml)", file=sys.stderr)
+
+
 def register(sub) -> None:
     """Add ``run``, ``validate`` and ``schema`` to the subcommands."""
     r = sub.add_parser("run", help="run the sweep workflow (validates the config first)",
-                       description="Validate the config, run the Snakemake workflow, then build "
-                       "the Snakemake report (results/<name>/report.html).")
-    r.add_argument("--configfile", default="config/config.yaml", help="the sweep config")
+                       description="Validate the config, run the Snakemake workflow that ships "
+                       "with netsense in the working directory (results/<name>/ go there), then "
+                       "build the Snakemake report (results/<name>/report.html).")
+    r.add_argument("--configfile", default=None,
+                   help="the sweep config (default: config/config.yaml of the working directory)")
+    r.add_argument("--directory", default=None, metavar="DIR",
+                   help="working directory: results/ and Snakemake's records go there, relative "
+                   "paths in the config are read from there (default: the current folder)")
     r.add_argument("--cores", type=int, default=os.cpu_count() or 1,
                    help="cores for Snakemake (and the embedded Dask workers)")
     r.add_argument("--no-report", action="store_true", help="skip snakemake --report")
@@ -156,6 +213,14 @@ def register(sub) -> None:
                        "value and the rule on any mistake.")
     v.add_argument("configfile", help="the sweep config")
     v.set_defaults(func=cmd_validate)
+
+    i = sub.add_parser("init", help="write the example configs and layouts into a folder",
+                       description="Copy the example sweep configs (config/*.yaml) and fixed "
+                       "layouts (data/layouts/*.json) that ship with netsense into a folder, to "
+                       "run and edit there. Nothing is overwritten: if any of the files exists, "
+                       "nothing is written.")
+    i.add_argument("directory", nargs="?", default=".", help="the folder (created if needed)")
+    i.set_defaults(func=cmd_init)
 
     s = sub.add_parser("schema", help="print the config schema (JSON)",
                        description="The config schema with every key's type, unit and default, "

@@ -1,11 +1,11 @@
 """Sweep configuration: safe YAML loading, schema validation with defaults, one-line errors.
 
-The schema is ``config.schema.yaml`` beside this module (``workflow/schemas/config.schema.yaml``
-links to it), completed at load time with what the registries own: the properties of a sampler
-entry come from :data:`netsense.core.samplers.SAMPLERS` and the beam models from
-:mod:`netsense.core.beam`. The validation is the same from the CLI, the Snakefile and tests.
-Preconditions of the studies (config key ``analyses``) are checked by
-:func:`netsense.analysis.studies.check_config`, which the Snakefile and ``netsense run`` call.
+The schema is the workflow's ``schemas/config.schema.yaml`` (:mod:`.schema` reads it), completed
+at load time with what the registries own: the properties of a sampler entry come from
+:data:`netsense.core.samplers.SAMPLERS` and the beam models from :mod:`netsense.core.beam`.
+The validation is the same from the CLI, the Snakefile and tests. Preconditions of the studies
+(config key ``analyses``) are checked by :func:`netsense.analysis.studies.check_config`, which
+the Snakefile and ``netsense run`` call.
 """
 
 from __future__ import annotations
@@ -377,7 +377,7 @@ def resolve(doc: dict) -> SweepConfig:
                                  "names as wildcards)")
             if not Path(lay).is_file():
                 raise InputError(f"estimator.layouts[{i}]", lay, "file not found (paths are "
-                                 "relative to the project root)")
+                                 "relative to the working directory, where results/ go)")
             if Path(lay).stem in stems:
                 raise InputError(f"estimator.layouts[{i}]", lay, "two layouts share a file name")
             stems.add(Path(lay).stem)

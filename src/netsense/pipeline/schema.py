@@ -1,9 +1,9 @@
 """The config schema file and a YAML loader that reads it as users mean it.
 
-``config.schema.yaml`` (beside this module; ``workflow/schemas/config.schema.yaml`` is the same
-file) holds every key's type, unit and default. :func:`netsense.pipeline.config.schema`
-completes it with what the registries own (sampler entries, beam models); the defaults of plain
-keys are read here, without importing the registries.
+``netsense/workflow/schemas/config.schema.yaml`` (the workflow ships inside the package) holds
+every key's type, unit and default. :func:`netsense.pipeline.config.schema` completes it with
+what the registries own (sampler entries, beam models); the defaults of plain keys are read
+here, without importing the registries.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def safe_load(text: str):
 
 @functools.cache
 def _schema_text() -> str:
-    return resources.files("netsense.pipeline").joinpath("config.schema.yaml").read_text()
+    return resources.files("netsense").joinpath("workflow", "schemas", "config.schema.yaml") \
+        .read_text()
 
 
 def schema_file() -> dict:
