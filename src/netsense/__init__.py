@@ -1,8 +1,8 @@
 """netsense: network-level sensing limits (CRLB, PPP bounds) for distributed MIMO radar.
 
 Implements and extends Y. Song et al., "Performance Analysis of Network Sensing in the
-Distributed MIMO Radar System" ([1] in the docstrings). The package is layered (README,
-"Architecture"): ``cli`` on ``analysis`` on ``pipeline`` on ``deploy`` on ``core``, with the shared
+Distributed MIMO Radar System" ([1] in the docstrings). The package is layered (docs:
+guide/architecture.md): ``cli`` on ``analysis`` on ``pipeline`` on ``deploy`` on ``core``, with the shared
 base ``files``, ``inputs``, ``errors`` and ``version``.
 
 The names below are loaded when first used, so that importing a submodule (a workflow job

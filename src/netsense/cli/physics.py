@@ -131,7 +131,8 @@ def cmd_mc(args):
             print(f"  warning: the 95% interval of {label} is not calibrated: "
                   + (f"its coverage was measured to hold from {n_min} trials at gamma = "
                      f"{p['gamma']:g}" if n_min else f"no coverage measured at gamma = "
-                     f"{p['gamma']:g}") + " (README, \"Estimates and intervals that hold\")", file=sys.stderr)
+                     f"{p['gamma']:g}") + " (docs: guide/samplers.md, \"Estimates and intervals "
+                  "that hold\")", file=sys.stderr)
         if s["n_inf"]:
             print(f"  warning: {s['n_inf']} trial(s) of {label} are infinite (singular FIM); "
                   "the mean is over the finite ones", file=sys.stderr)

@@ -9,7 +9,8 @@ Two implementations:
 
 Delay gradients use unit vectors from the geometry, u = (d_s - d) / ||d_s - d||.
 Differs from [1]: eq. (3)-(4) write the angles with arctan(dx/dy) (range -pi/2..pi/2); the gradient
-of the delay is the sum of the two unit vectors, i.e. full azimuths (README, "Errata implemented", item 2).
+of the delay is the sum of the two unit vectors, i.e. full azimuths (docs: guide/computes.md, erratum
+2).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def compute_row(gamma: float, seed: int = SEED, nearest: int = NEAREST, margin: 
             **({} if ratio is None else {"ratio": ratio})}
 
 
-# The asymmetric map (issue 17): E[eq. 18] / Theorem 2 against lam_t / lam_r. E[eq. 18] is
+# The asymmetric map: E[eq. 18] / Theorem 2 against lam_t / lam_r. E[eq. 18] is
 # symmetric in the two sides (eq. 15), so ratios >= 1 cover every case. On the plane the ratio
 # drops out exactly (each side's weights scale as its own lam^(gamma/2), so tr(G^-1) scales as
 # (lam_t lam_r)^(-gamma/2)): the plane rows are a check; the disk (the paper's window, R = 500 m)

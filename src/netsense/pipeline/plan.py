@@ -1,6 +1,6 @@
 """Sweep planning: the cells of a sweep, their stream keys and ids, and shards of whole blocks.
 
-The terms (the README's glossary):
+The terms (the glossary in CONTRIBUTING.md):
 
 * a *cell* (:class:`Cell`) is one (sampler entry, lam, gamma), or (sampler entry, lam_t, lam_r,
   gamma) with separate densities, and also one M (M_t) for a non-full beam model: the unit of

@@ -1,4 +1,4 @@
-"""Real deployments against the Poisson bound (issue 18): the mean CRLB (eq. 18) and E[eq. 23]
+"""Real deployments against the Poisson bound: the mean CRLB (eq. 18) and E[eq. 23]
 of each deployment (Matérn II hard-core, Thomas cluster, perturbed hexagonal lattice, guard
 zones) as a ratio to the PPP's at the same density and gamma, in dB with 95% intervals, against
 each kind's regularity parameter (the first of its ``TABLE_COLUMNS``) and against the guard

@@ -1,7 +1,7 @@
 """``disk``: a homogeneous PPP in a disk of radius R around the target.
 
 The paper's finite window (its Fig. 1 simulation). Biased for the infinite-plane Theorem 2 of
-[1]: the far field it leaves out decays like R^(2 - gamma) (the README's Findings, item 2).
+[1]: the far field it leaves out decays like R^(2 - gamma) (docs: guide/findings.md, item 2).
 """
 
 from __future__ import annotations

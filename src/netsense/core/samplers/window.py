@@ -11,7 +11,8 @@ R is set by the mean node count in the window, mu = lam pi R^2 (:data:`WINDOW_NO
 window is the same in units of the mean spacing at every density. The relative bias of E[eq. 18]
 and of E[1/A] that replacing the far field's fluctuations by its mean leaves decays like
 mu^(1 - gamma) (its variance over A^2); benchmarks/window_bias.py measures it for every kind
-against R, and the default keeps it below 0.5% for gamma >= 2.5 (the README's table).
+against R, and the default keeps it below 0.5% for gamma >= 2.5 (docs: guide/findings.md, the
+window-bias table).
 
 A guard zone (``guard_m`` = g > 0) removes the nodes closer than g to the target.
 """
