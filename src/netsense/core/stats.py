@@ -37,11 +37,11 @@ Z95 = 1.959963984540054  # two-sided 95% normal quantile, scipy.stats.norm.ppf(0
 # The 95% intervals reported, chosen by their coverage measured over 1 000 independent
 # repetitions per cell (benchmarks/coverage.py, benchmarks/results/coverage.json; docs:
 # guide/samplers.md, "Estimates and intervals that hold"): a plain mean of right-skewed trials
-# gets Hall's skewness-corrected interval (the normal one covered 0.906 for E[eq. 23] at gamma = 5 with 1 000 trials, Hall's
-# 0.941); the control-variate estimate, whose corrected trials are nearly symmetric but
-# heavy-tailed (its misses fall on both sides alike), the kurtosis-adjusted t interval (normal:
-# 0.913 at gamma = 5 with 1 000 trials, 0.929 on the disk at gamma = 4; kurtosis-adjusted t:
-# 0.932 and 0.94; Hall's correction did not help).
+# gets Hall's skewness-corrected interval (the normal one covered 0.906 for E[eq. 23] at
+# gamma = 5 with 1 000 trials, Hall's 0.941); the control-variate estimate, whose corrected
+# trials are nearly symmetric but heavy-tailed (its misses fall on both sides alike), the
+# kurtosis-adjusted t interval (normal: 0.913 at gamma = 5 with 1 000 trials, 0.929 on the disk
+# at gamma = 4; kurtosis-adjusted t: 0.932 and 0.94; Hall's correction did not help).
 PLAIN_INTERVAL = "hall"
 CV_INTERVAL = "kurtosis_t"
 # Where those intervals were measured to hold (no cell below 93%): per estimator, (largest
