@@ -39,11 +39,12 @@ bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
 
 # The paper reproduction and the beam models: four sweeps, then their findings
-# into data/findings/, docs/ and the README. About 15 minutes on 2 cores.
+# into data/findings/, docs/ (the findings page) and the README. About 15 minutes on 2 cores.
 PAPER_RUNS := paper-sec2c beams paper-fig1 paper-gap
 paper: $(STAMP)
 	for c in $(PAPER_RUNS); do $(BIN)/netsense run --configfile config/$$c.yaml --cores $(CORES) || exit 1; done
-	$(BIN)/netsense findings collect $(addprefix results/,$(PAPER_RUNS)) --readme README.md
+	$(BIN)/netsense findings collect $(addprefix results/,$(PAPER_RUNS)) --page docs/guide/findings.md \
+	  --readme README.md
 
 clean:
 	rm -rf results .snakemake

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_tables
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -529,7 +530,13 @@ def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default=",".join(BENCHES))
+    p.add_argument("--docs-only", action="store_true",
+                   help="only re-render the docs' performance page from the stored results")
     a = p.parse_args(argv)
+    if a.docs_only:
+        bench_tables.write_page(bench_tables.load(OUT))
+        print(f"written {bench_tables.PAGE}")
+        return
     res = {"machine": machine(), "quick": a.quick,
            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     prev = json.loads(OUT.read_text()) if OUT.exists() else {}
@@ -539,74 +546,9 @@ def main(argv=None):
         res[name] = BENCHES[name](a.quick)
         print(f"[{name}] {json.dumps(res[name])}  ({time.perf_counter() - t:.0f} s)", flush=True)
         OUT.write_text(json.dumps({**prev, **res}, indent=1))  # after each: nothing measured is lost
-    print("\n| benchmark | figure | target |\n| --- | --- | --- |")
-    if "factorization" in res:
-        f = res["factorization"]
-        print(f"| factorization (eq. 18, N_t = N_r = {f['n_per_side']}) | {f['speedup']:.0f}x "
-              f"faster than the naive double sum | {f['target']} |")
-    for key in ("pipeline", "pipeline_heavy"):
-        q = res.get(key, {})
-        if "wall_s" in q:
-            print(f"| {key} ({q['config']}, {q['trials_total']} trials, {q['cores']} cores) | "
-                  f"wall / (kernel CPU / cores) = {q['ratio_wall_to_kernel_per_core']:.2f} "
-                  f"({q['wall_s']:.1f} s vs {q['kernel_cpu_s']:.1f} CPU-s) | {q['target']} |")
-    if "kernel_floor" in res:
-        k = res["kernel_floor"]
-        print(f"| kernel (eq. 18 + eq. 23, plane, K = 64) vs floor (same variates, one power and "
-              f"one sin/cos per node) | {k['ratio']:.2f}x the floor; "
-              f"{k['kernel_trials_per_s_per_core']:.0f} trials/s/core | {k['target']} |")
-    if "cv_cost" in res:
-        for r in res["cv_cost"]["rows"]:
-            print(f"| CPU to a 0.5% interval on E[eq. 18], gamma = {r['gamma']:g} (plane K = 64) | "
-                  f"plain {r['plain_cpu_s_for_0.5pct']:.3g} s, control variate "
-                  f"{r['control_variate_cpu_s_for_0.5pct']:.3g} s "
-                  f"({r['cpu_ratio_plain_over_cv']:.0f}x less; "
-                  f"{r['cpu_ratio_plain_over_cv_calibrated']:.1f}x with the calibrated minimum "
-                  "trials as a floor) | 20-500x less |")
-    if "checksum_cost" in res:
-        c = res["checksum_cost"]
-        print(f"| chunk checksums: point query / whole-cube query on a "
-              f"{c['cube_disk_bytes'] / 1e9:.2f} GB cube, with / without crc32c | "
-              f"{c['point_query_ratio']:.3f}x ({c['point_query_s_crc']:.3f} s vs "
-              f"{c['point_query_s_nocrc']:.3f} s) / {c['whole_query_ratio']:.3f}x "
-              f"({c['whole_query_s_crc']:.1f} s vs {c['whole_query_s_nocrc']:.1f} s); pre-run "
-              f"check {c['scan_s']:.1f} s, `netsense verify` {c['verify_s']:.1f} s | "
-              f"{c['target']} |")
-    if "memory" in res:
-        m = res["memory"]
-        print(f"| peak worker memory, 1e5 -> 1e7 trials per cell | max/min RSS "
-              f"{m['max_over_min_rss']:.3f} | flat |")
-    for key in ("workers", "workers_large"):
-        w = res.get(key, {})
-        if "speedup_1_to_2" in w:
-            print(f"| Dask workers 1 -> 2, simulate stage ({w['config']}) | "
-                  f"{w['speedup_1_to_2']:.2f}x ({w['simulate_wall_s_1_worker']:.1f} s -> "
-                  f"{w['simulate_wall_s_2_worker']:.1f} s; kernel CPU / 2 cores "
-                  f"{w['kernel_cpu_s_per_core']:.1f} s) | {w['target']} |")
-    if "map" in res:
-        m = res["map"]
-        print(f"| CRLB map, {m['grid'][0]} x {m['grid'][1]} grid, {m['sites']} sites | "
-              f"{m['grid_s']:.3f} s; {m['speedup']:.0f}x a per-point loop | {m['target']} |")
-    for key in ("incremental", "incremental_large"):
-        i = res.get(key, {})
-        if "fraction" in i:
-            print(f"| add one gamma to a five-gamma sweep ({i['config']}) | {i['fraction']:.0%} of "
-                  f"the full run ({i['add_one_gamma_s']:.1f} s vs {i['full_run_s']:.1f} s) | "
-                  f"{i['target']} |")
-    if "synchronous" in res:
-        y = res["synchronous"]
-        print(f"| no Dask (synchronous, one shard per cell), 1 -> 2 cores ({y['config']}) | "
-              f"{y['speedup_1_to_2']:.2f}x ({y['simulate_wall_s_1_core']:.1f} s -> "
-              f"{y['simulate_wall_s_2_core']:.1f} s); add one gamma "
-              f"{y['incremental_fraction']:.0%} | compared with the embedded cluster |")
-    if "query" in res:
-        q = res["query"]
-        print(f"| query, one point of a {q['cube_data_bytes'] / 1e9:.2f} GB cube "
-              f"({q['cube_disk_bytes'] / 1e9:.2f} GB on disk) | {q['point_query_s_median']:.3f} s, "
-              f"{q['point_query_bytes_read_median'] / 1e6:.1f} MB read | well under 1 s; only "
-              "that point's chunks |")
-        print(f"| query, whole cube (mean, sem, count) | {q['whole_cube_query_s']:.1f} s, peak "
-              f"RSS {q['whole_cube_query_max_rss_mb']:.0f} MB | bounded memory |")
+    print("\n" + bench_tables.summary_table(res))
+    bench_tables.write_page({**prev, **res})
+    print(f"\nwritten {bench_tables.PAGE}")
     print(f"\nwritten {OUT}")
 
 

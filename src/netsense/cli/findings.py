@@ -8,7 +8,7 @@ from ..errors import InputError
 
 
 def cmd_findings(args):
-    """Collect runs into the store, docs and README (collect), or print them (show)."""
+    """Collect runs into the store, the docs and the README (collect), or print them (show)."""
     from ..analysis.findings import collect, load_store, render
 
     if args.action == "show":
@@ -17,20 +17,23 @@ def cmd_findings(args):
     if not args.runs:
         raise InputError("findings collect", "", "give the run directories, e.g. "
                          "results/paper-fig1 results/paper-gap results/paper-sec2c")
-    for w in collect(args.runs, args.store, args.docs, args.readme):
+    for w in collect(args.runs, args.store, args.docs, args.page, args.readme):
         print(f"netsense: wrote {w}", file=sys.stderr)
 
 
 def register(sub) -> None:
     """Add ``findings`` to the subcommands."""
     fd = sub.add_parser("findings", help="paper reproduction: collect runs into data/findings, "
-                        "docs and the README (collect), or print the findings (show)",
+                        "the docs and the README (collect), or print the findings (show)",
                         description="collect: copy each run's findings.json and figures into "
-                        "the store and docs/ and rewrite the README's findings block; show: "
-                        "print the findings from the store.")
+                        "the store and docs/, and rewrite the findings block of the docs' "
+                        "findings page and the README's brief one; show: print the findings "
+                        "from the store.")
     fd.add_argument("action", choices=["collect", "show"], help="what to do")
     fd.add_argument("runs", nargs="*", help="run directories (collect)")
     fd.add_argument("--store", default="data/findings", help="where the findings are stored")
     fd.add_argument("--docs", default="docs", help="where the figures are copied")
-    fd.add_argument("--readme", default=None, help="README to rewrite between its FINDINGS markers")
+    fd.add_argument("--page", default=None, help="docs page to rewrite between its FINDINGS "
+                    "markers (docs/guide/findings.md)")
+    fd.add_argument("--readme", default=None, help="README to rewrite between its BRIEF markers")
     fd.set_defaults(func=cmd_findings)
