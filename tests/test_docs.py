@@ -109,7 +109,8 @@ def test_cross_references_of_the_guide_resolve(site):
 
 def test_guide_and_tutorial_pages_are_built(site):
     for page in ("index", "tutorial", "guide/computes", "guide/samplers", "guide/pipeline",
-                 "guide/cluster", "guide/querying", "guide/integrity", "guide/findings"):
+                 "guide/cluster", "guide/querying", "guide/integrity", "guide/findings",
+                 "guide/related"):
         assert (site / f"{page}.html").exists(), page
     tutorial = _text(site / "tutorial.html")
     assert "netsense.open_cube" in tutorial and "mc_point" in tutorial
