@@ -112,7 +112,7 @@ def test_guide_and_tutorial_pages_are_built(site):
     their generated blocks (tests/test_readme.py checks them against the stored results)."""
     pages = sorted(p.stem for p in (DOCS / "guide").glob("*.md"))
     assert {"computes", "fixed-layouts", "samplers", "pipeline", "findings", "performance",
-            "reliability", "architecture"} <= set(pages)
+            "reliability", "architecture", "related"} <= set(pages)
     for page in ("index", "tutorial", *(f"guide/{p}" for p in pages)):
         assert (site / f"{page}.html").exists(), page
     tutorial = _text(site / "tutorial.html")

@@ -10,12 +10,23 @@ from ...pipeline.cube import entries
 from ..estimates import control_mean, estimate
 from .common import lam_text, plt
 
-STYLE = {"crlb": dict(marker="o", color="tab:blue", label="MC of eq. (18) (CRLB), control variate"),
-         "jensen": dict(marker="s", color="tab:green", label="MC of eq. (23)"),
-         "closed_form": dict(marker="", color="tab:red", label="eq. (26) Theorem 2")}
+# The three curves differ in colour, marker and line. The two Monte Carlo means are wide lines
+# with markers of two shapes (circle, square); Theorem 2 is a thin dashed line with crosses, drawn
+# on top (ZORDER), so that where it lies on a Monte Carlo curve (E[eq. 23] equals it on the plane)
+# both show: the curve beside and between its dashes, the cross on the square.
+STYLE = {"crlb": dict(marker="o", ms=6.0, color="tab:blue",
+                      label="MC of eq. (18) (CRLB), control variate"),
+         "jensen": dict(marker="s", ms=4.5, color="tab:green", label="MC of eq. (23)"),
+         "closed_form": dict(marker="x", ms=6.0, ls="--", lw=1.0, color="tab:red",
+                             label="eq. (26) Theorem 2")}
+ZORDER = {"band": 2, "mc": 3, "closed_form": 5}
 # Per sampler (in cube order): line style and marker fill, so that samplers stay apart in print.
-SAMPLER_STYLE = ({"ls": "-", "mfc": None}, {"ls": "--", "mfc": "white"},
-                 {"ls": ":", "mfc": "white"}, {"ls": "-.", "mfc": None})
+# No "--": that is Theorem 2's.
+SAMPLER_STYLE = ({"ls": "-", "mfc": None}, {"ls": "-.", "mfc": "white"},
+                 {"ls": ":", "mfc": "white"}, {"ls": (0, (5, 1, 1, 1, 1, 1)), "mfc": None})
+RATIO_LABEL = "MC mean / Theorem 2 (eq. 26)  [1]"
+RATIO_LOG_ABOVE = 3.0  # a ratio panel whose curves span more than this factor is drawn on log y
+BAND_NOTE = "95% CI \u00b1{:.2g}%"  # the widest band of a ratio curve, relative to its mean
 
 
 def sampler_labels(ds) -> list[str]:
@@ -83,59 +94,94 @@ def _fixed_text(dim, ref) -> str:
                      for k in PARAM_DIMS if k != dim)
 
 
+def _band_note(bx, x, m, lo, hi, color, above: bool):
+    """The widest 95% band of a ratio curve, relative to its mean, as text beside its last point:
+    a band of a fraction of a percent is thinner than the line even on the ratio axis."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.nanmax((hi - lo) / 2 / np.abs(m)) * 100
+    if not np.isfinite(rel):
+        return None
+    return bx.annotate(BAND_NOTE.format(rel), (x[-1], m[-1]), xytext=(-4, 5 if above else -5),
+                       textcoords="offset points", ha="right", va="bottom" if above else "top",
+                       fontsize=6.5, color=color, zorder=ZORDER["closed_form"] + 1,
+                       gid="band-note")
+
+
 def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None):
-    """Four panels (error against M, rho_s, lam, gamma around ``ref``), each with a panel of the
-    ratio to Theorem 2 beneath it (linear axis: the gap the paper is about, with visible
-    bands). Theorem 2 is a thin line under the Monte Carlo curves, so curves on it stay
-    visible."""
+    """Four panels (error against M, rho_s, lam, gamma around ``ref``), each with one panel per
+    sampler of the ratio to Theorem 2 beneath it (linear axis, one sampler's curves each, so the
+    gap the paper is about and the 95% bands show at the scale of that sampler's ratios; the
+    widest band of each curve is written beside it). Theorem 2 is a thin dashed line on top of
+    the Monte Carlo curves, so that it stays visible where a curve lies on it.
+
+    Artists carry gids for tests: axes ``main:<dim>`` and ``ratio:<dim>:<sampler>``, lines
+    ``<quantity>:<sampler>`` and ``closed_form``, bands ``band:<quantity>:<sampler>``.
+    Returns the (closed) Figure."""
     import matplotlib.ticker
+    from matplotlib.patches import Patch
 
     pyplot = plt()
-    fig = pyplot.figure(figsize=(11.5, 14), constrained_layout=True)
-    grid = fig.add_gridspec(4, 2, height_ratios=[3.0, 1.35, 3.0, 1.35])
+    labels = sampler_labels(ds)
+    n = len(labels)
+    fig = pyplot.figure(figsize=(11.5, 5.2 + 2 * (3.0 + 1.3 * n)), constrained_layout=True)
+    grid = fig.add_gridspec(2 * (1 + n), 2, height_ratios=([3.0] + [1.3] * n) * 2)
     axis_of = {a.name: a.fit for a in FIT_AXES}
     theory_txt = {a.name: f"vs {a.fit_label}, theory {a.theory(ref['gamma']):g}"
                   for a in FIT_AXES}
-    labels = sampler_labels(ds)
     control = control_mean(ds)
     handles = {}
+    cf = STYLE["closed_form"]
+    cf_kw = dict(color=cf["color"], ls=cf["ls"], lw=cf["lw"], zorder=ZORDER["closed_form"])
     for k, axis in enumerate(PARAM_AXES):
         row, col = divmod(k, 2)
-        ax = fig.add_subplot(grid[2 * row, col])
-        bx = fig.add_subplot(grid[2 * row + 1, col], sharex=ax)
+        ax = fig.add_subplot(grid[(1 + n) * row, col])
+        bxs = [fig.add_subplot(grid[(1 + n) * row + 1 + i, col], sharex=ax) for i in range(n)]
         dim, xlabel, logx = axis.name, axis.plot_label, axis.log_x
+        ax.set_gid(f"main:{dim}")
         if ds.sizes[dim] < 2:
             ax.text(0.5, 0.5, f"{dim}: single value {_tick(dim, ds[dim].values[0])}\n(not swept)",
                     ha="center", va="center", transform=ax.transAxes)
-            bx.set_xlabel(xlabel)
-            bx.set_yticks([])
+            bxs[-1].set_xlabel(xlabel)
+            for bx in bxs:
+                bx.set_yticks([])
             continue
         slope_lines = []
-        for si, smp in enumerate(labels):
+        for si, (smp, bx) in enumerate(zip(labels, bxs, strict=True)):
+            bx.set_gid(f"ratio:{dim}:{smp}")
             st = panel_stats(ds, dim, ref, smp, control)
             sty = SAMPLER_STYLE[si % len(SAMPLER_STYLE)]
             closed = st["closed_form"]
             for q in ("crlb", "jensen"):
                 m, lo, hi = st[q].mean, st[q].ci_low, st[q].ci_high
-                lab = STYLE[q]["label"] + (f", {describe_sampler(ds, smp)}" if len(labels) > 1
+                # the sampler's label names its ratio panel; with it, entries stay apart in the legend
+                lab = STYLE[q]["label"] + (f", {smp}: {describe_sampler(ds, smp)}" if n > 1
                                            else "")
-                kw = dict(marker=STYLE[q]["marker"], ls=sty["ls"], color=STYLE[q]["color"],
-                          mfc=sty["mfc"] or STYLE[q]["color"], ms=5, lw=1.2, zorder=3)
+                kw = dict(marker=STYLE[q]["marker"], ms=STYLE[q]["ms"], ls=sty["ls"],
+                          color=STYLE[q]["color"], mfc=sty["mfc"] or STYLE[q]["color"], lw=1.8,
+                          zorder=ZORDER["mc"], gid=f"{q}:{smp}")
                 line, = ax.plot(st["x"], m, **kw)
                 handles[lab] = line
-                # 95% confidence band of the Monte Carlo mean
-                ax.fill_between(st["x"], lo, hi, color=STYLE[q]["color"], alpha=0.18, lw=0)
-                bx.plot(st["x"], m / closed, **kw)
+                # 95% confidence band of the Monte Carlo mean (at log scale often thinner than
+                # the line: the ratio panel beneath shows it)
+                ax.fill_between(st["x"], lo, hi, color=STYLE[q]["color"], alpha=0.25, lw=0,
+                                zorder=ZORDER["band"], gid=f"band:{q}:{smp}")
+                bx.plot(st["x"], m / closed, **{**kw, "lw": 0.9, "ms": kw["ms"] - 1})
                 bx.fill_between(st["x"], lo / closed, hi / closed, color=STYLE[q]["color"],
-                                alpha=0.25, lw=0, zorder=2)
+                                alpha=0.3, ec=STYLE[q]["color"], lw=0.5,
+                                zorder=ZORDER["band"], gid=f"band:{q}:{smp}")
+                _band_note(bx, st["x"], m / closed, lo / closed, hi / closed,
+                           STYLE[q]["color"], above=q == "crlb")
                 if dim in axis_of:
                     sl = _slope_label(slopes, q, axis_of[dim], ref, smp)
                     if sl:
                         slope_lines.append(f"{SHORT[q]} {smp}: {sl}")
-        line, = ax.plot(st["x"], st["closed_form"], "-", color=STYLE["closed_form"]["color"],
-                        lw=1.0, zorder=1)
-        handles[STYLE["closed_form"]["label"]] = line
-        bx.axhline(1.0, color=STYLE["closed_form"]["color"], lw=1.0, zorder=1)
+            bx.axhline(1.0, gid="closed_form", **cf_kw)
+            # "MC mean / Theorem 2 (eq. 26)" on two lines (three with the sampler's label)
+            bx.set_ylabel((f"{smp}:\n" if n > 1 else "") + RATIO_LABEL.replace(" (eq", "\n(eq"),
+                          fontsize=8)
+        line, = ax.plot(st["x"], closed, marker=cf["marker"], ms=cf["ms"], mew=1.3, gid="closed_form",
+                        **cf_kw)
+        handles[cf["label"]] = line
         if dim in axis_of:
             sl = _slope_label(slopes, "closed_form", axis_of[dim], ref)
             if sl:
@@ -143,25 +189,37 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
         ax.set_yscale("log")
         if logx:
             ax.set_xscale("log")
-        bx.set_xticks(st["x"], [_tick(dim, v) for v in st["x"]])
-        bx.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.tick_params(labelbottom=False)
-        bx.set_xlabel(xlabel)
+        for bx in bxs:
+            bx.set_xticks(st["x"], [_tick(dim, v) for v in st["x"]])
+            bx.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            bx.margins(y=0.2)
+            y = np.concatenate([ln.get_ydata() for ln in bx.get_lines()])
+            if np.nanmax(y) > RATIO_LOG_ABOVE * np.nanmin(y[y > 0]):
+                # a ratio spanning a factor 3 or more (the paper's window at gamma near 2)
+                bx.set_yscale("log")
+                bx.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+                bx.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+                bx.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        for a in [ax, *bxs[:-1]]:
+            a.tick_params(labelbottom=False)
+        bxs[-1].set_xlabel(xlabel)
         ax.set_ylabel(r"mean squared position error [m$^2$]")
-        bx.set_ylabel("/ Theorem 2  [1]")
         ax.set_title(f"against {SYMBOL[dim]}  ({_fixed_text(dim, ref)})", fontsize=9.5)
-        for a in (ax, bx):
+        for a in (ax, *bxs):
             a.grid(True, which="both", alpha=0.3)
         if slope_lines:
             # log-log slopes (95% CI) in the empty corner: curves fall left to right here
             ax.text(0.98, 0.98, f"slope {theory_txt[dim]} [95% CI]:\n" + "\n".join(slope_lines),
                     transform=ax.transAxes, ha="right", va="top", fontsize=7, family="monospace",
                     bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.9))
+    band = "shaded: 95% confidence band of the MC mean (ratio panels: its widest, \u00b1%)"
+    handles[band] = Patch(fc="0.5", alpha=0.3, ec="0.5", lw=0.5)
     fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-               ncol=2 if len(handles) > 3 else len(handles), fontsize=8.5)
+               ncol=2, fontsize=8.5)
     if title:
         fig.suptitle(title)
     for p in (path_png, path_pdf):
         if p:
             fig.savefig(p, dpi=130)
     pyplot.close(fig)
+    return fig
