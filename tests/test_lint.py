@@ -21,7 +21,7 @@ def _run(cmd, cwd=ROOT):
 
 
 def test_snakemake_lint_is_clean(tmp_path):
-    for item in ("Snakefile", "workflow", "config", "profiles", "data"):  # data: the layouts
+    for item in ("workflow", "config", "profiles", "data"):  # data: the layouts
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     proc = _run([BIN / "snakemake", "--lint"], cwd=tmp_path)
@@ -30,7 +30,7 @@ def test_snakemake_lint_is_clean(tmp_path):
 
 
 def test_snakefmt_clean():
-    proc = _run([BIN / "snakefmt", "--check", "Snakefile", "workflow"])
+    proc = _run([BIN / "snakefmt", "--check", "workflow"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 
 from netsense.cli.main import main
-from netsense.core.blocks import simulate_block
+from netsense.core.blocks import combine, sample_side, simulate_block
 from netsense.core.closed_form import lemma3_inv_sum
-from netsense.core.expectations import g23_mean_sides, inv_sum_mean
+from netsense.core.expectations import g23_mean, inv_sum_mean
 from netsense.core.mc import mc_point
 from netsense.core.samplers import DiskSampler, PlaneSampler
-from netsense.core.sides import combine, simulate_block_sides, simulate_side
 from netsense.core.system import DEFAULT_SYSTEM, db_to_lin
 from netsense.errors import InputError
 
@@ -27,29 +26,29 @@ ULP_RTOL = 1e-12  # reordered floating-point sums of a few terms
 
 def test_a_side_depends_only_on_its_own_parameters():
     s = PlaneSampler(nearest=16)
-    a = simulate_block_sides(SEED, s, 1 / 900, 1 / 225, 3.0, 2, 500)
-    b = simulate_block_sides(SEED, s, 1 / 900, 1 / 3600, 3.0, 2, 500)
-    tx_a = simulate_side(SEED, s, "tx", 1 / 900, 3.0, 2, 500)
+    a = simulate_block(SEED, s, 1 / 900, 3.0, 2, 500, lam_r=1 / 225)
+    b = simulate_block(SEED, s, 1 / 900, 3.0, 2, 500, lam_r=1 / 3600)
+    tx_a = sample_side(SEED, s, "tx", 1 / 900, 3.0, 2, 500)
     # the TX side of (1/900, 1/225) and (1/900, 1/3600) is the same draw; the cells differ
     assert not np.array_equal(a["g18"], b["g18"])
     for f, v in tx_a.items():
-        assert v.tobytes() == simulate_side(SEED, s, "tx", 1 / 900, 3.0, 2, 500)[f].tobytes()
-    rx = simulate_side(SEED, s, "rx", 1 / 225, 3.0, 2, 500)
+        assert v.tobytes() == sample_side(SEED, s, "tx", 1 / 900, 3.0, 2, 500)[f].tobytes()
+    rx = sample_side(SEED, s, "rx", 1 / 225, 3.0, 2, 500)
     got = combine(tx_a, rx)
     assert got["g18"].tobytes() == a["g18"].tobytes() and got["g23"].tobytes() == a["g23"].tobytes()
     # equal densities: the two sides are still independent draws (the side is in the key) ...
-    t, r = (simulate_side(SEED, s, side, 1 / 900, 3.0, 0, 500) for side in ("tx", "rx"))
+    t, r = (sample_side(SEED, s, side, 1 / 900, 3.0, 0, 500) for side in ("tx", "rx"))
     assert np.corrcoef(t["A"], r["A"])[0, 1] < 0.2
     # ... and not the tied stream, which draws both sides from one generator
-    assert not np.array_equal(simulate_block_sides(SEED, s, 1 / 900, 1 / 900, 3.0, 0, 500)["g18"],
+    assert not np.array_equal(simulate_block(SEED, s, 1 / 900, 3.0, 0, 500, lam_r=1 / 900)["g18"],
                               simulate_block(SEED, s, 1 / 900, 3.0, 0, 500)["g18"])
 
 
 def test_swapping_the_sides_leaves_each_layout_unchanged():
     """G = A_r T_t + A_t T_r + V_t V_r^T + V_r V_t^T (eq. 15) is symmetric in the two sides."""
     s = PlaneSampler(nearest=16)
-    t = simulate_side(SEED, s, "tx", 1 / 3600, 4.0, 0, 2000)
-    r = simulate_side(SEED, s, "rx", 1 / 225, 4.0, 0, 2000)
+    t = sample_side(SEED, s, "tx", 1 / 3600, 4.0, 0, 2000)
+    r = sample_side(SEED, s, "rx", 1 / 225, 4.0, 0, 2000)
     a, b = combine(t, r), combine(r, t)
     np.testing.assert_allclose(a["g18"], b["g18"], rtol=ULP_RTOL)
     np.testing.assert_array_equal(a["g23"], b["g23"])
@@ -62,10 +61,10 @@ def test_swapping_the_sides_leaves_each_layout_unchanged():
 ])
 def test_exact_eq23_mean_with_separate_densities_against_monte_carlo(sampler, lam_t, lam_r,
                                                                      gamma):
-    exact = g23_mean_sides(sampler, lam_t, lam_r, gamma)
+    exact = g23_mean(sampler, lam_t, gamma, lam_r=lam_r)
     assert exact == pytest.approx(2 * inv_sum_mean(sampler, lam_t, gamma)
                                   * inv_sum_mean(sampler, lam_r, gamma), rel=1e-15)
-    x = np.concatenate([simulate_block_sides(SEED, sampler, lam_t, lam_r, gamma, b, 20_000)["g23"]
+    x = np.concatenate([simulate_block(SEED, sampler, lam_t, gamma, b, 20_000, lam_r=lam_r)["g23"]
                         for b in range(5)])
     x = x[np.isfinite(x)]  # the disk: trials with an empty side have no eq. (23) value
     assert abs(x.mean() - exact) < N_SE * x.std(ddof=1) / math.sqrt(len(x))

@@ -190,12 +190,12 @@ def test_low_snr_nonconverged_fraction_is_the_count_of_its_trials():
 
 
 def _readme_estimator_table():
-    text = (REPO / "README.md").read_text()
-    section = text.split("### Does an estimator reach the bound?")[1].splitlines()
+    text = (REPO / "docs" / "guide" / "fixed-layouts.md").read_text()
+    section = text.split("## Does an estimator reach the bound?")[1].splitlines()
     first = next(i for i, ln in enumerate(section) if ln.startswith("|"))
     lines = [ln for ln in itertools.takewhile(lambda ln: ln.startswith("|"), section[first:])]
     head = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert head[0] == "rho_s [dB]"
+    assert head[0] == "\u03c1_s [dB]"  # rho_s
     return {c.strip("|").split("|")[0].strip(): dict(zip(head[1:], (
         x.strip() for x in c.strip("|").split("|")[1:]), strict=True)) for c in lines[2:]}
 
@@ -204,8 +204,8 @@ def _readme_estimator_table():
     ("square.json", "MSE / CRLB, centred", "80"),
     ("square-offcentre.json", "MSE / CRLB, off-centre", "95")])
 def test_readme_low_snr_ratios_are_what_the_default_sweep_computes(layout, label, rho):
-    """The README's threshold-region numbers (the default sweep's estimator rule: 10 000 trials,
-    the config's seed) are reproduced, value and printed interval."""
+    """The docs' threshold-region numbers (guide/fixed-layouts.md; the default sweep's estimator
+    rule: 10 000 trials, the config's seed) are reproduced, value and printed interval."""
     import yaml
 
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())

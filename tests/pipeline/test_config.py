@@ -105,7 +105,7 @@ def test_bad_config_in_process(case, cfg, field, rule):
 @pytest.mark.parametrize("case, cfg, field, rule", BAD[:6] + BAD[9:10],
                          ids=[b[0] for b in BAD[:6] + BAD[9:10]])
 def test_bad_config_netsense_run_writes_nothing(tmp_path, case, cfg, field, rule):
-    for item in ("Snakefile", "workflow"):
+    for item in ("workflow",):
         src = ROOT / item
         (__import__("shutil").copytree if src.is_dir() else __import__("shutil").copy)(
             src, tmp_path / item)

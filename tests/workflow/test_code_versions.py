@@ -31,6 +31,7 @@ pytestmark = pytest.mark.slow
 
 EVERYTHING_BUT_ESTIMATE = {"simulate", "assemble", "fit", "figure", "study"}
 ANALYSIS = {"fit", "figure", "study"}
+ASSEMBLY = {"assemble"} | ANALYSIS
 CASES = [
     # (module changed, rules that must re-run; downstream rules re-run with their inputs)
     ("analysis/figures/fig1.py", {"figure"}),
@@ -39,9 +40,11 @@ CASES = [
     ("core/stats.py", ANALYSIS | {"estimate"}),
     ("deploy/estimator.py", {"estimate"}),
     ("pipeline/cluster/host.py", set()),                 # started by the Snakefile, no command
-    ("core/samplers/disk.py", EVERYTHING_BUT_ESTIMATE),  # imported through the registry
-    ("core/samplers/plane.py", EVERYTHING_BUT_ESTIMATE),
-    ("core/seeding.py", EVERYTHING_BUT_ESTIMATE | {"estimate"}),
+    # the sampling kernel: its code keys no shard job (the cells' fingerprints do), but the
+    # cube's exact control means come from the samplers, so the assembly runs again
+    ("core/samplers/disk.py", ASSEMBLY),
+    ("core/samplers/plane.py", ASSEMBLY),
+    ("core/seeding.py", ASSEMBLY | {"estimate"}),
 ]
 
 
@@ -113,11 +116,10 @@ def test_comments_and_docstrings_change_no_version(project):
         path.write_text(original)
 
 
-@pytest.mark.parametrize("module", ["pipeline/shard.py", "core/samplers/disk.py"])
+@pytest.mark.parametrize("module", ["pipeline/shard.py"])
 def test_code_that_does_not_shape_samples_reruns_shards_from_cached_blocks(project_copy, module):
-    """The shard layer, or another kind's sampler (this sweep samples the plane only), are
-    imported by the shard command but do not shape these cells' samples: the simulate jobs
-    re-run, take every block from the cache (the cells' ids do not change), sample nothing."""
+    """The shard layer shapes the shard files but not the samples: the simulate jobs re-run,
+    take every block from the cache (the cells' ids do not change), sample nothing."""
     wd, cfgfile, env = project_copy
     run = wd / "results" / "smoke"
     before = shard_state(run)
@@ -130,17 +132,25 @@ def test_code_that_does_not_shape_samples_reruns_shards_from_cached_blocks(proje
     assert all(sampled == 0 for _, sampled in after.values())  # from cached blocks only
 
 
-@pytest.mark.parametrize("module", ["core/samplers/plane.py"])
-def test_code_that_shapes_samples_resamples_every_block(project_copy, module):
-    """Stale-sample protection: a change to the module that samples this sweep's cells (the
-    plane sampler) gives every cell a new id, so no cached block is served: every shard is
-    written again with every block sampled anew (the block cache is keyed by the cell id)."""
+# A one-character change to the arithmetic of the plane sampler (radial ordering's pi lam r^2 =
+# Gamma becomes pi lam r^2 = Gamma / 2): it moves every sampled number of this plane sweep.
+ARITHMETIC = ("core/samplers/plane.py", "arrivals / (math.pi * lam)", "arrivals / (math.pi / lam)")
+
+
+def test_code_that_shapes_samples_resamples_every_block(project_copy):
+    """Stale-sample protection: a change to what the sampler of this sweep's cells computes
+    gives every cell a new fingerprint, hence a new id, so no cached block is served: every
+    shard is written again with every block sampled anew."""
     wd, cfgfile, env = project_copy
     run = wd / "results" / "smoke"
     before = shard_state(run)
     cfg = smoke_config()
     blocks_per_cell = -(-cfg["trials"] // cfg["block_trials"])
-    _touch(wd / "src" / "netsense" / module)
+    module, old, changed_to = ARITHMETIC
+    path = wd / "src" / "netsense" / module
+    text = path.read_text()
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, changed_to))
     assert _would_run(wd, cfgfile, env) == EVERYTHING_BUT_ESTIMATE
     run_snakemake(wd, cfgfile, SMOKE_CUBE, env=env)
     after = shard_state(run)

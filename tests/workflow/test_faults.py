@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import psutil
 import pytest
@@ -73,7 +74,10 @@ def test_block_exception_names_block_and_keeps_finished_work(tmp_path):
     wd = make_workdir(tmp_path / "f")
     cfgfile = write_config(wd, cfg)
     run = wd / "results" / "smoke"
-    env = {**os.environ, "NETSENSE_INJECT_BLOCK_FAULT": f"{1 / 400!r},4.0,2"}
+    # the fault is injected from here (faultinject/sitecustomize.py): the package has no hook
+    inject = str(Path(__file__).parent / "faultinject")
+    env = {**os.environ, "NETSENSE_TEST_BLOCK_FAULT": f"{1 / 400!r},4.0,2",
+           "PYTHONPATH": os.pathsep.join(filter(None, [inject, os.environ.get("PYTHONPATH")]))}
     proc = start_snakemake(wd, cfgfile, SMOKE_CUBE, env=env)
     procs = cluster_procs(run)
     _, err = proc.communicate(timeout=600)

@@ -29,7 +29,6 @@ SMOKE_CUBE = "results/smoke/cube.zarr"
 
 def make_workdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "Snakefile", path / "Snakefile")
     shutil.copytree(ROOT / "workflow", path / "workflow", dirs_exist_ok=True)
     shutil.copytree(ROOT / "config", path / "config", dirs_exist_ok=True)
     shutil.copytree(ROOT / "profiles", path / "profiles", dirs_exist_ok=True)

@@ -14,7 +14,7 @@ This single formula covers both cases of the sweep design: along M and rho_s eve
 same layouts (X_i = k_i X), so C is rank one, sum c_i = 0 and the interval has zero width (the
 slope is exact, -1 up to rounding); along lam each point has its own independent realizations,
 so C is diagonal and the interval is the genuine Monte Carlo one. Along lam_r at a fixed lam_t
-the points share their TX sides trial by trial (:mod:`netsense.core.sides`), so C has
+the points share their TX sides trial by trial (:mod:`netsense.core.blocks`), so C has
 off-diagonal terms, and the same formula accounts for them.
 
 E[eq. 18] is fitted through its control-variate estimate (:mod:`.estimates`): X is then the

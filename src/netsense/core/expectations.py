@@ -410,24 +410,16 @@ def inv_sum_mean(sampler, lam: float, gamma: float) -> float | None:
     return None if f is None else f(sampler, lam, gamma)
 
 
-def g23_mean(sampler, lam: float, gamma: float, beam: str = "full") -> float:
+def g23_mean(sampler, lam: float, gamma: float, beam: str = "full",
+             lam_r: float | None = None) -> float:
     """E[g23] of a block's trials (:mod:`netsense.core.blocks`), exactly: 2 E[1/A_t] E[1/A_r]
-    (the sides are independent and sampled alike; eq. (23) of [1] without its constant), the
-    known mean of the control variate of E[g18]. NaN when it is not known: a beam model other
-    than ``full`` weights the TXs (no exact weighted expectation is implemented; those
-    estimates are the plain ones), gamma <= 2 (implemented for gamma > 2 only), or the sampler
-    has no entry here."""
+    (the sides are independent; eq. (23) of [1] without its constant), the known mean of the
+    control variate of E[g18]. ``lam`` is the TX density, and the RX one unless ``lam_r`` is
+    given. NaN when it is not known: a beam model other than ``full`` weights the TXs (no exact
+    weighted expectation is implemented; those estimates are the plain ones), gamma <= 2
+    (implemented for gamma > 2 only), or the sampler has no entry here."""
     if beam != "full" or not gamma > 2.0:
         return float("nan")
-    inv = inv_sum_mean(sampler, lam, gamma)
-    return float("nan") if inv is None else 2.0 * inv * inv
-
-
-def g23_mean_sides(sampler, lam_t: float, lam_r: float, gamma: float,
-                   beam: str = "full") -> float:
-    """E[g23] with the sides at their own densities: 2 E[1/A_t] E[1/A_r] (the sides are
-    independent; :mod:`netsense.core.sides`). NaN where :func:`g23_mean` would be."""
-    if beam != "full" or not gamma > 2.0:
-        return float("nan")
-    inv_t, inv_r = inv_sum_mean(sampler, lam_t, gamma), inv_sum_mean(sampler, lam_r, gamma)
+    inv_t = inv_sum_mean(sampler, lam, gamma)
+    inv_r = inv_t if lam_r is None else inv_sum_mean(sampler, lam_r, gamma)
     return float("nan") if inv_t is None or inv_r is None else 2.0 * inv_t * inv_r

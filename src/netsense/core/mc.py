@@ -9,9 +9,8 @@ from ..errors import InputError
 from .beam import check_beam
 from .blocks import simulate_block
 from .closed_form import lemma3_inv_sum, theorem2_m2
-from .expectations import g23_mean, g23_mean_sides
+from .expectations import g23_mean
 from .samplers import PlaneSampler, Sampler, check_density, parameter_names
-from .sides import simulate_block_sides
 from .stats import RunningCV, RunningMoments, calibrated_min_trials, interval_calibrated
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 
@@ -55,7 +54,7 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
 
     The densities are tied (``lam``: lam_t = lam_r, one stream for both sides,
     :func:`~.blocks.simulate_block`) or separate (``lam_t`` and ``lam_r``: each side from a
-    stream of its own, :mod:`.sides`; the numbers then differ from the tied ones even where
+    stream of its own, :func:`~.blocks.streams`; the numbers then differ from the tied ones even where
     lam_t = lam_r, as two independent draws do). The antenna counts are ``M`` (M_t = M_r) or
     ``M_t`` and ``M_r``; with full beamforming gain they only scale the result (eq. 13: the FIM
     is linear in M_t M_r rho_s), with another beam model M_t weights the TXs.
@@ -104,8 +103,7 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
         raise InputError("rho_s_db", rho_s_db, "must be finite (dB)")
     scale = float(system.error_scale_m2(M_t, M_r, db_to_lin(rho_s_db)))  # eq. (13): M_t M_r
     # NaN: not known, plain estimates
-    control = g23_mean(sampler, lam, gamma, beam) if lam is not None else \
-        g23_mean_sides(sampler, lam_t, lam_r, gamma, beam)
+    control = g23_mean(sampler, lam_t, gamma, beam, lam_r=None if lam is not None else lam_r)
     m18, m23 = RunningCV(int(trials), control), RunningMoments()
     if block_trials is None:
         block_trials = min(DEFAULT_BLOCK_TRIALS, int(trials))
@@ -115,11 +113,8 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     n_blocks = -(-int(trials) // block_trials)
     done = 0
     for b in range(n_blocks):
-        if lam is not None:
-            out = simulate_block(seed, sampler, lam, gamma, b, block_trials, beam=beam, M=M_t)
-        else:
-            out = simulate_block_sides(seed, sampler, lam_t, lam_r, gamma, b, block_trials,
-                                       beam=beam, M_t=M_t)
+        out = simulate_block(seed, sampler, lam_t, gamma, b, block_trials, beam=beam, M=M_t,
+                             lam_r=None if lam is not None else lam_r)
         take = min(block_trials, int(trials) - done)
         m18.add(out["g18"][:take], out["g23"][:take])
         m23.add(out["g23"][:take])

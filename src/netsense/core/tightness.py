@@ -49,7 +49,7 @@ def compute_row(gamma: float, seed: int = SEED, nearest: int = NEAREST, margin: 
     pilot's blocks are the first blocks of the sized run: the same stream).
 
     ``ratio``: lam_t / lam_r for the asymmetric map (lam_t lam_r = LAM^2 kept: on the plane only
-    the ratio matters), each side from its own stream (:mod:`netsense.core.sides`); None: the
+    the ratio matters), each side from its own stream (:mod:`netsense.core.blocks`); None: the
     tied table (lam_t = lam_r = LAM, one stream). ``sampler``: default the plane sampler with
     ``nearest``."""
     from .mc import mc_point

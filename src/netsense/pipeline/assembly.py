@@ -12,6 +12,7 @@ are read from their shards.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import shutil
@@ -36,7 +37,7 @@ from .cube import (
     VAR_ATTRS,
     sampler_entries_attr,
 )
-from .plan import Cell, cell_slots, cells, sample_code_version
+from .plan import Cell, cell_slots, cells
 from .store import load_arrays
 
 
@@ -123,21 +124,28 @@ def closed_form_grid(cfg: SweepConfig) -> np.ndarray:
     return out
 
 
+def cell_fingerprints(cfg: SweepConfig) -> dict:
+    """{cell key: the fingerprint its blocks are stored under} (:mod:`.plan`)."""
+    return {c.key: c.fingerprints(cfg.block_trials)[0] for c in cells(cfg)}
+
+
 def sampler_entries(cfg: SweepConfig) -> list[dict]:
-    """The format-3 ``samplers`` attribute (:mod:`.cube`): label, kind, beam, the entry and the
-    code version of its samples, per entry of the config."""
+    """The format-3 ``samplers`` attribute (:mod:`.cube`): label, kind, beam, the entry, and as
+    its ``code_version`` a digest of the fingerprints of its cells in this cube (what shaped
+    them; incremental assembly compares the fingerprints cell by cell)."""
     entries = [{**s.to_mapping(), "beam": b} for s, b in zip(cfg.samplers, cfg.beams, strict=True)]
-    return sampler_entries_attr(cfg.sampler_labels, entries,
-                                [sample_code_version(s, cfg.separate_lam) for s in cfg.samplers])
+    fps = cell_fingerprints(cfg)
+    versions = [hashlib.sha256(";".join(fp for key, fp in fps.items() if key[0] == label)
+                               .encode()).hexdigest()[:12] for label in cfg.sampler_labels]
+    return sampler_entries_attr(cfg.sampler_labels, entries, versions)
 
 
 def control_mean_grid(cfg: SweepConfig, closed_form: np.ndarray) -> np.ndarray:
     """``control_mean_m2`` over (sampler, the parameter dims): Theorem 2 times the sampler's
     exact E[eq. 23] relative to it (:func:`netsense.core.expectations.g23_mean` over
-    2 Lemma3^2, or :func:`~netsense.core.expectations.g23_mean_sides` over 2 Lemma3_t Lemma3_r
-    with separate densities; NaN where no exact mean is known)."""
+    2 Lemma3_t Lemma3_r; NaN where no exact mean is known)."""
     from ..core.closed_form import lemma3_inv_sum
-    from ..core.expectations import g23_mean, g23_mean_sides
+    from ..core.expectations import g23_mean
 
     dens = cfg.densities
     f = np.full((len(cfg.samplers), len(dens), len(cfg.gamma)), np.nan)
@@ -146,13 +154,12 @@ def control_mean_grid(cfg: SweepConfig, closed_form: np.ndarray) -> np.ndarray:
             for j, g in enumerate(cfg.gamma):
                 if not g > 2.0:
                     continue
-                if cfg.separate_lam:
-                    f[k, i, j] = g23_mean_sides(spec, float(lam[0]), float(lam[1]), float(g),
-                                                beam) / (2.0 * float(lemma3_inv_sum(lam[0], g))
-                                                         * float(lemma3_inv_sum(lam[1], g)))
-                else:
-                    f[k, i, j] = g23_mean(spec, float(lam[0]), float(g), beam) / (
-                        2.0 * float(lemma3_inv_sum(lam[0], g)) ** 2)
+                # 2 Lemma3_t Lemma3_r; a tied point squares its one value (the form its stored
+                # numbers were computed with)
+                x = [float(lemma3_inv_sum(v, g)) for v in lam]
+                f[k, i, j] = g23_mean(spec, float(lam[0]), float(g), beam,
+                                      lam_r=float(lam[-1])) / (
+                    2.0 * (x[0] ** 2 if len(x) == 1 else x[0] * x[1]))
     n_m, n_lam = len(cfg.m_dims), len(cfg.lam_dims)
     f = f.reshape(len(cfg.samplers), *(len(getattr(cfg, d)) for d in cfg.lam_dims),
                   len(cfg.gamma))
@@ -313,7 +320,9 @@ def _meta(path: Path) -> dict:
     return json.loads((path / "zarr.json").read_text())
 
 
-SHARD_STATS = "netsense-shards.json"  # in the snapshot: the shard files each cell was read from
+# In the snapshot: per cell, the shard files it was read from and the fingerprint its samples
+# were stored under ({"shards": {cell: stats}, "fingerprints": {cell: fingerprint}}).
+SHARD_STATS = "netsense-shards.json"
 
 
 def _stats_key(key) -> str:
@@ -333,10 +342,10 @@ def _stats(files) -> list:
     return out
 
 
-def _spec_key(entry: dict) -> tuple[str, str]:
-    """What must be equal for a stored entry's samples to serve a new one: the entry and the
-    code version of its samples."""
-    return json.dumps(entry["spec"], sort_keys=True), str(entry["code_version"])
+def _spec_key(entry: dict) -> str:
+    """What must be equal for a stored entry to be the new one: the entry itself (what shaped
+    each cell's samples is compared cell by cell, by fingerprint)."""
+    return json.dumps(entry["spec"], sort_keys=True)
 
 
 def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
@@ -347,10 +356,11 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
     separate densities), old gamma index)}, reason).
     A stored cell is reused only if the stored cube is complete and was made by the same code
     (``attrs``' code versions, netsense version) from the same config apart from the cell lists
-    (``CELL_LIST_KEYS``), the sampler behind its label is the same, its arrays encode chunks
-    the same way and, with ``shard_stats`` ({cell id: :func:`_stats` of its shard files now}),
-    those shard files are the ones the stored cell was read from: a shard that was written again
-    or changed since is read again. Anything else rebuilds the cell from its shards.
+    (``CELL_LIST_KEYS``), the sampler behind its label is the same, the cell's samples were
+    stored under the same fingerprint (what the kernel computes for it, :mod:`.plan`), its
+    arrays encode chunks the same way and, with ``shard_stats`` ({cell id: :func:`_stats` of its
+    shard files now}), those shard files are the ones the stored cell was read from: a shard that
+    was written again or changed since is read again. Anything else rebuilds the cell from its shards.
     """
     old_path = Path(old_path)
     if not (old_path / "zarr.json").exists():
@@ -382,12 +392,13 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
         lams = [list(getattr(old_cfg, d)) for d in cfg.lam_dims]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return {}, f"previous cube unreadable ({type(exc).__name__})"
-    if shard_stats is not None:
-        try:
-            read_from = json.loads((old_path / SHARD_STATS).read_text())
-        except (OSError, ValueError):
-            return {}, f"previous cube has no {SHARD_STATS}"
+    try:
+        stored = json.loads((old_path / SHARD_STATS).read_text())
+        read_from, old_fps = stored["shards"], stored["fingerprints"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}, f"previous cube has no {SHARD_STATS} with fingerprints"
     new_specs = {e["label"]: _spec_key(e) for e in sampler_entries(cfg)}
+    new_fps = cell_fingerprints(cfg)
     out = {}
     for cell in cells(cfg):
         key = cell.key
@@ -395,6 +406,8 @@ def reusable_cells(cfg: SweepConfig, old_path, attrs: dict,
         lam = (cell.lam, cell.lam_r) if cell.sides else (cell.lam,)
         if label in labels and specs[labels.index(label)] == new_specs[label] \
                 and all(x in v for x, v in zip(lam, lams, strict=True)) and gamma in gammas:
+            if old_fps.get(_stats_key(key)) != new_fps[key]:
+                continue
             if shard_stats is not None and read_from.get(_stats_key(key)) != shard_stats.get(
                     _stats_key(key), []):
                 continue
@@ -522,7 +535,8 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     if old.exists():
         shutil.rmtree(old)
     if shard_cells:
-        _snapshot(out_path, prev, read_from, log)
+        _snapshot(out_path, prev, {"shards": read_from, "fingerprints": {
+            _stats_key(k): fp for k, fp in cell_fingerprints(cfg).items()}}, log)
     return out_path
 
 
@@ -536,7 +550,7 @@ def snapshot_path(out_path) -> Path:
     return out_path.with_name(f".{out_path.name}.prev")
 
 
-def _snapshot(out_path: Path, prev: Path, read_from: dict, log) -> None:
+def _snapshot(out_path: Path, prev: Path, stats: dict, log) -> None:
     """Replace the snapshot: never a half-deleted one under its name (a kill during a deletion
     leaves only ``.trash``, which no assembly reads, or ``.new``, which is rebuilt)."""
     new, trash = (prev.with_name(prev.name + x) for x in (".new", ".trash"))
@@ -549,7 +563,7 @@ def _snapshot(out_path: Path, prev: Path, read_from: dict, log) -> None:
             shutil.rmtree(p)
     try:
         shutil.copytree(out_path, new, copy_function=os.link)
-        (new / SHARD_STATS).write_text(json.dumps(read_from))
+        (new / SHARD_STATS).write_text(json.dumps(stats))
     except OSError as exc:  # no hard links on this file system: no snapshot, no reuse
         shutil.rmtree(new, ignore_errors=True)
         first = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args[0] else exc

@@ -181,7 +181,27 @@ def command_module(command: str) -> str:
 ENTRY_POINT = f"{ROOT_PACKAGE}.cli.main"
 
 
-def command_version(command: str) -> str:
+# The sampling kernel: what a cell's blocks are (the block kernel, the sampler registry and every
+# sampler). Its behaviour, not its source, keys the cached blocks (the fingerprints in the cell
+# ids, netsense.pipeline.plan): a rule whose output follows from those blocks alone leaves the
+# kernel out of its code version, so tidying the kernel re-runs nothing, and a change to what it
+# computes gives new cell ids, hence new files and new jobs.
+KERNEL = (f"{ROOT_PACKAGE}.core.blocks", f"{ROOT_PACKAGE}.core.samplers")
+
+
+def kernel_modules() -> frozenset[str]:
+    """The modules of the sampling kernel (:data:`KERNEL` and everything it imports)."""
+    return closure(*KERNEL)
+
+
+def command_version(command: str, without_kernel: bool = False) -> str:
     """Code version of a workflow rule that runs ``netsense <command>``: its module, the entry
-    point, and everything they import."""
-    return code_version(command_module(command), ENTRY_POINT)
+    point, and everything they import (without the sampling kernel for a rule whose output
+    follows from the fingerprinted blocks alone, ``without_kernel``)."""
+    mods = closure(command_module(command), ENTRY_POINT)
+    if without_kernel:
+        mods -= kernel_modules()
+    h = hashlib.sha256()
+    for digest in sorted(module_hash(m) for m in mods):
+        h.update(digest.encode())
+    return h.hexdigest()[:12]

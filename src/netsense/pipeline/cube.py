@@ -66,8 +66,8 @@ COORD_ATTRS = {
     "sampler_beam": {"units": "1", "long_name": "TX beamforming model (netsense.core.beam)"},
     "sampler_spec": {"units": "1", "long_name": "the sampler entry as JSON (kind, its "
                      "parameters, beam)"},
-    "sampler_code_version": {"units": "1", "long_name": "code version of what shaped the "
-                             "entry's samples (netsense.pipeline.plan.sample_code_version)"},
+    "sampler_code_version": {"units": "1", "long_name": "digest of the fingerprints its cells' "
+                             "samples are stored under (netsense.core.blocks.fingerprints)"},
     **{a.name: {"units": a.units, "long_name": a.long_name} for a in AXES.values()},
     TRIAL_DIM: {"units": "1", "long_name": "Monte Carlo trial (one PPP network)"},
 }

@@ -1,21 +1,24 @@
-"""Sweep planning: the cells of a sweep, their stream keys and ids, and shards of whole blocks.
+"""Sweep planning: the cells of a sweep, their streams and ids, and shards of whole blocks.
 
 The terms (the glossary in CONTRIBUTING.md):
 
 * a *cell* (:class:`Cell`) is one (sampler entry, lam, gamma), or (sampler entry, lam_t, lam_r,
   gamma) with separate densities, and also one M (M_t) for a non-full beam model: the unit of
   sampling. Only these change the sampled geometry; one layout serves every (M_t, M_r, rho_s)
-  exactly with full beam gain. With separate densities a cell's blocks are joined from its two
-  sides (:mod:`netsense.core.sides`), each cached on its own (:func:`side_id`), so cells that
-  share a side density sample it once.
-* a *block* (``block_trials`` trials, one Dask task) is the unit of randomness: its stream is
-  keyed by (seed, the cell's stream key, block index) and it is cached on its own.
+  exactly with full beam gain. A cell's blocks are drawn from its streams
+  (:func:`netsense.core.blocks.streams`): one for both sides of a tied cell, one per side with
+  separate densities, each of those cached on its own (:func:`side_id`), so cells that share a
+  side density sample it once.
+* a *block* (``block_trials`` trials) is the unit of randomness: its streams are keyed by (seed,
+  the stream's key, block index) and it is cached on its own.
 * a *shard* (:class:`Shard`, ``shard_blocks`` blocks, one Snakemake job, one file) is the unit of
   scheduling; it never shapes results.
 
-A cell's directory name (:func:`cell_id`) carries a hash of everything that shapes its samples
-(seed, stream key, and the code version of the block kernel and the cell's sampler module), so
-a change of any of these writes new files and can never be served from stale ones.
+A cell's directory name (:func:`cell_id`) carries a hash of everything that shapes its samples:
+the seed, its stream keys and the fingerprint of what the kernel computes for it
+(:func:`netsense.core.blocks.fingerprints`). Any change to a sampled number writes new files and
+can never be served from stale ones; a change that leaves every sampled number as it was (a
+helper moved, a module split, locals renamed) keeps every cached block.
 """
 
 from __future__ import annotations
@@ -23,22 +26,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..core.blocks import block_stream_key
+from ..core.blocks import Stream, fingerprints, streams
 from ..core.samplers import Sampler, sampler_from_mapping
-from ..core.sides import side_stream_key
-from .codeversion import code_version
 from .config import SweepConfig, model_label
-
-BLOCK_KERNEL = "netsense.core.blocks"
-SIDES_KERNEL = "netsense.core.sides"  # the blocks of cells with separate densities
-
-
-def sample_code_version(sampler: Sampler, sides: bool = False) -> str:
-    """Code version of what shapes a cell's samples: the block kernel (the sides kernel with
-    separate densities) and the sampler's module (with everything they import); other
-    samplers' modules and the registry are not part of it, so adding a sampler leaves every
-    cached cell valid."""
-    return code_version(SIDES_KERNEL if sides else BLOCK_KERNEL, type(sampler).__module__)
 
 
 @dataclass(frozen=True)
@@ -74,18 +64,19 @@ class Cell:
             return (self.label, self.M, self.lam, self.lam_r, self.gamma)
         return (self.label, self.M, self.lam, self.gamma)
 
-    def side_key(self, side: str, block_trials: int) -> str:
-        """The stream key of one side's blocks (separate densities)."""
-        lam = self.lam if side == "tx" else self.lam_r
-        return side_stream_key(self.sampler, side, lam, self.gamma, block_trials, self.beam,
-                               self.M if side == "tx" else None)
+    def streams(self, block_trials: int) -> tuple[Stream, ...]:
+        """The streams this cell's blocks are drawn from (one per side with separate densities,
+        one for both sides of a tied cell)."""
+        return streams(self.sampler, self.gamma, block_trials, self.lam, self.lam_r, self.beam,
+                       self.M)
 
     def stream_key(self, block_trials: int) -> str:
-        """The stream key of this cell's blocks (both sides' keys with separate densities)."""
-        if self.sides:
-            return "|".join(self.side_key(s, block_trials) for s in ("tx", "rx"))
-        return block_stream_key(self.sampler, self.lam, self.gamma, block_trials, self.beam,
-                                self.M)
+        """The key of this cell's blocks: its streams' keys, joined by ``|``."""
+        return "|".join(s.key for s in self.streams(block_trials))
+
+    def fingerprints(self, block_trials: int) -> tuple[str, dict[str, str]]:
+        """(fingerprint of this cell's blocks, {side: fingerprint of its shared stream})."""
+        return fingerprints(self.streams(block_trials), float(self.gamma))
 
     def describe(self) -> str:
         """The cell in messages: ``plane-K64 lam=0.0025 gamma=4``."""
@@ -138,7 +129,7 @@ def _digest(text: str) -> str:
 def cell_id(cfg: SweepConfig, cell: Cell) -> str:
     """Directory name of a cell (see the module docstring)."""
     key = cell.stream_key(cfg.block_trials)
-    digest = _digest(f"{cfg.seed};{key};{sample_code_version(cell.sampler, cell.sides)}")
+    digest = _digest(f"{cfg.seed};{key};{cell.fingerprints(cfg.block_trials)[0]}")
     per_m = "" if cell.M is None else f"_M{cell.M}"
     if cell.sides:
         return (f"{cell.label}{per_m}_lamt{cell.lam:.6g}_lamr{cell.lam_r:.6g}"
@@ -146,16 +137,21 @@ def cell_id(cfg: SweepConfig, cell: Cell) -> str:
     return f"{cell.label}{per_m}_lam{cell.lam:.6g}_gamma{cell.gamma:g}_{digest}"
 
 
+def side_prefix(cell: Cell, side: str) -> str:
+    """The readable part of a side's directory name (:func:`side_id`)."""
+    lam = cell.lam if side == "tx" else cell.lam_r
+    per_m = "" if cell.M is None or side == "rx" else f"_M{cell.M}"
+    beam = f"-{cell.beam}" if side == "tx" and cell.beam != "full" else ""
+    return f"{side}_{cell.sampler.label()}{beam}{per_m}_lam{lam:.6g}_gamma{cell.gamma:g}_"
+
+
 def side_id(cfg: SweepConfig, cell: Cell, side: str) -> str:
     """Directory name of one side of a cell with separate densities, below ``sides/``: every
     cell with that side's parameters (sampler, density, gamma, and the beam model with M_t for
     the TXs) shares it, so the side is sampled once for all of them."""
-    key = cell.side_key(side, cfg.block_trials)
-    lam = cell.lam if side == "tx" else cell.lam_r
-    per_m = "" if cell.M is None or side == "rx" else f"_M{cell.M}"
-    beam = f"-{cell.beam}" if side == "tx" and cell.beam != "full" else ""
-    return (f"{side}_{cell.sampler.label()}{beam}{per_m}_lam{lam:.6g}_gamma{cell.gamma:g}_"
-            + _digest(f"{cfg.seed};{key};{sample_code_version(cell.sampler, True)}"))
+    (st,) = [s for s in cell.streams(cfg.block_trials) if s.sides[0].name == side]
+    fp = cell.fingerprints(cfg.block_trials)[1][side]
+    return side_prefix(cell, side) + _digest(f"{cfg.seed};{st.key};{fp}")
 
 
 @dataclass(frozen=True)
@@ -175,13 +171,16 @@ class Shard:
         return f"{self.cell_id}/shard-{self.index:05d}"
 
     def params(self, cfg: SweepConfig) -> dict:
-        """Everything that shapes this shard's file, as builtin types (Snakemake params); with
-        separate densities also the directory of each side below ``sides/``."""
+        """Everything that shapes this shard's file, as builtin types (Snakemake params): the
+        cell, its trials and the fingerprint its blocks are stored under; with shared streams
+        (separate densities) also each side's directory below ``sides/`` and fingerprint."""
+        cell_fp, side_fps = self.cell.fingerprints(cfg.block_trials)
         out = {"seed": cfg.seed, **self.cell.to_params(), "block_trials": cfg.block_trials,
                "trial_start": self.trial_start, "trial_stop": self.trial_stop,
-               "code_version": sample_code_version(self.cell.sampler, self.cell.sides)}
-        if self.cell.sides:
-            out["sides"] = {s: side_id(cfg, self.cell, s) for s in ("tx", "rx")}
+               "fingerprint": cell_fp}
+        if side_fps:
+            out["sides"] = {s: {"dir": side_id(cfg, self.cell, s), "fingerprint": fp}
+                            for s, fp in side_fps.items()}
         return out
 
 

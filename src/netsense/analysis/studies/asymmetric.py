@@ -11,7 +11,7 @@ Two views of a sweep with ``lam_t`` and ``lam_r`` (and, for the second, ``M_t`` 
   lam_r) against the single-antenna one at (M_t lam_t, M_r lam_r), wherever both are cells of
   the cube: E[eq. 18] of one over the other, and Theorem 2's ratio (M_t M_r)^(gamma/2 - 1)
   (eq. 26 over eq. 28; eq. 29). Cells with a common side density share that side's trials
-  (:mod:`netsense.core.sides`), so the interval of their ratio is the delta-method one on the
+  (:mod:`netsense.core.blocks`), so the interval of their ratio is the delta-method one on the
   trial-paired estimates (:func:`netsense.analysis.fits.slope_with_ci` of the two points),
   which accounts for the correlation.
 """

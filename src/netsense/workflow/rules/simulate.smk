@@ -18,7 +18,7 @@ rule simulate:
     params:
         shard=shard_params,
         cache_dir=lambda wc: f"{RUN}/blocks/{wc.cell}",
-        code_version=command_version("shard"),
+        code_version=command_version("shard", without_kernel=True),
     shell:
         "netsense shard --params {params.shard:q} --out {output:q} "
         "--cache-dir {params.cache_dir:q} --threads {threads} 2>&1 | tee -i {log:q} >&2"
