@@ -250,11 +250,17 @@ def _meta_change(key):
     return change
 
 
+# What a chunk file's bytes mean besides its position (zarr v3 array metadata), written out here:
+# the production list (CHUNK_META_KEYS) must hold each of them.
+CHUNK_META = ("data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs",
+              "dimension_names", "storage_transformers")
+
+
 def test_each_chunk_metadata_key_refuses_alone(stored, run):
-    """A stored array whose chunks mean something else in one CHUNK_META_KEYS entry: nothing
-    is linked. After each assembly the snapshot is the new cube again, reusable as before."""
+    """A stored array whose chunks mean something else in one key of its metadata: nothing is
+    linked. After each assembly the snapshot is the new cube again, reusable as before."""
     want = chunks_of(stored / "cube.zarr")
-    for key in CHUNK_META_KEYS:
+    for key in CHUNK_META:
         change = _meta_change(key)
         prev = snapshot_path(run / "cube.zarr")
         edit_json(prev / "zarr.json", lambda d, c=change: c(
@@ -265,6 +271,7 @@ def test_each_chunk_metadata_key_refuses_alone(stored, run):
         assert_same_chunks(chunks_of(run / "cube.zarr"), want)
     log = build(run, RAW)  # the snapshot the last assembly left serves every cell
     assert f"0 of {N_CELLS} cell(s) written from shards, {N_CELLS} taken" in log
+    assert set(CHUNK_META) <= set(CHUNK_META_KEYS)
 
 
 def test_a_chunk_layout_other_than_one_file_per_chunk_refuses(stored, tmp_path, monkeypatch):
