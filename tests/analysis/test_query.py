@@ -140,13 +140,13 @@ def test_missing_and_infinite_trials(tied_cube, tmp_path):
 
 QUERIES = [
     # (--where items, --stats, --var)
-    ([], "mean,sem,ci95,count", ""),
+    (["M=4", "gamma=2.5", "rho_s_db=120"], "mean,sem,ci95,count", ""),  # the default stats
     (["sampler=plane-K8-codebook", "lam=4/900"], "mean,median,std,filled", "crlb_m2"),
-    (["M=4", "gamma=2.5", "rho_s_db=120"], "ci95,quantile:0.25,count", "jensen_m2,crlb_m2"),
+    (["sampler=disk-R90", "gamma=4"], "ci95,quantile:0.25,count", "jensen_m2,crlb_m2"),
 ]
 
 
-@pytest.mark.parametrize("where, stats, var", QUERIES, ids=["default", "codebook", "point"])
+@pytest.mark.parametrize("where, stats, var", QUERIES, ids=["point", "codebook", "disk"])
 def test_cli_and_python_query_give_the_same_rows(tied_cube, capsys, where, stats, var):
     args = ["query", str(tied_cube.path), "--stats", stats, "--format", "json"]
     for w in where:
