@@ -342,3 +342,107 @@ def test_running_cv_interval_equals_the_array_interval_for_heavy_tails():
         run.add(y[a:a + 1000], x[a:a + 1000])
     e = cv_estimate(y, x, 3.5 / 2.5)
     assert run.summary()["ci95"] == pytest.approx([float(e.ci_low), float(e.ci_high)], rel=1e-9)
+
+
+# --- one table of cases for the array and the streaming estimators ---------------------------
+# cv_estimate / mean_estimate (cube queries, studies) and RunningCV / RunningMoments (netsense mc)
+# implement one rule each; every case below goes through both. A case: the trials y (eq. 18),
+# their control x (eq. 23), E[x], and where the stream is cut into blocks.
+# Power sums against corrected residuals (RunningCV's sem, interval): a few 1e-10 relative.
+POWER_SUMS_RTOL = 1e-8
+
+
+def _case(name, n=400, mu=1.0, y_at=(), x_at=(), cuts=(137, 138, 300), seed=21):
+    y, x = _pairs(np.random.default_rng(seed), n)
+    for i, v in y_at:
+        y[i] = v
+    for i, v in x_at:
+        x[i] = v
+    return pytest.param(y, x, mu, [c for c in cuts if c < n], id=name)
+
+
+ESTIMATOR_CASES = [
+    # (y, x, E[x], block cuts): expected method and reason follow from the rule itself
+    _case("all finite"),
+    _case("unknown control mean", mu=float("nan")),
+    _case("+inf eq18 with a finite control", y_at=[(5, np.inf)]),
+    _case("-inf eq18 with a finite control", y_at=[(5, -np.inf)]),
+    _case("inf eq18 with a finite control in the last block only", y_at=[(390, np.inf)]),
+    _case("finite eq18 with an infinite control", x_at=[(7, np.inf)]),
+    _case("finite eq18 with a NaN control", x_at=[(7, np.nan)]),
+    _case("both infinite: counted, pair left out", y_at=[(9, np.inf)], x_at=[(9, np.inf)]),
+    _case("eq18 missing (NaN), control finite", y_at=[(3, np.nan)]),
+    _case("both missing", y_at=[(3, np.nan)], x_at=[(3, np.nan)]),
+    _case("one pair fewer than the control variate needs", n=CV_MIN_TRIALS - 1),
+    _case("exactly the pairs the control variate needs", n=CV_MIN_TRIALS),
+    _case("too few finite pairs after infinite ones", n=CV_MIN_TRIALS + 1,
+          y_at=[(2, np.inf)], x_at=[(2, np.inf), (4, np.inf)], cuts=(10,)),
+    _case("every eq18 trial infinite", n=50, y_at=[(i, np.inf) for i in range(50)]),
+    _case("one block", cuts=()),
+]
+
+
+def _expected_method(y, x, mu):
+    """The rule, written out: the control variate only with a known E[x], no trial with a
+    finite control and an infinite value, no value without a finite control, and enough
+    finite pairs."""
+    pair = np.isfinite(y) & np.isfinite(x)
+    x_only = bool((np.isfinite(x) & np.isinf(y)).any())
+    y_only = bool((np.isfinite(y) & ~np.isfinite(x)).any())
+    ok = math.isfinite(mu) and not x_only and not y_only and pair.sum() >= CV_MIN_TRIALS
+    return "control_variate" if ok else "plain"
+
+
+def _close(a, b, rel):
+    a, b = float(a), float(b)
+    return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=rel)
+
+
+@pytest.mark.parametrize("y, x, mu, cuts", ESTIMATOR_CASES)
+def test_array_and_streaming_cv_agree_on_every_case(y, x, mu, cuts):
+    e = cv_estimate(y, x, mu)
+    run = RunningCV(y.size, mu)
+    for part_y, part_x in zip(np.split(y, cuts), np.split(x, cuts), strict=True):
+        run.add(part_y, part_x)
+    s = run.summary()
+    want = _expected_method(y, x, mu)
+    assert e.method == s["method"] == want
+    assert e.reason == s["reason"]
+    assert (e.reason == "") is (want == "control_variate")
+    rel = REORDER_RTOL if want == "plain" else POWER_SUMS_RTOL
+    assert _close(s["mean"], e.mean, REORDER_RTOL)
+    assert _close(s["sem"], e.sem, rel)
+    assert _close(s["ci95"][0], e.ci_low, rel) and _close(s["ci95"][1], e.ci_high, rel)
+    assert s["n"] == int(e.n)
+    if not np.isnan(y).any():  # a streamed trial is never missing (see the report's note)
+        assert s["n_inf"] == int(e.n_nonfinite) == int(np.isinf(y).sum())
+    assert _close(s["plain"]["mean"], e.plain.mean, REORDER_RTOL)
+    assert _close(s["plain"]["sem"], e.plain.sem, REORDER_RTOL)
+    if want == "plain":
+        assert s["variance_reduction"] == 1.0 and float(e.variance_reduction) == 1.0
+    else:
+        assert s["variance_reduction"] == pytest.approx(float(e.variance_reduction),
+                                                        rel=POWER_SUMS_RTOL)
+
+
+MOMENT_CASES = [
+    pytest.param(np.random.default_rng(22).gamma(0.5, 2.0, 300), (1, 150), id="finite"),
+    pytest.param(np.array([1.0, np.inf, 3.0, -np.inf, 4.0]), (2,), id="infinite trials"),
+    pytest.param(np.full(6, np.inf), (3,), id="every trial infinite"),
+    pytest.param(np.array([np.inf, 2.0, np.inf]), (1,), id="one finite trial"),
+    pytest.param(np.array([2.0, 5.0]), (1,), id="two trials"),
+    pytest.param(np.full(5, 3.0), (2,), id="no spread"),
+]
+
+
+@pytest.mark.parametrize("x, cuts", MOMENT_CASES)
+def test_array_and_streaming_plain_mean_agree_on_every_case(x, cuts):
+    e = mean_estimate(x)
+    rm = RunningMoments()
+    for part in np.split(x, cuts):
+        rm.add(part)
+    s = rm.summary()
+    assert s["n"] == int(e.n) and s["n_inf"] == int(e.n_nonfinite)
+    assert _close(s["mean"], e.mean, REORDER_RTOL)
+    assert _close(s["sem"], e.sem, REORDER_RTOL)
+    assert _close(s["ci95"][0], e.ci_low, 1e-10) and _close(s["ci95"][1], e.ci_high, 1e-10)

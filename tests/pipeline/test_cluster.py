@@ -3,6 +3,7 @@ job's connect(), released by the assemble step, stopped. A real host process, re
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -150,3 +151,75 @@ def test_host_runs_shards_for_jobs_bit_for_bit(tmp_path):
 
     with pytest.raises(ConnectionError):  # the host is gone: the job runs the shard itself
         rs(sock, params, tmp_path / "x.npz", tmp_path / "cache-x", io.StringIO())
+
+
+# ---- a shard job's way to its blocks: each fallback on its own ---------------------------------
+# cmd_shard asks the run's host only when a block is missing and the run hosts a cluster whose
+# scheduler file names a shard socket; otherwise the job computes on its own Client.
+
+
+def _sched(tmp_path, socket_path="/nonexistent/netsense-test.sock", text=None) -> Path:
+    sched = tmp_path / ".dask" / "scheduler.json"
+    sched.parent.mkdir(parents=True, exist_ok=True)
+    sched.write_text(text if text is not None else json.dumps(
+        {"address": "tcp://127.0.0.1:1", "shard_socket": socket_path}))
+    return sched
+
+
+@pytest.mark.parametrize("what, opts, want", [
+    ("hosted, up", lambda s: {"cluster": "embedded", "embedded_scheduler_file": str(s)},
+     "/nonexistent/netsense-test.sock"),
+    ("jobqueue is hosted too", lambda s: {"cluster": "jobqueue",
+                                          "embedded_scheduler_file": str(s)},
+     "/nonexistent/netsense-test.sock"),
+    ("an external cluster has no host", lambda s: {"cluster": "external",
+                                                   "embedded_scheduler_file": str(s)}, None),
+    ("synchronous has no host", lambda s: {"cluster": "synchronous",
+                                           "embedded_scheduler_file": str(s)}, None),
+    ("no scheduler file given", lambda s: {"cluster": "embedded"}, None),
+    ("no host started", lambda s: {"cluster": "embedded",
+                                   "embedded_scheduler_file": str(s.with_name("none.json"))},
+     None),
+])
+def test_host_socket_of_each_dask_mode(tmp_path, what, opts, want):
+    from netsense.cli.shard import _host_socket
+
+    assert _host_socket(opts(_sched(tmp_path))) == want, what
+
+
+def test_host_socket_of_an_unreadable_scheduler_file_is_none(tmp_path):
+    from netsense.cli.shard import _host_socket
+
+    sched = _sched(tmp_path, text="{half a scheduler file")
+    assert _host_socket({"cluster": "embedded", "embedded_scheduler_file": str(sched)}) is None
+
+
+def test_nobody_listening_is_no_service_not_a_host_gone(tmp_path):
+    """NoService makes the job run its shard itself; a RuntimeError would fail the job."""
+    import io
+
+    from netsense.pipeline.cluster.service import NoService, request_shard
+
+    with pytest.raises(NoService, match="no shard service at"):
+        request_shard(str(tmp_path / "nobody.sock"), _shard_params(), tmp_path / "x.npz",
+                      tmp_path / "cache", io.StringIO())
+
+
+def test_a_shard_with_every_block_cached_asks_no_host(tmp_path, capsys):
+    """Every block cached: the shard file is written here; the host's socket (nobody listens
+    there) is never tried."""
+    import contextlib
+    import io
+
+    from netsense.cli.main import main
+    from netsense.pipeline.shard import run_shard
+
+    params = _shard_params(trials=1000, block_trials=500)
+    run_shard(params, tmp_path / "first.npz", tmp_path / "cache",
+              lambda: contextlib.nullcontext(None), log=io.StringIO())
+    opts = {"cluster": "embedded", "embedded_scheduler_file": str(_sched(tmp_path))}
+    assert main(["shard", "--params", json.dumps(params), "--out", str(tmp_path / "s.npz"),
+                 "--cache-dir", str(tmp_path / "cache"), "--dask", json.dumps(opts)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["blocks_cached"] == 2 and "no shard service" not in err
+    assert (tmp_path / "s.npz").exists()

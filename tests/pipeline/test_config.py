@@ -175,3 +175,111 @@ def test_shipped_configs_are_valid():
     assert len(files) >= 14
     for f in files:
         load(f)
+
+
+# ---- validation that depends on other keys: each guard on its own -------------------------------
+# A pair per guard: a config that passes, and the same config with one thing changed that only
+# this guard refuses. Every other precondition still holds in the refused one.
+
+PLANE = {"kind": "plane", "nearest": 8}
+
+
+def _doc(sweep=None, sampler=None, analyses=None, reference=None, dask=None, **top) -> dict:
+    cfg = copy.deepcopy(GOOD)
+    cfg["sweep"].update(sweep or {})
+    for k, v in (("sampler", sampler), ("analyses", analyses), ("dask", dask)):
+        if v is not None:
+            cfg[k] = v
+    if reference is not None:
+        cfg["plot"] = {"reference": reference}
+    cfg.update(top)
+    return cfg
+
+
+def _sec2c(**over):
+    return _doc(**{"sweep": {"M": [1, 4], "lam": ["1/900", "4/900"]}, "analyses": ["sec2c"],
+                   "reference": {"lam": "1/900"}, **over})
+
+
+def _beams(sampler, M=(1, 4)):
+    return _doc(sweep={"M": list(M)}, sampler=sampler, analyses=["beams"])
+
+
+def _deploy(sampler):
+    return _doc(sampler=sampler, analyses=["deployments"], sweep={"M": [4]})
+
+
+def _separate(analyses, **sweep):
+    s = {"M": [1, 4], "lam_t": ["1/900"], "lam_r": ["1/400"], **sweep}
+    if "lam" in sweep:
+        s.pop("lam_t"), s.pop("lam_r")
+    if "M_t" in sweep:
+        s.pop("M")
+    doc = _doc(analyses=analyses)
+    doc["sweep"] = {"rho_s_db": [120], "gamma": [2.5], **s}
+    doc.pop("plot", None)
+    return doc
+
+
+GUARDS = [
+    # (guard, accepted config, the same with one change, field, words of the rule)
+    ("dask address or file, not both", _doc(dask={"scheduler_address": "tcp://h:8786"}),
+     _doc(dask={"scheduler_address": "tcp://h:8786", "scheduler_file": "s.json"}),
+     "dask.scheduler_file", "not both"),
+    ("an external cluster needs an address", _doc(dask={"cluster": "external",
+                                                         "scheduler_file": "s.json"}),
+     _doc(dask={"cluster": "external"}), "dask.cluster", "needs dask.scheduler_address"),
+    ("sec2c needs 1 in sweep.M", _sec2c(), _sec2c(sweep={"M": [2, 4], "lam": ["1/900",
+                                                                              "4/900"]}),
+     "analyses", "needs 1 in sweep.M"),
+    ("sec2c needs M lam on the lam axis", _sec2c(),
+     _sec2c(sweep={"M": [1, 4], "lam": ["1/900", "3/900"]}), "analyses", "needs 1 in sweep.M"),
+    ("sec2c takes lam from plot.reference", _sec2c(), _sec2c(reference={"lam": "4/900"}),
+     "analyses", "reference lam is 0.00444444"),
+    ("beams needs 2 values of M", _beams([PLANE, {**PLANE, "beam": "codebook"}]),
+     _beams([PLANE, {**PLANE, "beam": "codebook"}], M=(4,)), "analyses", "at least 2 values"),
+    ("beams needs a non-full entry", _beams([PLANE, {**PLANE, "beam": "codebook"}]),
+     _beams([PLANE, {**PLANE, "nearest": 16}]), "analyses", "beam codebook or fixed"),
+    ("beams needs the same sampler with beam full", _beams([PLANE, {**PLANE, "beam": "fixed"}]),
+     _beams([{**PLANE, "nearest": 16}, {**PLANE, "beam": "fixed"}]), "analyses",
+     "the same sampler with beam full"),
+    ("deployments needs a plane entry", _deploy([PLANE, {"kind": "disk", "radius_m": 90}]),
+     _deploy([{"kind": "disk", "radius_m": 90}]), "analyses", "needs the PPP reference"),
+    ("deployments needs it unguarded", _deploy([PLANE, {**PLANE, "guard_m": 5}]),
+     _deploy([{**PLANE, "guard_m": 5}, {**PLANE, "guard_m": 9}]), "analyses",
+     "without guard_m"),
+    ("deployments needs it with beam full", _deploy([PLANE, {**PLANE, "beam": "codebook"}]),
+     _deploy([{**PLANE, "beam": "codebook"}, {"kind": "disk", "radius_m": 90}]), "analyses",
+     "with beam full"),
+    ("asymmetric needs separate densities", _separate(["asymmetric"]),
+     _separate(["asymmetric"], lam=["1/900"]), "analyses", "needs separate densities"),
+    ("tied studies refuse separate antennas", _separate([], lam=["1/900"], M_t=[1], M_r=[4]),
+     _separate(["tightness"], lam=["1/900"], M_t=[1], M_r=[4]), "analyses[0]",
+     "this sweep gives M_t/M_r"),
+    ("every sampler's gamma range, not the first one's", _doc(
+        sampler=[{"kind": "disk", "radius_m": 90}], sweep={"gamma": [2.0, 3.0]}),
+     _doc(sampler=[{"kind": "disk", "radius_m": 90}, PLANE], sweep={"gamma": [2.0, 3.0]}),
+     "sweep.gamma", "> 2"),
+    ("a disk block's memory at the denser side", _separate(
+        [], lam_t=["1/900"], lam_r=["1/900"]) | {"sampler": {"kind": "disk", "radius_m": 500},
+                                                 "trials": 10000, "block_trials": 10000},
+     _separate([], lam_t=["1/900"], lam_r=["1/56.25"]) | {
+         "sampler": {"kind": "disk", "radius_m": 500}, "trials": 10000, "block_trials": 10000},
+     "block_trials", "at lam = 1/56.25"),
+    ("plot.reference on the axis", _doc(reference={"lam": "1/400"}),
+     _doc(reference={"lam": "1/500"}), "plot.reference.lam", "must be one of sweep.lam"),
+]
+
+
+@pytest.mark.parametrize("guard, good, bad, field, rule", GUARDS, ids=[g[0] for g in GUARDS])
+def test_each_dependent_guard_refuses_alone(guard, good, bad, field, rule):
+    resolve(copy.deepcopy(good))
+    with pytest.raises(InputError) as ei:
+        resolve(copy.deepcopy(bad))
+    msg = str(ei.value)
+    assert msg.startswith(field + ":") and rule in msg and "\n" not in msg, (guard, msg)
+
+
+def test_a_scheduler_file_alone_makes_the_cluster_external():
+    cfg = resolve(_doc(dask={"scheduler_file": "s.json"}))
+    assert cfg.dask["cluster"] == "external" and cfg.dask["scheduler_file"] == "s.json"

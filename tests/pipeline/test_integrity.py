@@ -303,3 +303,168 @@ def test_fit_log_counts_each_distinct_fit_once(cube):
     disk = next(x for x in lines if "of disk-R300:" in x)
     assert f"of plane-K16: {n_gamma * 2}," in plane and "expected by chance" in plane
     assert "finite window" in disk
+
+
+# ---- each metadata check of verify on its own --------------------------------------------------
+
+
+def _edit(path: Path, change) -> None:
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+
+
+def _attrs(change):
+    return lambda c: _edit(c / "zarr.json", lambda d: change(d["attributes"]))
+
+
+def _array(name, change):
+    """Change an array's metadata in both its own zarr.json and the consolidated copy."""
+    def edit(c):
+        _edit(c / name / "zarr.json", change)
+        _edit(c / "zarr.json", lambda d: change(d["consolidated_metadata"]["metadata"][name]))
+    return edit
+
+
+def _drop_array(name):
+    def edit(c):
+        shutil.rmtree(c / name)
+        _edit(c / "zarr.json", lambda d: d["consolidated_metadata"]["metadata"].pop(name))
+    return edit
+
+
+def _stored_sweep(change):
+    def edit(a):
+        cfg = json.loads(a["config_json"])
+        change(cfg["sweep"])
+        a["config_json"] = json.dumps(cfg)
+    return _attrs(edit)
+
+
+METADATA_CASES = [
+    # (what, change to a sound cube, the one problem verify's metadata checks report)
+    ("unknown format", _attrs(lambda a: a.__setitem__("netsense_format", FORMAT + 1)),
+     f"unknown cube format {FORMAT + 1}"),
+    ("incomplete", _attrs(lambda a: a.__setitem__("netsense_complete", False)),
+     "incomplete (no completeness marker"),
+    ("not consolidated", lambda c: _edit(c / "zarr.json",
+                                         lambda d: d.pop("consolidated_metadata")),
+     "no consolidated metadata"),
+    ("an array's metadata unreadable", lambda c: (c / "gamma" / "zarr.json").write_text("{"),
+     "array metadata unreadable (JSONDecodeError): gamma"),
+    ("a data variable missing", _drop_array("jensen_m2"), "array missing: jensen_m2"),
+    ("trials against the attributes", _attrs(lambda a: a.__setitem__("trials", 601)),
+     "600 trials stored, 601 in the attributes"),
+    ("an axis against the stored config", _stored_sweep(lambda s: s["gamma"].append(5.0)),
+     "dimension gamma has 2 values, the stored config 3"),
+    ("samplers attribute", _attrs(lambda a: a["samplers"].pop()),
+     "the 'samplers' attribute does not list one entry per sampler"),
+    ("a dimension's length", _array("closed_form_m2", lambda m: m["shape"].__setitem__(1, 3)),
+     "dimension rho_s_db has length"),
+]
+
+
+@pytest.fixture
+def meta_copy(cube, tmp_path) -> Path:
+    """A copy of the cube whose metadata files are its own and whose chunk files are hard
+    links (the metadata checks read no chunk; copying them all costs a second a test)."""
+    import os
+
+    dst = tmp_path / "cube.zarr"
+    shutil.copytree(cube, dst, copy_function=os.link)
+    for f in dst.rglob("zarr.json"):
+        data = f.read_bytes()
+        f.unlink()
+        f.write_bytes(data)
+    return dst
+
+
+def test_the_sound_cube_has_no_metadata_problem(cube):
+    from netsense.pipeline.integrity import metadata_problems
+
+    assert metadata_problems(cube) == []
+
+
+@pytest.mark.parametrize("what, change, line", METADATA_CASES, ids=[c[0] for c in METADATA_CASES])
+def test_each_metadata_check_finds_its_problem_alone(meta_copy, what, change, line):
+    from netsense.pipeline.integrity import metadata_problems
+
+    change(meta_copy)
+    found = [p.line() for p in metadata_problems(meta_copy)]
+    assert any(line in x for x in found), (what, found)
+    if what != "a dimension's length":  # a wrong length also disagrees with the stored config
+        assert len(found) == 1, (what, found)
+
+
+# ---- the workflow's repair marker: each of its guards on its own -------------------------------
+
+
+@pytest.fixture
+def marker(tmp_path, monkeypatch):
+    """A repair marker path, and a process that has checked no cube yet."""
+    import netsense.pipeline.assembly as assembly
+
+    monkeypatch.setattr(assembly, "_REPAIR_CHECKED", {})
+    return tmp_path / "repair" / "cube.repair"
+
+
+def _untouched(m: Path) -> bool:
+    return m.read_text() == "no repair yet\n" and m.stat().st_mtime == 0
+
+
+def test_repair_marker_of_a_sound_cube_stays_older_than_any_cube(cube, marker):
+    from netsense.pipeline.assembly import repair_marker
+
+    assert repair_marker(cube, marker) == str(marker)
+    assert _untouched(marker)
+
+
+@pytest.mark.parametrize("fault", ["flipped bit", "missing chunk", "metadata", "unreadable"])
+def test_repair_marker_is_rewritten_for_each_kind_of_fault(copy, marker, fault):
+    from netsense.pipeline.assembly import repair_marker
+
+    if fault == "flipped bit":
+        flip_bit(copy / "jensen_m2" / "c/1/0/1/0/1/0", np.random.default_rng(FLIP_SEED))
+        want = "checksum mismatch: jensen_m2 at sampler=disk-R300 M=1 rho_s_db=120"
+    elif fault == "missing chunk":
+        (copy / "crlb_m2" / "c/0/1/0/1/0/2").unlink()
+        want = "missing: crlb_m2 at sampler=plane-K16 M=4 rho_s_db=110"
+    elif fault == "metadata":
+        _attrs(lambda a: a.__setitem__("trials", 601))(copy)
+        want = "600 trials stored, 601 in the attributes"
+    else:
+        (copy / "zarr.json").write_text("{")
+        want = "unreadable metadata (JSONDecodeError"
+    log = io.StringIO()
+    repair_marker(copy, marker, log=log)
+    text = marker.read_text()
+    assert not _untouched(marker) and "1 problem(s); assembled again" in text
+    assert want in text and want in log.getvalue(), text
+
+
+def test_repair_marker_checks_nothing_when_told_not_to_or_already_checked(copy, marker):
+    from netsense.pipeline.assembly import repair_marker
+
+    (copy / "crlb_m2" / "c/0/1/0/1/0/2").unlink()
+    assert repair_marker(copy, marker, check=False) == str(marker)  # a cluster job's parse
+    assert _untouched(marker)
+    repair_marker(copy, marker)  # the DAG build checks it once ...
+    first = marker.read_text()
+    marker.write_text("no repair yet\n")
+    repair_marker(copy, marker)  # ... and a second parse in the same process does not
+    assert marker.read_text() == "no repair yet\n" and first != "no repair yet\n"
+
+
+def test_repair_marker_without_a_cube_or_with_an_old_format(tmp_path, marker):
+    """No cube yet: nothing to check. A format-2 cube has no checksums; it is left to the code
+    version, even with a chunk file missing (which the scan would report)."""
+    from netsense.pipeline.assembly import repair_marker
+
+    assert repair_marker(tmp_path / "none.zarr", marker) == str(marker) and _untouched(marker)
+    old = tmp_path / "f2.zarr"
+    shutil.copytree(FIXTURES / "cube-format2.zarr", old)
+    next(f for f in sorted((old / "crlb_m2").rglob("*")) if f.is_file() and
+         f.name != "zarr.json").unlink()
+    assert scan(old)[0]  # the scan alone would call it unsound
+    repair_marker(old, marker)
+    assert _untouched(marker)

@@ -260,3 +260,65 @@ def test_plot_draws_a_separate_axis(separate_cube, tmp_path):
     with pytest.raises(InputError,
                        match=r"^--x: got 'lam'; must be one of the swept axes \['M_t'"):
         plot_cube(ds, "lam", where, tmp_path / "q.png")
+
+
+# ---- the tied and the separate paths: one table of cases both must pass ----------------------
+# While both exist, a separate sweep with lam_t = lam_r and M_t = M_r must give the tied one's
+# closed form, control mean and scale (the random streams differ by design: not compared).
+# Every registered kind with its defaults, a guarded plane, a beam model, gamma <= 2 (no mean).
+TIE_CASES = [
+    pytest.param({"kind": k}, "full", 3.0, id=k)
+    for k in ("plane", "disk", "matern", "thomas", "lattice")
+] + [
+    pytest.param({"kind": "plane", "nearest": 8, "guard_m": 5}, "full", 2.5, id="guarded"),
+    pytest.param({"kind": "plane", "nearest": 8}, "codebook", 4.0, id="codebook"),
+    pytest.param({"kind": "disk", "radius_m": 90}, "full", 2.0, id="gamma 2"),
+]
+TIE_RTOL = 1e-12  # the same products in float64; most are equal bit for bit
+
+
+@pytest.mark.parametrize("entry, beam, gamma", TIE_CASES)
+def test_separate_axes_at_equal_values_are_the_tied_sweep(entry, beam, gamma):
+    from netsense.core.expectations import g23_mean, g23_mean_sides
+    from netsense.core.mc import mc_point
+    from netsense.core.samplers import sampler_from_mapping
+    from netsense.pipeline.assembly import closed_form_grid, control_mean_grid, scales_m2
+
+    spec = sampler_from_mapping(dict(entry), "sampler")
+    lams, Ms = ["1/900", "4/900"], [1, 4]
+    base = {"name": "tie", "seed": 1, "trials": 100, "block_trials": 100, "shard_blocks": 1,
+            "sampler": [{**entry, "beam": beam}]}
+    tied = resolve({**copy.deepcopy(base), "sweep": {"M": Ms, "rho_s_db": [110, 120],
+                                                     "lam": lams, "gamma": [gamma]}})
+    sep = resolve({**copy.deepcopy(base), "sweep": {"M_t": Ms, "M_r": Ms, "rho_s_db": [110, 120],
+                                                    "lam_t": lams, "lam_r": lams,
+                                                    "gamma": [gamma]}})
+    m, ll = np.arange(2), np.arange(2)
+    pairs = [
+        (scales_m2(tied), scales_m2(sep)[m, m]),  # (M, rho)
+        (closed_form_grid(tied), closed_form_grid(sep)[m, m][:, :, ll, ll]),  # (M, rho, lam, g)
+    ]
+    cm_t = control_mean_grid(tied, closed_form_grid(tied))  # (sampler, M, rho, lam, gamma)
+    cm_s = control_mean_grid(sep, closed_form_grid(sep))[:, m, m][:, :, :, ll, ll]
+    pairs.append((cm_t, cm_s))
+    for a, b in pairs:
+        assert a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=TIE_RTOL, equal_nan=True)
+    known = np.isfinite(cm_t).all()
+    assert known == (beam == "full" and gamma > 2 and spec.kind in ("plane", "disk"))
+    for lam in (1 / 900, 4 / 900):
+        a = g23_mean(spec, lam, gamma, beam)
+        b = g23_mean_sides(spec, lam, lam, gamma, beam)
+        assert (math.isnan(a) and math.isnan(b)) or b == pytest.approx(a, rel=TIE_RTOL)
+    # netsense mc's point: the same Theorem 2 and exact E[eq. 23] either way
+    kw = dict(gamma=gamma, rho_s_db=120.0, trials=4, block_trials=4, sampler=spec, beam=beam)
+    one = mc_point(lam=1 / 900, M=4, **kw)
+    two = mc_point(lam_t=1 / 900, lam_r=1 / 900, M_t=4, M_r=4, **kw)
+    for key in ("closed_form_m2",):
+        assert (key in one) == (key in two) == (gamma > 2)
+        if key in one:
+            assert two[key] == pytest.approx(one[key], rel=TIE_RTOL)
+    assert ("exact_m2" in one["jensen_m2"]) == ("exact_m2" in two["jensen_m2"]) == known
+    if known:
+        assert two["jensen_m2"]["exact_m2"] == pytest.approx(one["jensen_m2"]["exact_m2"],
+                                                             rel=TIE_RTOL)

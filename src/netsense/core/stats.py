@@ -467,7 +467,8 @@ class RunningMoments:
         skew = n * self.m3 / ((n - 1) * (n - 2) * sd**3) if n > 2 and sd > 0 else 0.0
         lo, hi = interval_bounds(self.mean, sd, n, skew, PLAIN_INTERVAL) if n > 1 else \
             (math.nan, math.nan)
-        return {"mean": self.mean * scale, "sem": se * scale,
+        mean = self.mean if n > 0 else math.nan  # no finite trial: no mean, not its start 0
+        return {"mean": mean * scale, "sem": se * scale,
                 "ci95": [float(lo) * scale, float(hi) * scale], "n": n, "n_inf": self.n_inf}
 
 
