@@ -85,10 +85,10 @@ def control_mean(spec, beam, M_t, M_r, rho_s_db, lam_t, lam_r, gamma) -> float:
     """Exact E[eq. 23] of the sampler at a point [m^2] (NaN where not known): the tied
     expectation where lam_t = lam_r, the per-side one otherwise."""
     from netsense.core.closed_form import lemma3_inv_sum
-    from netsense.core.expectations import g23_mean, g23_mean_sides
+    from netsense.core.expectations import g23_mean
 
     g23 = g23_mean(spec, lam_t, gamma, beam) if lam_t == lam_r else \
-        g23_mean_sides(spec, lam_t, lam_r, gamma, beam)
+        g23_mean(spec, lam_t, gamma, beam, lam_r=lam_r)
     return theorem2(M_t, M_r, rho_s_db, lam_t, lam_r, gamma) * float(g23) / float(
         2 * lemma3_inv_sum(lam_t, gamma) * lemma3_inv_sum(lam_r, gamma))
 

@@ -115,7 +115,8 @@ def attrs_of(cfg, **over) -> dict:
 
 
 def read_from(prev: Path) -> dict:
-    return json.loads((prev / SHARD_STATS).read_text())
+    """The shard stats the snapshot records per cell (what a new run would find again)."""
+    return json.loads((prev / SHARD_STATS).read_text())["shards"]
 
 
 # ---- reusable_cells: one condition at a time -----------------------------------------------
@@ -157,7 +158,7 @@ ROOT_CASES = [
      "previous cube has another layout"),
     ("stored config unreadable", _attr("config_json", "{not json"),
      "previous cube unreadable (JSONDecodeError)"),
-    ("a sampler entry without its code version", _samplers(lambda s: s[0].pop("code_version")),
+    ("a sampler entry without its spec", _samplers(lambda s: s[0].pop("spec")),
      "previous cube unreadable (KeyError)"),
 ]
 
@@ -184,24 +185,37 @@ def test_separate_densities_are_another_layout(prev):
     assert reusable_cells(cfg, prev, attrs_of(cfg)) == ({}, "previous cube has another layout")
 
 
-@pytest.mark.parametrize("field, value", [("code_version", "0" * 16),
-                                          ("spec", {"kind": "plane", "nearest": 9})])
-def test_one_sampler_entry_changed_refuses_its_cells_only(prev, field, value):
-    """The stored entry of plane-K8 says other code (or another sampler) made its samples:
-    its cells are refused, the disk's kept."""
+def test_one_sampler_entry_changed_refuses_its_cells_only(prev):
+    """The stored entry of plane-K8 is another sampler: its cells are refused, the disk's kept."""
     cfg = resolve(raw())
-    _samplers(lambda s: s[0].__setitem__(field, value))(prev)
+    _samplers(lambda s: s[0].__setitem__("spec", {"kind": "plane", "nearest": 9}))(prev)
     reuse, why = reusable_cells(cfg, prev, attrs_of(cfg), read_from(prev))
     assert {k[0] for k in reuse} == {"disk-R60"} and len(reuse) == N_CELLS // 2 and why == ""
 
 
+@pytest.mark.parametrize("with_shard_stats", [True, False])
+def test_a_cell_stored_under_another_fingerprint_is_refused_alone(prev, with_shard_stats):
+    """The snapshot says one cell's samples were made by a kernel that computed other numbers
+    (another fingerprint): that cell is read from its shards, every other one reused; with or
+    without the shard stats."""
+    cfg = resolve(raw())
+    stats = read_from(prev)
+    edit_json(prev / SHARD_STATS, lambda d: d["fingerprints"].__setitem__(
+        sorted(d["fingerprints"])[0], "0" * 16))
+    gone = sorted(json.loads((prev / SHARD_STATS).read_text())["fingerprints"])[0]
+    reuse, why = reusable_cells(cfg, prev, attrs_of(cfg), stats if with_shard_stats else None)
+    assert len(reuse) == N_CELLS - 1 and why == ""
+    assert gone not in {json.dumps(list(k)) for k in reuse}
+
+
 def test_without_the_shard_record_nothing_is_reused(prev):
+    """The record holds the fingerprints the cells were stored under: without it no cell can be
+    checked, with or without shard stats."""
     cfg = resolve(raw())
     (prev / SHARD_STATS).unlink()
-    assert reusable_cells(cfg, prev, attrs_of(cfg), {}) == ({}, f"previous cube has no "
-                                                                f"{SHARD_STATS}")
-    # without shard stats (no record asked for) the same snapshot serves every cell
-    assert len(reusable_cells(cfg, prev, attrs_of(cfg))[0]) == N_CELLS
+    why = f"previous cube has no {SHARD_STATS} with fingerprints"
+    assert reusable_cells(cfg, prev, attrs_of(cfg), {}) == ({}, why)
+    assert reusable_cells(cfg, prev, attrs_of(cfg)) == ({}, why)
 
 
 def test_a_cell_whose_shard_files_are_unknown_now_is_refused(prev):
