@@ -29,9 +29,7 @@ from netsense.core.expectations import (
     inv_sum_mean_plane_nearest_guard,
 )
 from netsense.core.samplers import DiskSampler, PlaneSampler, sampler_from_mapping, schema_properties
-from netsense.core.samplers.guard import GuardedDiskSampler, GuardedPlaneSampler
 from netsense.core.samplers.window import window_stats
-from netsense.pipeline.codeversion import closure
 from netsense.pipeline.config import resolve
 
 LAM = 1 / 900
@@ -60,26 +58,21 @@ def z_score(samples, reference):
 # No guard: everything as before
 
 
-@pytest.mark.parametrize("entry, cls", [({"kind": "plane"}, PlaneSampler),
-                                        ({"kind": "plane", "guard_m": 0}, PlaneSampler),
-                                        ({"kind": "disk", "guard_m": 0.0}, DiskSampler),
-                                        ({"kind": "plane", "guard_m": 5}, GuardedPlaneSampler),
-                                        ({"kind": "disk", "guard_m": 5}, GuardedDiskSampler)])
-def test_the_registry_builds_a_guarded_variant_only_for_a_positive_guard(entry, cls):
+@pytest.mark.parametrize("entry, cls, guard", [({"kind": "plane"}, PlaneSampler, 0.0),
+                                               ({"kind": "plane", "guard_m": 0}, PlaneSampler, 0.0),
+                                               ({"kind": "disk", "guard_m": 0.0}, DiskSampler, 0.0),
+                                               ({"kind": "plane", "guard_m": 5}, PlaneSampler, 5.0),
+                                               ({"kind": "disk", "guard_m": 5}, DiskSampler, 5.0)])
+def test_the_guard_is_a_field_of_every_kind_and_zero_is_no_guard(entry, cls, guard):
     s = sampler_from_mapping(entry)
-    assert type(s) is cls
+    assert type(s) is cls and s.guard_m == guard
     assert sampler_from_mapping(s.to_mapping()) == s  # mapping round trip
-    if cls in (PlaneSampler, DiskSampler):
+    if guard == 0:
         assert s == cls() and "guard" not in s.key() and "guard_m" not in s.to_mapping()
         assert s.key() == cls().key() and s.label() == cls().label()
     else:
         assert s.key().endswith(";guard=5.0") and s.label().endswith("-g5")
-
-
-def test_unguarded_code_versions_do_not_depend_on_the_guard_module():
-    for mod in ("netsense.core.samplers.plane", "netsense.core.samplers.disk",
-                "netsense.core.blocks"):
-        assert "netsense.core.samplers.guard" not in closure(mod)
+        assert s.to_mapping()["guard_m"] == 5.0 and "guard 5 m" in s.describe()
 
 
 def test_guard_zero_leaves_the_numbers_bit_for_bit():
@@ -113,7 +106,7 @@ def test_a_config_with_guards_resolves():
 
 def test_guarded_plane_nearest_distance_law():
     g, n = 25.0, 20000
-    s = GuardedPlaneSampler(nearest=1, guard_m=g)
+    s = PlaneSampler(nearest=1, guard_m=g)
     # K = 1: A = r_1^-gamma + far-field mean 2 pi lam r_1^(2-gamma)/(gamma-2), monotone in r_1.
     gamma = 4.0
     st = s.side_stats(np.random.default_rng(1), LAM, gamma, n)
@@ -127,7 +120,7 @@ def test_guarded_plane_nearest_distance_law():
 
 @pytest.mark.parametrize("gamma, nearest, g, seed", [(2.5, 64, 20.0, 1), (4.0, 8, 40.0, 2)])
 def test_guarded_plane_matches_its_exact_mean(gamma, nearest, g, seed):
-    s = GuardedPlaneSampler(nearest=nearest, guard_m=g)
+    s = PlaneSampler(nearest=nearest, guard_m=g)
     st = s.side_stats(np.random.default_rng(seed), LAM, gamma, 40000)
     exact = inv_sum_mean_plane_nearest_guard(LAM, gamma, nearest, g)
     assert abs(z_score(1.0 / st.A, exact)) <= Z_TOL
@@ -230,7 +223,7 @@ def test_guarded_limits(gamma):
 
 def test_guarded_disk_campbell():
     g, r, gamma, n = 30.0, 300.0, 3.0, 20000
-    st = GuardedDiskSampler(radius_m=r, guard_m=g).side_stats(np.random.default_rng(4), LAM,
+    st = DiskSampler(radius_m=r, guard_m=g).side_stats(np.random.default_rng(4), LAM,
                                                               gamma, n)
     ref = 2 * math.pi * LAM * (g ** (2 - gamma) - r ** (2 - gamma)) / (gamma - 2)
     assert abs(z_score(st.A, ref)) <= Z_TOL

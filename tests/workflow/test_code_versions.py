@@ -132,6 +132,29 @@ def test_code_that_does_not_shape_samples_reruns_shards_from_cached_blocks(proje
     assert all(sampled == 0 for _, sampled in after.values())  # from cached blocks only
 
 
+def test_a_refactor_of_the_sampler_runs_no_shard_job(project):
+    """Moving a helper of the plane sampler into a module of its own and renaming a local
+    leaves every sampled number, hence every cell id, as it was: after a finished run, a dry
+    run has no simulate job (the assembly runs again: the cube's exact control means come from
+    the sampler classes)."""
+    wd, cfgfile, env = project
+    plane = wd / "src" / "netsense" / "core" / "samplers" / "plane.py"
+    original = plane.read_text()
+    start, end = original.index("def plane_nodes("), original.index("def plane_stats(")
+    helper = original[start:end].replace("arrivals", "arrival_times")
+    try:
+        plane.write_text(original[:start].replace(
+            "from .base import (", "from .radial import plane_nodes\nfrom .base import (", 1)
+            + original[end:])
+        (plane.parent / "radial.py").write_text(
+            "import math\n\nimport numpy as np\n\nfrom .base import angles_to_units, "
+            "check_density\n\n\n" + helper)
+        assert _would_run(wd, cfgfile, env) == ASSEMBLY
+    finally:
+        plane.write_text(original)
+        (plane.parent / "radial.py").unlink(missing_ok=True)
+
+
 # A one-character change to the arithmetic of the plane sampler (radial ordering's pi lam r^2 =
 # Gamma becomes pi lam r^2 = Gamma / 2): it moves every sampled number of this plane sweep.
 ARITHMETIC = ("core/samplers/plane.py", "arrivals / (math.pi * lam)", "arrivals / (math.pi / lam)")

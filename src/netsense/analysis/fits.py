@@ -167,11 +167,6 @@ def _fits(ds, order, gamma: float):
         yield LAM_PRODUCT_FIT, ("lam_t", "lam_r"), x, AXES["lam"].theory(gamma)
 
 
-# Sampler kinds on which E[eq. 18] scales exactly as (lam_t lam_r)^(-gamma/2) (a PPP on the
-# whole plane is one of density 1 scaled by lam^(-1/2)): there a lam slope tests the Monte Carlo
-# alone. A finite window (the disk) is not scale-free, so its lam slopes differ from -gamma/2 by
-# the window's bias, and a miss there is a finding, not a failure.
-SCALE_FREE_KINDS = ("plane",)
 def _fit_key(r, beams: dict) -> tuple:
     """What data a slope row is fitted to: the closed form's slope depends only on the axis and
     gamma; a Monte Carlo slope on the cells it reads (one layout serves every (M, rho_s) with
@@ -185,11 +180,13 @@ def _fit_key(r, beams: dict) -> tuple:
     return (r["sampler"], r["quantity"], r["axis"], r["gamma"], *(r[k] for k in fixed))
 
 
-def fit_summary(rows, kinds: dict, beams: dict | None = None) -> list[str]:
+def fit_summary(rows, scale_free: dict, beams: dict | None = None) -> list[str]:
     """What ``netsense fit`` logs: the distinct fits (slopes.csv repeats a fit over the values of
     the axes that do not change its data: the lam slope of one sampler and gamma is the same for
-    every (M, rho_s)), and what their misses mean. ``kinds``/``beams``: {sampler label: its
-    kind / beam model}."""
+    every (M, rho_s)), and what their misses mean. ``scale_free``/``beams``: {sampler label:
+    whether its sampler is scale-free (:attr:`netsense.core.samplers.base.Sampler.scale_free`:
+    E[eq. 18] then scales exactly as (lam_t lam_r)^(-gamma/2), and a lam slope tests the Monte
+    Carlo alone) / its beam model}."""
     from scipy.stats import binom
 
     beams = beams or {}
@@ -220,7 +217,7 @@ def fit_summary(rows, kinds: dict, beams: dict | None = None) -> list[str]:
         along = "/".join(dict.fromkeys(r["axis"] for r in mc))
         head = (f"  Monte Carlo fits ({along}) of {label}: {len(mc)}, {k} with theory outside "
                 "their 95% interval")
-        if kinds.get(label) in SCALE_FREE_KINDS:
+        if scale_free.get(label):
             # eq. (18) and eq. (23) of one cell use the same trials, but the control variate
             # takes eq. (23)'s fluctuation out of eq. (18)'s estimate: the z-scores of their
             # slopes correlated by about 0.05 over 500 repetitions of the default grid (measured
@@ -232,8 +229,9 @@ def fit_summary(rows, kinds: dict, beams: dict | None = None) -> list[str]:
             out.append(f"{head}; {0.05 * len(mc):.1f} expected by chance when the theory holds"
                        + chance)
         else:
-            out.append(f"{head}; this sampler is a finite window and the theory is for the "
-                       "whole plane: the misses measure the window's bias")
+            out.append(f"{head}; this sampler is not scale-free (a window, a guard zone or a "
+                       "length in the process) and the theory is for the whole plane: the "
+                       "misses measure that difference")
     return out
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 from ..analysis.fits import fit_slopes, fit_summary, write_slopes
+from ..core.samplers import sampler_from_mapping
 from ..pipeline.cube import open_cube
 
 
@@ -14,9 +16,10 @@ def cmd_fit(args):
     rows = fit_slopes(ds)
     write_slopes(rows, args.csv, args.json)
     labels = [str(v) for v in ds["sampler"].values]
-    kinds = dict(zip(labels, map(str, ds["sampler_kind"].values), strict=True))
+    scale_free = {lab: sampler_from_mapping(json.loads(str(spec))).scale_free
+                  for lab, spec in zip(labels, ds["sampler_spec"].values, strict=True)}
     beams = dict(zip(labels, map(str, ds["sampler_beam"].values), strict=True))
-    for line in fit_summary(rows, kinds, beams):
+    for line in fit_summary(rows, scale_free, beams):
         print(line, file=sys.stderr)
 
 

@@ -16,7 +16,7 @@ function per sampler:
 * :func:`inv_sum_mean_plane_guard`: the whole plane outside a guard disk of radius g (Lemma 3
   with the radial integral from g).
 * :func:`inv_sum_mean_plane_nearest_guard`: the guarded ``plane`` sampler (the K nearest nodes
-  beyond g by radial ordering, plus the far field's conditional mean), :mod:`.samplers.guard`.
+  beyond g by radial ordering, plus the far field's conditional mean), :mod:`.samplers.plane`.
 
 The plane sampler's and the disk's values each reduce to one quadrature of a dimensionless
 integral in gamma and K (plane) or in gamma and the disk's mean node count mu (disk); the
@@ -370,8 +370,8 @@ def inv_sum_mean_plane_nearest_guard(lam: float, gamma: float, nearest: int,
     """E[1/A] [m^gamma] of the guarded ``plane`` sampler: the ``nearest`` = K nearest nodes
     beyond the guard radius ``guard_m`` = g [m] of a PPP of density ``lam`` [m^-2], by radial
     ordering (arrivals from pi lam g^2), plus the far field's conditional mean beyond r_K
-    (:mod:`netsense.core.samplers.guard`). A two-dimensional quadrature (see the source); it
-    tends to :func:`inv_sum_mean_plane_guard` as K grows, and to
+    (:mod:`netsense.core.samplers.plane` with ``guard_m``). A two-dimensional quadrature (see
+    the source); it tends to :func:`inv_sum_mean_plane_guard` as K grows, and to
     :func:`inv_sum_mean_plane_nearest` as g -> 0.
     """
     lam, gamma, nearest = _check_density(lam), _check_gamma(gamma), _check_nearest(nearest)
@@ -380,34 +380,11 @@ def inv_sum_mean_plane_nearest_guard(lam: float, gamma: float, nearest: int,
     return (math.pi * lam) ** (-0.5 * gamma) * _plane_nearest_guard_unit(gamma, nearest, g0)
 
 
-# Which function gives each sampler's exact E[1/A]: by sampler class, beside the sampler
-# modules rather than in them, so that the code version of a sampler's samples (the module
-# that samples, netsense.pipeline.plan.sample_code_version) does not change with its
-# expectations. A sampler without an entry has no exact value: its estimates are the plain ones.
-def _plane(sampler, lam, gamma):
-    return inv_sum_mean_plane_nearest(lam, gamma, sampler.nearest)
-
-
-def _disk(sampler, lam, gamma):
-    return inv_sum_mean_disk(lam, gamma, sampler.radius_m)
-
-
-def _plane_guard(sampler, lam, gamma):
-    return inv_sum_mean_plane_nearest_guard(lam, gamma, sampler.nearest, sampler.guard_m)
-
-
-def _exact_table() -> dict:
-    from .samplers import DiskSampler, PlaneSampler
-    from .samplers.guard import GuardedPlaneSampler
-
-    return {PlaneSampler: _plane, DiskSampler: _disk, GuardedPlaneSampler: _plane_guard}
-
-
 def inv_sum_mean(sampler, lam: float, gamma: float) -> float | None:
     """E[1/A] of one unweighted side as ``sampler`` samples it, exactly (over the trials with
-    A > 0); None when no exact value is known for its class."""
-    f = _exact_table().get(type(sampler))
-    return None if f is None else f(sampler, lam, gamma)
+    A > 0): the sampler's own :meth:`~netsense.core.samplers.base.Sampler.inv_sum_mean` (the
+    functions of this module), None when none is known."""
+    return sampler.inv_sum_mean(lam, gamma)
 
 
 def g23_mean(sampler, lam: float, gamma: float, beam: str = "full",

@@ -16,21 +16,19 @@ class, and no other code branches on a kind's name (CONTRIBUTING.md, "Add a samp
 * :func:`~.stable.sample_stable_sum`: the exact law of A = sum L over the whole plane
   (positive stable), for eq. (23) alone; a check, not a sampler of networks.
 
-``guard_m`` (:data:`COMMON_PARAMS`) is a parameter of every kind: no node closer than that to
-the target. The three kinds above carry it as a field; for ``plane`` and ``disk`` an entry with
-``guard_m`` > 0 is built as their guarded variant (:mod:`.guard`), and one without it, or with
-0, as before (same class, key, label, stream and code version).
+``guard_m`` (:data:`COMMON_PARAMS`) is a parameter of every kind, a field of the base class: no
+node closer than that to the target; 0 (the default) leaves a kind's key, label, mapping and
+numbers as they are. What a kind alone knows is an attribute of its class: its exact E[1/A]
+(:meth:`~.base.Sampler.inv_sum_mean`), how many nodes a network holds while it is sampled
+(:meth:`~.base.Sampler.nodes_per_trial`) and whether it is scale-free
+(:attr:`~.base.Sampler.scale_free`); no code outside this package branches on a kind.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import fields
-
 from ...errors import InputError
-from .base import NodeFactor, Sampler, check_density
+from .base import GUARD_PARAM, NodeFactor, Sampler, check_density
 from .disk import DiskSampler
-from .guard import GUARD_PARAM, GUARDED
 from .lattice import LatticeSampler
 from .matern import MaternSampler
 from .plane import PlaneSampler
@@ -60,20 +58,8 @@ def sampler_class(kind: str, field: str = "sampler.kind") -> type[Sampler]:
 
 
 def sampler_from_mapping(mapping: dict, field: str = "sampler") -> Sampler:
-    """Build the sampler a config entry describes (``kind`` defaults to ``plane``).
-
-    ``guard_m`` > 0 on a kind that has no such field (plane, disk) builds its guarded variant
-    (:mod:`.guard`); absent or 0 it is ignored, so such an entry is the unguarded sampler."""
-    cls = sampler_class(mapping.get("kind", DEFAULT_KIND), f"{field}.kind")
-    guard = mapping.get("guard_m")
-    if guard is not None and "guard_m" not in {f.name for f in fields(cls)}:
-        if isinstance(guard, bool) or not isinstance(guard, (int, float)) \
-                or not math.isfinite(float(guard)) or guard < 0:
-            raise InputError(f"{field}.guard_m", guard, "must be a finite number >= 0 (metres; "
-                             "0 = no guard zone)")
-        if guard > 0:
-            cls = GUARDED[cls]
-    return cls.from_mapping(mapping)
+    """Build the sampler a config entry describes (``kind`` defaults to ``plane``)."""
+    return sampler_class(mapping.get("kind", DEFAULT_KIND), f"{field}.kind").from_mapping(mapping)
 
 
 def parameter_names() -> list[str]:

@@ -1,10 +1,14 @@
-"""What every sampler shares: the sampler interface, per-node factors and the density check.
+"""What every sampler shares: the sampler interface, the guard zone, per-node factors, the far
+field's mean, per-trial sums of ragged node lists, and the density check.
 
 A sampler samples ONE side (the TXs or the RXs) of ``n_trials`` independent networks around a
 target at the origin, vectorized over trials, from a ``numpy.random.Generator``, and returns the
 per-trial :class:`~netsense.core.fisher.LegStats` (path-loss weights L = r^-gamma and unit
 vectors from the node to the target): all that eq. (18) and eq. (23) of [1] need in their
 factorized form.
+
+Every kind takes a guard radius ``guard_m`` (no node closer than that to the target; 0, the
+default, is no guard zone and leaves the kind's key, label, mapping and numbers as they were).
 
 Per-node factors (e.g. a TX's beamforming gain g_k / M_t, :mod:`netsense.core.beam`): a
 sampler's ``side_stats`` takes an optional ``node_factor`` callable(rng, shape) -> weights,
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
@@ -25,17 +29,28 @@ import numpy as np
 from ...errors import InputError
 from ..fisher import LegStats
 
+# The guard zone, a parameter of every kind (one schema property; not in any kind's PARAMS).
+GUARD_PARAM = {"guard_m": {
+    "type": "number", "minimum": 0, "default": 0.0,
+    "description": "Guard radius g of every sampler kind: no node closer than g to the target "
+                   "(0: no guard zone) [m]."}}
+
 
 @dataclass(frozen=True)
 class Sampler:
     """Base of every sampler's parameter object (one frozen dataclass per kind).
 
-    A subclass sets ``kind``, ``PARAMS`` (the JSON-schema fragment of its parameters, each
+    A subclass sets ``kind``, ``PARAMS`` (the JSON-schema fragment of its own parameters, each
     with a type, a ``default`` and a ``description`` with its unit), ``SUMMARY`` (a few words
     for figure titles), ``TABLE_COLUMNS`` ({result-table column: parameter}) and
-    ``AXIS_LABELS`` ({parameter: figure axis label with unit}), and implements :meth:`key`,
-    :meth:`label`, :meth:`describe` and :meth:`side_stats`. Its dataclass fields are exactly
-    the keys of ``PARAMS``.
+    ``AXIS_LABELS`` ({parameter: figure axis label with unit}), and implements
+    :meth:`_key`, :meth:`_label`, :meth:`_describe` (the guard zone is added to each here) and
+    :meth:`side_stats`; where it knows them, :meth:`inv_sum_mean` (its exact E[1/A]),
+    :meth:`nodes_per_trial` and :attr:`scale_free`. Its dataclass fields are the keys of
+    ``PARAMS`` and ``guard_m`` (keyword-only, common to every kind).
+
+    guard_m : float
+        Guard radius g [m]: no node closer than g to the target (0: none).
     """
 
     kind: ClassVar[str] = ""
@@ -43,20 +58,36 @@ class Sampler:
     SUMMARY: ClassVar[str] = ""
     TABLE_COLUMNS: ClassVar[dict] = {}
     AXIS_LABELS: ClassVar[dict] = {}
+    guard_m: float = field(default=0.0, kw_only=True)
+
+    def __post_init__(self):
+        object.__setattr__(self, "guard_m", check_guard("sampler.guard_m", self.guard_m))
+
+    def _key(self) -> str:
+        """The kind's own parameters as canonical text (:meth:`key` adds the guard)."""
+        raise NotImplementedError
+
+    def _label(self) -> str:
+        """The kind's own short name (:meth:`label` adds the guard)."""
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        """The kind's own legend text (:meth:`describe` adds the guard)."""
+        raise NotImplementedError
 
     def key(self) -> str:
         """Canonical text of the parameters that shape the geometry (seeding and caching).
 
         Part of every random stream's key: it must never change for a given sampler."""
-        raise NotImplementedError
+        return self._key() + (f";guard={self.guard_m!r}" if self.guard_m > 0 else "")
 
     def label(self) -> str:
-        """Short name on the cube's ``sampler`` coordinate (``plane-K64``)."""
-        raise NotImplementedError
+        """Short name on the cube's ``sampler`` coordinate (``plane-K64``, ``plane-K64-g10``)."""
+        return self._label() + (f"-g{self.guard_m:g}" if self.guard_m > 0 else "")
 
     def describe(self) -> str:
         """Legend text for figures."""
-        raise NotImplementedError
+        return self._describe() + (f", guard {self.guard_m:g} m" if self.guard_m > 0 else "")
 
     def check_gamma(self, field: str, gamma: float) -> None:
         """Raise :class:`InputError` on ``field`` if this sampler cannot run at ``gamma``."""
@@ -68,9 +99,28 @@ class Sampler:
         """Sample one side of ``n_trials`` independent networks (see the module docstring)."""
         raise NotImplementedError
 
+    def inv_sum_mean(self, lam: float, gamma: float) -> float | None:
+        """E[1/A] of one unweighted side exactly (over the trials with A > 0), the known mean of
+        the control variate; None where no exact value is known (the estimates are then plain)."""
+        return None
+
+    def nodes_per_trial(self, lam: float) -> float | None:
+        """Mean nodes one side of one network holds at once while sampled (what sizes a block's
+        memory), at density ``lam``; None where it is bounded and small."""
+        return None
+
+    @property
+    def scale_free(self) -> bool:
+        """A PPP of density lam is one of density 1 scaled by lam^(-1/2) (no length in the
+        sampler): every statistic then scales exactly with lam, and a lam slope tests the Monte
+        Carlo alone."""
+        return False
+
     def to_mapping(self) -> dict:
-        """``{"kind": ..., <parameter>: value}``, as a config entry writes it."""
-        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+        """``{"kind": ..., <parameter>: value}``, as a config entry writes it (no guard zone:
+        no ``guard_m``)."""
+        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)
+                                      if not (f.name == "guard_m" and self.guard_m == 0)}}
 
     @classmethod
     def from_mapping(cls, mapping: dict) -> Sampler:
@@ -139,3 +189,48 @@ def angles_to_units(rng: np.random.Generator, shape):
     """Unit vectors of i.i.d. azimuths uniform on (-pi, pi] (full azimuths, erratum 2)."""
     phi = rng.uniform(-math.pi, math.pi, size=shape)
     return np.cos(phi), np.sin(phi)
+
+
+def check_guard(field: str, value) -> float:
+    """A guard radius >= 0 [m] (0: none), else an :class:`InputError` on ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not math.isfinite(float(value)) or value < 0:
+        raise InputError(field, value, "must be a finite number >= 0 (metres; 0 = no guard zone)")
+    return float(value)
+
+
+def check_nonnegative_length(field: str, value) -> float:
+    """A finite length >= 0 [m], else an :class:`InputError` on ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not math.isfinite(float(value)) or value < 0:
+        raise InputError(field, value, "must be a finite number >= 0 (metres)")
+    return float(value)
+
+
+def far_field_mean(lam: float, gamma: float, power: float | np.ndarray, fmean=None):
+    """The conditional mean of A over a PPP (or, by Campbell's theorem, any stationary process)
+    of intensity ``lam`` beyond a radius r: int_r^inf 2 pi lam s s^-gamma ds =
+    2 pi lam r^(2 - gamma) / (gamma - 2), with ``power`` = r^(2 - gamma) as the caller computes
+    it; times E[factor] (``fmean``) for factors i.i.d. and independent of the positions."""
+    tail = 2.0 * math.pi * lam * power / (gamma - 2.0)
+    return tail if fmean is None else tail * fmean
+
+
+def with_far_field(s: LegStats, tail) -> LegStats:
+    """``s`` plus the far field's mean ``tail`` of A: half of it on each diagonal entry of
+    T = sum L u u^T (isotropy), nothing on the off-diagonal or on V = sum L u."""
+    return LegStats(A=s.A + tail, txx=s.txx + 0.5 * tail, txy=s.txy, tyy=s.tyy + 0.5 * tail,
+                    vx=s.vx, vy=s.vy)
+
+
+def ragged_stats(owner: np.ndarray, w: np.ndarray, ux: np.ndarray, uy: np.ndarray,
+                 n_trials: int) -> LegStats:
+    """:class:`LegStats` per trial of flat node arrays (weights ``w``, unit vectors), node i
+    belonging to trial ``owner[i]`` (a trial with no node sums to 0)."""
+    wx, wy = w * ux, w * uy
+
+    def per_trial(values):
+        return np.bincount(owner, weights=values, minlength=n_trials)
+
+    return LegStats(A=per_trial(w), txx=per_trial(wx * ux), txy=per_trial(wx * uy),
+                    tyy=per_trial(wy * uy), vx=per_trial(wx), vy=per_trial(wy))

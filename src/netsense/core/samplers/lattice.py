@@ -19,8 +19,8 @@ from typing import ClassVar
 import numpy as np
 
 from ..fisher import LegStats
-from .base import Sampler, check_density
-from .window import WINDOW_NODES, check_guard, check_window_gamma, window_radius, window_stats
+from .base import Sampler, check_density, check_nonnegative_length
+from .window import WINDOW_NODES, check_window_gamma, window_radius, window_stats
 
 REACH = 6.0  # sites beyond R + REACH sigma (+ 2a, the shift) are left out
 
@@ -49,26 +49,28 @@ class LatticeSampler(Sampler):
     TABLE_COLUMNS: ClassVar[dict] = {"noise_m": "noise_m"}
     AXIS_LABELS: ClassVar[dict] = {"noise_m": "lattice noise sigma [m]"}
     noise_m: float = 0.0
-    guard_m: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "noise_m", check_guard("sampler.noise_m", self.noise_m))
-        object.__setattr__(self, "guard_m", check_guard("sampler.guard_m", self.guard_m))
+        super().__post_init__()
+        object.__setattr__(self, "noise_m", check_nonnegative_length("sampler.noise_m",
+                                                                     self.noise_m))
 
-    def key(self) -> str:
-        g = f";guard={self.guard_m!r}" if self.guard_m > 0 else ""
-        return f"lattice;sigma={self.noise_m!r};mu={WINDOW_NODES!r}{g}"
+    def _key(self) -> str:
+        return f"lattice;sigma={self.noise_m!r};mu={WINDOW_NODES!r}"
 
-    def label(self) -> str:
-        g = f"-g{self.guard_m:g}" if self.guard_m > 0 else ""
-        return f"lattice-s{self.noise_m:g}{g}"
+    def _label(self) -> str:
+        return f"lattice-s{self.noise_m:g}"
 
-    def describe(self) -> str:
-        g = f", guard {self.guard_m:g} m" if self.guard_m > 0 else ""
-        return f"hex lattice, sigma={self.noise_m:g} m{g}"
+    def _describe(self) -> str:
+        return f"hex lattice, sigma={self.noise_m:g} m"
 
     def check_gamma(self, field: str, gamma: float) -> None:
         check_window_gamma(self.kind, field, gamma)
+
+    def nodes_per_trial(self, lam):
+        # every site up to R + REACH sigma + 2a is drawn, kept or not (lattice_points)
+        reach = window_radius(lam) + REACH * self.noise_m + 2.0 * lattice_constant(lam)
+        return lam * math.pi * reach**2
 
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         lam = check_density(lam)

@@ -24,7 +24,7 @@ import numpy as np
 from ...errors import InputError
 from ..fisher import LegStats
 from .base import Sampler, check_density, check_positive_length
-from .window import WINDOW_NODES, check_guard, check_window_gamma, disk_points, window_radius, window_stats
+from .window import WINDOW_NODES, check_window_gamma, disk_points, window_radius, window_stats
 
 
 @dataclass(frozen=True)
@@ -46,27 +46,28 @@ class MaternSampler(Sampler):
     TABLE_COLUMNS: ClassVar[dict] = {"delta_m": "hardcore_m"}
     AXIS_LABELS: ClassVar[dict] = {"hardcore_m": "hard-core distance delta [m]"}
     hardcore_m: float = 10.0
-    guard_m: float = 0.0
 
     def __post_init__(self):
+        super().__post_init__()
         object.__setattr__(self, "hardcore_m", check_positive_length("sampler.hardcore_m",
                                                                      self.hardcore_m))
-        object.__setattr__(self, "guard_m", check_guard("sampler.guard_m", self.guard_m))
 
-    def key(self) -> str:
-        g = f";guard={self.guard_m!r}" if self.guard_m > 0 else ""
-        return f"matern;delta={self.hardcore_m!r};mu={WINDOW_NODES!r}{g}"
+    def _key(self) -> str:
+        return f"matern;delta={self.hardcore_m!r};mu={WINDOW_NODES!r}"
 
-    def label(self) -> str:
-        g = f"-g{self.guard_m:g}" if self.guard_m > 0 else ""
-        return f"matern-d{self.hardcore_m:g}{g}"
+    def _label(self) -> str:
+        return f"matern-d{self.hardcore_m:g}"
 
-    def describe(self) -> str:
-        g = f", guard {self.guard_m:g} m" if self.guard_m > 0 else ""
-        return f"Matérn II, delta={self.hardcore_m:g} m{g}"
+    def _describe(self) -> str:
+        return f"Matérn II, delta={self.hardcore_m:g} m"
 
     def check_gamma(self, field: str, gamma: float) -> None:
         check_window_gamma(self.kind, field, gamma)
+
+    def nodes_per_trial(self, lam):
+        # every parent of the disk of radius R + delta is drawn (matern_points)
+        return parent_density(lam, self.hardcore_m) * math.pi * (window_radius(lam)
+                                                                  + self.hardcore_m) ** 2
 
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         lam = check_density(lam)

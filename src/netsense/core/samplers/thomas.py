@@ -20,7 +20,7 @@ import numpy as np
 from ...errors import InputError
 from ..fisher import LegStats
 from .base import Sampler, check_density, check_positive_length
-from .window import WINDOW_NODES, check_guard, check_window_gamma, disk_points, window_radius, window_stats
+from .window import WINDOW_NODES, check_window_gamma, disk_points, window_radius, window_stats
 
 # Parents beyond R + REACH sigma are left out: P(|offset| > REACH sigma) = exp(-REACH^2 / 2).
 REACH = 6.0
@@ -52,29 +52,29 @@ class ThomasSampler(Sampler):
                                    "scatter_m": "cluster scatter sigma [m]"}
     daughters: float = 5.0
     scatter_m: float = 20.0
-    guard_m: float = 0.0
 
     def __post_init__(self):
+        super().__post_init__()
         object.__setattr__(self, "daughters", check_mean_count("sampler.daughters",
                                                                self.daughters))
         object.__setattr__(self, "scatter_m", check_positive_length("sampler.scatter_m",
                                                                     self.scatter_m))
-        object.__setattr__(self, "guard_m", check_guard("sampler.guard_m", self.guard_m))
 
-    def key(self) -> str:
-        g = f";guard={self.guard_m!r}" if self.guard_m > 0 else ""
-        return f"thomas;c={self.daughters!r};sigma={self.scatter_m!r};mu={WINDOW_NODES!r}{g}"
+    def _key(self) -> str:
+        return f"thomas;c={self.daughters!r};sigma={self.scatter_m!r};mu={WINDOW_NODES!r}"
 
-    def label(self) -> str:
-        g = f"-g{self.guard_m:g}" if self.guard_m > 0 else ""
-        return f"thomas-c{self.daughters:g}-s{self.scatter_m:g}{g}"
+    def _label(self) -> str:
+        return f"thomas-c{self.daughters:g}-s{self.scatter_m:g}"
 
-    def describe(self) -> str:
-        g = f", guard {self.guard_m:g} m" if self.guard_m > 0 else ""
-        return f"Thomas, c={self.daughters:g}, sigma={self.scatter_m:g} m{g}"
+    def _describe(self) -> str:
+        return f"Thomas, c={self.daughters:g}, sigma={self.scatter_m:g} m"
 
     def check_gamma(self, field: str, gamma: float) -> None:
         check_window_gamma(self.kind, field, gamma)
+
+    def nodes_per_trial(self, lam):
+        # every daughter of a parent in the disk of radius R + REACH sigma is drawn
+        return lam * math.pi * (window_radius(lam) + REACH * self.scatter_m) ** 2
 
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         lam = check_density(lam)

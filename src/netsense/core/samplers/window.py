@@ -25,7 +25,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..fisher import LegStats
-from .base import draw_factor, factor_mean
+from .base import draw_factor, factor_mean, far_field_mean, ragged_stats, with_far_field
 
 # Mean node count in the window, mu = lam pi R^2: the bias target is |relative bias| < 0.5% of
 # E[eq. 18] and E[1/A] at gamma >= 2.5 for every kind (measured: benchmarks/window_bias.py,
@@ -44,14 +44,6 @@ def check_window_gamma(kind: str, field: str, gamma: float) -> None:
         raise InputError(field, gamma, f"must be > 2 with sampler.kind {kind} (the far field's "
                          "mean beyond the window, 2 pi lam R^(2-gamma)/(gamma-2), diverges "
                          "for gamma <= 2)")
-
-
-def check_guard(field: str, value) -> float:
-    """A guard radius >= 0 [m] (0: none), else an :class:`InputError` on ``field``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-            or not math.isfinite(float(value)) or value < 0:
-        raise InputError(field, value, "must be a finite number >= 0 (metres; 0 = no guard zone)")
-    return float(value)
 
 
 def disk_points(rng: np.random.Generator, counts: np.ndarray, radius_m: float):
@@ -87,16 +79,6 @@ def window_stats(rng: np.random.Generator, owner: np.ndarray, x: np.ndarray, y: 
     w = r2 ** (-0.5 * gamma)  # path loss L = r^-gamma
     if node_factor is not None:
         w = w * draw_factor(node_factor, rng, w.shape)
-    wx, wy = w * ux, w * uy
-
-    def per_trial(values):
-        return np.bincount(owner, weights=values, minlength=n_trials)
-
-    # Campbell's theorem beyond R: lam int_R^inf 2 pi r r^-gamma dr (isotropy: half on each
-    # diagonal of T, nothing on V); the same term the plane sampler adds beyond r_K.
-    tail = 2.0 * math.pi * lam * radius_m ** (2.0 - gamma) / (gamma - 2.0)
-    if fmean is not None:
-        tail *= fmean  # factors i.i.d. and independent of the positions (as in .plane)
-    return LegStats(A=per_trial(w) + tail, txx=per_trial(wx * ux) + 0.5 * tail,
-                    txy=per_trial(wx * uy), tyy=per_trial(wy * uy) + 0.5 * tail,
-                    vx=per_trial(wx), vy=per_trial(wy))
+    # Campbell's theorem beyond R: the term the plane sampler adds beyond r_K
+    return with_far_field(ragged_stats(owner, w, ux, uy, n_trials),
+                          far_field_mean(lam, gamma, radius_m ** (2.0 - gamma), fmean))
