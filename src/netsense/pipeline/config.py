@@ -289,6 +289,16 @@ def _sweep_layout(sw: dict) -> tuple[bool, bool]:
     return out[0], out[1]
 
 
+def default_analyses(separate_M: bool, separate_lam: bool) -> list[str]:
+    """The config's ``analyses`` when it gives none, as the schema's description states: what
+    draws the sweep's axes. Fig. 1 draws the tied M and lam; the asymmetric study needs separate
+    densities; no study draws separate antennas with a tied density, which get the slope fits
+    only. (tests/pipeline/test_config.py checks each against the studies' preconditions.)"""
+    if separate_lam:
+        return ["asymmetric"]
+    return [] if separate_M else ["fig1"]
+
+
 def _first_error(inst, sch, prefix: str = ""):
     errors = sorted(Draft202012Validator(sch).iter_errors(inst),
                     key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
@@ -339,8 +349,10 @@ def resolve(doc: dict) -> SweepConfig:
     _fill_defaults(doc, sch)
     samplers, beams = _samplers(doc, sch)
     sw = doc["sweep"]
+    layout = _sweep_layout(sw)
+    doc.setdefault("analyses", default_analyses(*layout))
     axes = {}
-    for ax in layout_axes(*_sweep_layout(sw)):
+    for ax in layout_axes(*layout):
         vals = sorted(int(v) if ax.integer else ax.parse(f"sweep.{ax.name}[{i}]", v)
                       for i, v in enumerate(sw[ax.name]))
         for x, y in itertools.pairwise(vals):
