@@ -46,8 +46,11 @@ BAD = [
     # (case id, config, field named in the message, words of the rule)
     ("missing key", _with("trials", None, drop=True), "trials", "required"),
     ("missing sweep axis", _with("sweep.gamma", None, drop=True), "sweep.gamma", "required"),
-    ("unknown key (typo)", _with("trails", 10), "trails", "unknown key"),
-    ("unknown nested key", _with("sampler.neareast", 8), "sampler.neareast", "unknown key"),
+    ("unknown key (typo)", _with("trails", 10), "trails",
+     "unknown key (typo?); did you mean 'trials'? allowed: ["),
+    ("unknown nested key", _with("sampler.neareast", 8), "sampler.neareast",
+     "did you mean 'nearest'?"),
+    ("unknown key like none", _with("colour", 1), "colour", "unknown key (typo?); allowed: ["),
     ("wrong type", _with("trials", "many"), "trials", "type"),
     ("wrong type in axis", _with("sweep.M", [1, "four"]), "sweep.M[1]", "type"),
     ("zero density", _with("sweep.lam", [0.0]), "sweep.lam[0]", "> 0"),

@@ -11,6 +11,7 @@ Preconditions of the studies (config key ``analyses``) are checked by
 from __future__ import annotations
 
 import copy
+import difflib
 import itertools
 import math
 import re
@@ -137,7 +138,10 @@ def _describe(err, prefix: str = "") -> InputError:
         allowed = sorted(err.schema.get("properties", {}))
         extra = [k for k in err.instance if k not in allowed]
         key = f"{path}.{extra[0]}" if path != "config" else extra[0]
-        return InputError(key, err.instance[extra[0]], f"unknown key (typo?); allowed: {allowed}")
+        near = difflib.get_close_matches(str(extra[0]), allowed, n=1)
+        guess = f"did you mean '{near[0]}'? " if near else ""
+        return InputError(key, err.instance[extra[0]],
+                          f"unknown key (typo?); {guess}allowed: {allowed}")
     if v == "type":
         return InputError(path, err.instance, f"must be of type {val}")
     if v == "minimum":
