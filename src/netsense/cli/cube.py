@@ -234,10 +234,10 @@ def _stats_help() -> str:
 
     from ..analysis.query import STATS
 
-    lines = ["statistics (--stats), per variable <var>:"]
-    for name, text in STATS.items():
-        lines += textwrap.wrap(text, 92, initial_indent=f"  {name:19s} ",
-                               subsequent_indent=" " * 22)
+    lines = ["statistics (--stats), per variable <var>:", ""]
+    for name, text in STATS.items():  # a list that reads as text and as reStructuredText
+        lines += textwrap.wrap(f"{name}: {text}", 92, initial_indent="- ",
+                               subsequent_indent="  ")
     return "\n".join(lines)
 
 
