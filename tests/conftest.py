@@ -16,7 +16,7 @@ import pytest
 SHARED = {
     "tests/workflow/test_beams.py": "paper_runs",  # tests/workflow/conftest.py
     "tests/workflow/test_paper.py": "paper_runs",
-    "tests/analysis/test_query.py": "analysis_cubes",  # tests/analysis/conftest.py
+    "tests/analysis/test_query_stats.py": "analysis_cubes",  # tests/analysis/conftest.py
     "tests/analysis/test_studies.py": "analysis_cubes",
 }
 

@@ -1,5 +1,5 @@
 """Small cubes shared by the study and query tests (tests/analysis/test_studies.py,
-tests/analysis/test_query.py; one unit in tests/conftest.py's SHARED, so they are built once):
+tests/analysis/test_query_stats.py; one unit in tests/conftest.py's SHARED, so they are built once):
 assembled by the real shard runner and assembly (no Dask, no mocks), session-scoped.
 
 * ``tied``: every tied study's preconditions at once: M = 1 and 4, lam = 1/900 and 4/900 (the

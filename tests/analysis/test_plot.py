@@ -27,7 +27,7 @@ def test_plotted_numbers_are_the_cubes(tmp_path):
         assert s["jensen_m2_mean"][i] == pytest.approx(float(pt.jensen_m2.values.mean()), rel=RTOL)
         assert s["closed_form_m2"][i] == pytest.approx(float(theorem2_m2(
             M_t=4, M_r=4, rho_s_db=110.0, lam_t=lam, lam_r=lam, gamma=2.5)), rel=RTOL)
-        assert s["crlb_m2_ci95_low"][i] < s["crlb_m2_mean"][i] < s["crlb_m2_ci95_high"][i]
+        assert s["crlb_m2_mean_ci95_low"][i] < s["crlb_m2_mean"][i] < s["crlb_m2_mean_ci95_high"][i]
     df = netsense.summarize(ds, where={"M": 4, "gamma": 2.5})
     np.testing.assert_array_equal(s["crlb_m2_mean"], df.sort_values("lam")["crlb_m2_mean"])
     assert (tmp_path / "p.png").stat().st_size > 10_000

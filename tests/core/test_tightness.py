@@ -81,14 +81,19 @@ def test_c_agrees_with_an_independent_run_of_another_sampler_and_seed(gamma):
     assert abs(mine - ref) <= Z_TOL * math.hypot(se, ref_se)
 
 
-def test_the_command_writes_a_table_and_a_figure(tmp_path):
+def test_the_command_writes_a_table_and_a_figure_under_results(tmp_path, monkeypatch):
+    """By default into results/tightness of the working directory, never into data/ (where the
+    shipped tables are tracked); --out elsewhere is test_the_ratio_map_command's."""
     from netsense.cli.main import main
 
-    assert main(["tightness", "--gammas", "2.3", "--out", str(tmp_path), "--workers", "1"]) == 0
-    rows = _rows(tmp_path / "tightness.csv")
+    monkeypatch.chdir(tmp_path)
+    assert main(["tightness", "--gammas", "2.3", "--workers", "1"]) == 0
+    out = tmp_path / "results" / "tightness"
+    rows = _rows(out / "tightness.csv")
     assert len(rows) == 1 and float(rows[0]["gamma"]) == 2.3
-    assert (tmp_path / "tightness.png").stat().st_size > 10_000
-    assert main(["tightness", "--gammas", "1.9", "--out", str(tmp_path)]) == 2
+    assert (out / "tightness.png").stat().st_size > 10_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no data/
+    assert main(["tightness", "--gammas", "1.9"]) == 2
 
 
 def test_the_ratio_map_command(tmp_path):

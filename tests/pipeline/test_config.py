@@ -46,8 +46,11 @@ BAD = [
     # (case id, config, field named in the message, words of the rule)
     ("missing key", _with("trials", None, drop=True), "trials", "required"),
     ("missing sweep axis", _with("sweep.gamma", None, drop=True), "sweep.gamma", "required"),
-    ("unknown key (typo)", _with("trails", 10), "trails", "unknown key"),
-    ("unknown nested key", _with("sampler.neareast", 8), "sampler.neareast", "unknown key"),
+    ("unknown key (typo)", _with("trails", 10), "trails",
+     "unknown key (typo?); did you mean 'trials'? allowed: ["),
+    ("unknown nested key", _with("sampler.neareast", 8), "sampler.neareast",
+     "did you mean 'nearest'?"),
+    ("unknown key like none", _with("colour", 1), "colour", "unknown key (typo?); allowed: ["),
     ("wrong type", _with("trials", "many"), "trials", "type"),
     ("wrong type in axis", _with("sweep.M", [1, "four"]), "sweep.M[1]", "type"),
     ("zero density", _with("sweep.lam", [0.0]), "sweep.lam[0]", "> 0"),
@@ -140,6 +143,38 @@ def test_defaults_and_normalization():
     assert cfg.lam == (1 / 900, 1 / 400)  # sorted ascending, fractions parsed
     assert [(s.kind, s.nearest) for s in cfg.samplers] == [("plane", 32)]
     assert cfg.analyses == ("fig1",)
+
+
+ASYMMETRIC = yaml.safe_load((ROOT / "config" / "asymmetric.yaml").read_text())
+
+
+def _without_analyses(doc: dict, **sweep) -> dict:
+    doc = copy.deepcopy(doc)
+    doc.pop("analyses", None)
+    doc["sweep"].update(sweep)
+    return doc
+
+
+def test_analyses_default_fits_the_sweep():
+    """No `analyses` key: what draws the sweep's axes, and each passes the studies' checks
+    (resolve here is resolve_run_config, which runs them)."""
+    assert "analyses" in ASYMMETRIC and "analyses" not in GOOD
+    assert resolve(_without_analyses(ASYMMETRIC)).analyses == ("asymmetric",)
+    assert resolve(_without_analyses(GOOD)).analyses == ("fig1",)
+    # separate densities with a tied M
+    lam = {"lam_t": ["1/900", "1/400"], "lam_r": ["1/900"]}
+    tied_m = _without_analyses(GOOD, **lam)
+    del tied_m["sweep"]["lam"]
+    assert resolve(tied_m).analyses == ("asymmetric",)
+    # separate antennas with a tied lam: no study draws it (fig1 is refused for it)
+    sep_m = _without_analyses(GOOD, M_t=[1, 4], M_r=[4])
+    del sep_m["sweep"]["M"]
+    assert resolve(sep_m).analyses == ()
+    with pytest.raises(InputError, match=r"analyses\[0\]: got 'fig1'"):
+        resolve({**copy.deepcopy(sep_m), "analyses": ["fig1"]})
+    # an explicit value is kept, also an empty one
+    assert resolve(_with("analyses", ["tightness"])).analyses == ("tightness",)
+    assert resolve({**_without_analyses(ASYMMETRIC), "analyses": []}).analyses == ()
 
 
 def test_sampler_list_and_sec2c_config():

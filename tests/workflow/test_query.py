@@ -75,7 +75,9 @@ def _cli(*args):
 def test_summarize_matches_numpy(cubes):
     ds = netsense.open_cube(cubes["full"])
     df = netsense.summarize(ds, var=["crlb_m2"], stats=["mean", "std", "sem", "ci95", "median",
-                                                         "quantile:0.9", "count"],
+                                                         "quantile:0.9", "count", "plain",
+                                                         "method", "variance_reduction",
+                                                         "closed_form", "ratio"],
                             where={"gamma": "4", "lam": "1/900", "M": 4})
     assert len(df) == 2  # the two rho_s values remain
     pt = dict(sampler="plane-K32", gamma=4.0, lam=1 / 900, M=4)
@@ -90,15 +92,15 @@ def test_summarize_matches_numpy(cubes):
         assert row.crlb_m2_std == pytest.approx(sd, rel=STAT_RTOL)
         assert row.crlb_m2_plain_sem == pytest.approx(sd / np.sqrt(x.size), rel=STAT_RTOL)
         # plain: Hall's interval (stats.PLAIN_INTERVAL, checked against a naive one there)
-        assert row.crlb_m2_plain_ci95_low == pytest.approx(float(mean_estimate(x).ci_low),
-                                                           rel=1e-10)
-        assert row.crlb_m2_plain_ci95_low > m - Z95 * sd / np.sqrt(x.size)  # right skew: up
+        assert row.crlb_m2_plain_mean_ci95_low == pytest.approx(float(mean_estimate(x).ci_low),
+                                                                rel=1e-10)
+        assert row.crlb_m2_plain_mean_ci95_low > m - Z95 * sd / np.sqrt(x.size)  # right skew: up
         cm, cse, kappa = _naive_cv(x, c, mu)
         assert row.crlb_m2_method == "control_variate"
         assert row.crlb_m2_mean == pytest.approx(cm, rel=1e-10)
         assert row.crlb_m2_sem == pytest.approx(cse, rel=1e-9)
         half = student_t.ppf(0.975, 2 * x.size / (kappa - 1)) * cse  # kurtosis-adjusted t
-        assert row.crlb_m2_ci95_low == pytest.approx(cm - half, rel=1e-9)
+        assert row.crlb_m2_mean_ci95_low == pytest.approx(cm - half, rel=1e-9)
         assert row.crlb_m2_variance_reduction == pytest.approx((sd / np.sqrt(x.size) / cse) ** 2,
                                                                rel=1e-8)
         assert row.crlb_m2_median == pytest.approx(np.median(x), rel=STAT_RTOL)
@@ -153,7 +155,8 @@ def test_unfilled_cells_are_counted_not_averaged(cubes):
     ds = netsense.open_cube(cubes["partial"], require_complete=False)
     with pytest.raises(netsense.errors.CubeError, match="incomplete"):
         netsense.open_cube(cubes["partial"])
-    df = netsense.summarize(ds, var=["crlb_m2"], stats=["mean", "count", "filled"],
+    df = netsense.summarize(ds, var=["crlb_m2"], stats=["mean", "count", "filled", "plain",
+                                                         "method"],
                             where={"M": 4, "rho_s_db": 120})
     full = netsense.open_cube(cubes["full"])
     c = cubes["cfg"]

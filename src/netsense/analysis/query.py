@@ -29,7 +29,33 @@ def select_dims(ds) -> tuple[str, ...]:
     ``M_r``, ``rho_s_db``, ``lam`` or ``lam_t`` and ``lam_r``, ``gamma``)."""
     return (SAMPLER_DIM, *param_dims(ds))
 VARS = DATA_VARS
-STATS = ("mean", "median", "std", "sem", "ci95", "count", "filled")
+# The statistics a query can ask for, with the columns each adds (per variable <var>, except
+# closed_form); `netsense query --help` and summarize's docstring show this table.
+STATS = {
+    "mean": "the reported mean (E[eq. 18] by the control variate where it is usable, else "
+            "plain): <var>_mean",
+    "sem": "its standard error: <var>_sem",
+    "ci95": "its 95% interval: <var>_mean_ci95_low, <var>_mean_ci95_high",
+    "calibrated": "whether that interval's coverage was measured to hold at the point's gamma "
+                  "and count: <var>_mean_ci95_calibrated",
+    "method": "control_variate or plain: <var>_method",
+    "variance_reduction": "var(plain) / var(control variate), 1 for plain: "
+                          "<var>_variance_reduction",
+    "plain": "the plain mean beside it, with its sem and 95% interval where sem and ci95 are "
+             "asked: <var>_plain_mean, <var>_plain_sem, <var>_plain_mean_ci95_low/_high",
+    "ratio": "the mean over Theorem 2: <var>_mean_over_closed_form",
+    "closed_form": "Theorem 2 (eq. 26) at the point: closed_form_m2",
+    "count": "finite trials used: <var>_count",
+    "filled": "trials stored, unfilled (not written) and infinite: <var>_stored, "
+              "<var>_unfilled, <var>_nonfinite",
+    "std": "standard deviation of the trials: <var>_std",
+    "median": "median of the trials: <var>_median",
+    "quantile:Q": "quantile Q of the trials, e.g. quantile:0.9: <var>_q0.9",
+}
+DEFAULT_STATS = ("mean", "ci95", "count", "ratio", "closed_form")
+# Statistics of the reported estimate: a variable with a control variate needs its estimator.
+_REPORTED = frozenset({"mean", "sem", "ci95", "calibrated", "method", "variance_reduction",
+                       "plain", "ratio"})
 # Stored float coordinates match a typed value within this relative tolerance (1/900 vs
 # 0.0011111 typed to 7 digits does not match; 0.0011111111111111111 does).
 MATCH_RTOL = 1e-9
@@ -72,11 +98,11 @@ def select(ds, where: dict, nearest: bool = False, taken: dict | None = None) ->
 
 
 def _parse_stats(stats) -> list[str]:
+    """The statistics asked, in order."""
     out = []
-    for s in stats:
-        if s in STATS:
-            out.append(s)
-        elif s.startswith("quantile:"):
+    for s in [stats] if isinstance(stats, str) else stats:
+        s = str(s).strip()
+        if s.startswith("quantile:"):
             try:
                 q = float(s.split(":", 1)[1])
             except ValueError:
@@ -84,10 +110,11 @@ def _parse_stats(stats) -> list[str]:
                                  ) from None
             if not 0.0 <= q <= 1.0:
                 raise InputError("--stats", s, "quantile must be in [0, 1]")
-            out.append(s)
-        else:
-            raise InputError("--stats", s, f"unknown statistic; allowed: {list(STATS)} or "
-                             "quantile:Q")
+        elif s not in STATS:
+            raise InputError("--stats", s, f"unknown statistic; allowed: {list(STATS)}")
+        out.append(s)
+    if not out:
+        raise InputError("--stats", stats, f"name at least one of {list(STATS)}")
     return out
 
 
@@ -157,9 +184,9 @@ def trial_quantiles(x, qs):
     return out.assign_coords(quantile=list(qs))
 
 
-def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
-              nearest: bool = False, closed_form: bool = True):
-    """Statistics over ``trial`` as a tidy pandas DataFrame, one row per remaining point.
+def summarize(ds, var=VARS, stats=DEFAULT_STATS, where=None, nearest: bool = False):
+    """Statistics over ``trial`` as a tidy pandas DataFrame, one row per remaining point: the
+    point's coordinates and exactly the statistics asked (what ``netsense query`` prints).
 
     Parameters
     ----------
@@ -168,17 +195,18 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
     var : sequence of str
         Variables with a ``trial`` dim (``crlb_m2``, ``jensen_m2``).
     stats : sequence of str
-        ``mean, median, std, sem, ci95, count, filled, quantile:Q``. ``count`` is the number of
-        finite trials used; ``filled`` adds the total stored, the unfilled and the infinite
-        counts. ``mean``, ``sem`` and ``ci95`` of ``crlb_m2`` are the reported estimates of
-        :mod:`netsense.analysis.estimates` (the control variate); with any of them the columns
-        ``crlb_m2_method``, ``crlb_m2_variance_reduction`` and the plain estimate's
-        ``crlb_m2_plain_mean`` / ``_plain_sem`` / ``_plain_ci95_low`` / ``_plain_ci95_high``
-        come beside. ``std`` and the quantiles describe the trials themselves.
+        Names of :data:`STATS`, in the order of the columns (per variable, then
+        ``closed_form_m2``): ``mean, sem, ci95, calibrated, method, variance_reduction, plain,
+        ratio, closed_form, count, filled, std, median, quantile:Q``. ``mean``, ``sem`` and
+        ``ci95`` are of the reported estimate (:mod:`netsense.analysis.estimates`: E[eq. 18] by
+        the control variate where it is usable, E[eq. 23] plain), and so is ``ratio`` (the mean
+        over Theorem 2); every interval column is named for what it bounds
+        (``crlb_m2_mean_ci95_low``). ``std`` and the quantiles describe the trials themselves.
+        Default :data:`DEFAULT_STATS`.
     where : dict, optional
         {axis: value} selections (values as text or numbers; ``lam`` also ``1/900``).
-    closed_form : bool
-        Add Theorem 2 (``closed_form_m2``) and ``<var>_mean / closed_form`` where it exists.
+    nearest : bool
+        Take the nearest stored value of an axis instead of refusing one that is not stored.
 
     Returns
     -------
@@ -186,13 +214,15 @@ def summarize(ds, var=VARS, stats=("mean", "sem", "ci95", "count"), where=None,
         ``df.attrs["nonfinite_trials"]``: infinite trial values in the selection, left out of
         the means (the CLI warns when it is not zero). ``df.attrs["nearest_taken"]``:
         {axis: (asked, stored value taken)} where ``nearest`` substituted a value.
+        ``df.attrs["uncalibrated_intervals"]``: {variable: points} whose 95% interval (asked
+        with ``ci95``) was not measured to hold (``calibrated`` shows which).
     """
 
     with local_scheduler():
-        return _summarize(ds, var, stats, where, nearest, closed_form)
+        return _summarize(ds, var, stats, where, nearest)
 
 
-def _summarize(ds, var, stats, where, nearest, closed_form):
+def _summarize(ds, var, stats, where, nearest):
     var = [var] if isinstance(var, str) else list(var)
     for v in var:
         if v not in ds.data_vars or TRIAL_DIM not in ds[v].dims:
@@ -208,82 +238,92 @@ def _summarize(ds, var, stats, where, nearest, closed_form):
     import xarray as xr
 
     cols = {}
+    hidden = {}  # computed with the columns, turned into flags and counts after
     n_total = sub.sizes[TRIAL_DIM]
     nonfinite = {}
     control = None
+    qs = [(s, f"q{float(s.split(':')[1]):g}", float(s.split(":")[1])) for s in stats
+          if s.startswith("quantile:")]
+    if "median" in stats:
+        qs.insert(0, ("median", "median", 0.5))
     for v in var:
         x = sub[v]
-        with_cv = v in CONTROLS and CONTROLS[v] in sub and bool(
-            {"mean", "sem", "ci95"} & set(stats) or closed_form)  # the ratio is of the reported mean
+        with_cv = v in CONTROLS and CONTROLS[v] in sub and bool(_REPORTED & set(stats))
         if with_cv:
             control = control_mean(sub) if control is None else control
             e = trial_cv_estimates(x, sub[CONTROLS[v]], control)
-        else:
+        else:  # the plain estimate is the reported one
             e = trial_estimates(x)
+            e |= {f"plain_{f}": e[f] for f in ("mean", "std", "sem", "ci_low", "ci_high")}
+            e |= {"variance_reduction": xr.ones_like(e["mean"]),
+                  "cv_used": xr.zeros_like(e["n"], bool)}
         nonfinite[v] = e["n_nonfinite"]
-        cols[f"{v}_count"] = e["n"]
-        if "filled" in stats:
-            cols[f"{v}_stored"] = xr.full_like(e["n"], n_total)
-            cols[f"{v}_unfilled"] = e["n_missing"]
-            cols[f"{v}_nonfinite"] = e["n_nonfinite"]
-        if "mean" in stats or closed_form:
-            cols[f"{v}_mean"] = e["mean"]
-        if "std" in stats:  # of the trials themselves, whatever the estimator
-            cols[f"{v}_std"] = e["plain_std"] if with_cv else e["std"]
-        if "sem" in stats:
-            cols[f"{v}_sem"] = e["sem"]
-        if "ci95" in stats:
-            cols[f"{v}_ci95_low"] = e["ci_low"]
-            cols[f"{v}_ci95_high"] = e["ci_high"]
-            cols[f"{v}_ci95_calibrated"] = e["n"]  # trial counts; flags after compute
-            cols[f"__cvused_{v}"] = e["cv_used"] if with_cv else xr.zeros_like(e["n"], bool)
-        if with_cv:
-            cols[f"{v}_method"] = e["cv_used"]  # text after compute
-            cols[f"{v}_variance_reduction"] = e["variance_reduction"]
-            for name in ("mean", "sem"):
-                if name in stats or (name == "mean" and "ci95" in stats):
-                    cols[f"{v}_plain_{name}"] = e[f"plain_{name}"]
-            if "ci95" in stats:
-                cols[f"{v}_plain_ci95_low"] = e["plain_ci_low"]
-                cols[f"{v}_plain_ci95_high"] = e["plain_ci_high"]
-        qs = [(f"q{float(s.split(':')[1]):g}", float(s.split(":")[1]))
-              for s in stats if s.startswith("quantile:")]
-        if "median" in stats:
-            qs.insert(0, ("median", 0.5))
-        if qs:
-            qv = trial_quantiles(x, [q for _, q in qs])
-            for i, (name, _) in enumerate(qs):
+        qv = trial_quantiles(x, [q for _, _, q in qs]) if qs else None
+        for s in stats:
+            if s == "mean":
+                cols[f"{v}_mean"] = e["mean"]
+            elif s == "sem":
+                cols[f"{v}_sem"] = e["sem"]
+            elif s == "ci95":
+                cols[f"{v}_mean_ci95_low"] = e["ci_low"]
+                cols[f"{v}_mean_ci95_high"] = e["ci_high"]
+            elif s == "calibrated":
+                cols[f"{v}_mean_ci95_calibrated"] = e["n"]  # trial counts; flags after compute
+            elif s == "method":
+                cols[f"{v}_method"] = e["cv_used"]  # text after compute
+            elif s == "variance_reduction":
+                cols[f"{v}_variance_reduction"] = e["variance_reduction"]
+            elif s == "plain":
+                cols[f"{v}_plain_mean"] = e["plain_mean"]
+                if "sem" in stats:
+                    cols[f"{v}_plain_sem"] = e["plain_sem"]
+                if "ci95" in stats:
+                    cols[f"{v}_plain_mean_ci95_low"] = e["plain_ci_low"]
+                    cols[f"{v}_plain_mean_ci95_high"] = e["plain_ci_high"]
+            elif s == "ratio":
+                cols[f"{v}_mean_over_closed_form"] = e["mean"] / sub["closed_form_m2"]
+            elif s == "count":
+                cols[f"{v}_count"] = e["n"]
+            elif s == "filled":
+                cols[f"{v}_stored"] = xr.full_like(e["n"], n_total)
+                cols[f"{v}_unfilled"] = e["n_missing"]
+                cols[f"{v}_nonfinite"] = e["n_nonfinite"]
+            elif s == "std":  # of the trials themselves, whatever the estimator
+                cols[f"{v}_std"] = e["plain_std"]
+            elif s == "median" or s.startswith("quantile:"):
+                i, name = next((i, name) for i, (k, name, _) in enumerate(qs) if k == s)
                 cols[f"{v}_{name}"] = qv.isel(quantile=i, drop=True)
-        if "count" not in stats and "filled" not in stats:
-            cols.pop(f"{v}_count")
-    out = xr.Dataset(cols)
-    if closed_form and "closed_form_m2" in sub:
-        out["closed_form_m2"] = sub["closed_form_m2"]
-        for v in var:
-            out[f"{v}_mean_over_closed_form"] = out[f"{v}_mean"] / sub["closed_form_m2"]
-        if "mean" not in stats:
-            for v in var:
-                out = out.drop_vars(f"{v}_mean")
+        if {"ci95", "calibrated"} & set(stats):
+            hidden[f"__n_{v}"] = e["n"]
+            hidden[f"__cvused_{v}"] = e["cv_used"]
+    if "closed_form" in stats:
+        cf = sub["closed_form_m2"]
+        cols["closed_form_m2"] = cf if SAMPLER_DIM in cf.dims else \
+            cf.expand_dims({SAMPLER_DIM: sub[SAMPLER_DIM].values})
+    out = xr.Dataset({**cols, **hidden})
     out["__nonfinite__"] = xr.Dataset(nonfinite).to_array().sum()
     with reading(ds.encoding.get("source")):  # a corrupted chunk: one line, no partial mean
         out = out.compute()
     n_bad = int(out["__nonfinite__"])
     out = out.drop_vars("__nonfinite__")
     df = out.to_dataframe().reset_index()
-    keep = [a for a in dims if a in df.columns] + [c for c in df.columns
-                                                         if c in out.data_vars]
-    df = df[keep]
+    uncalibrated = {}
     for v in var:  # an interval whose coverage was not measured to hold says so
-        if f"{v}_ci95_calibrated" in df:
-            methods = np.where(df[f"__cvused_{v}"].astype(bool), "control_variate", "plain")
-            df[f"{v}_ci95_calibrated"] = [
-                interval_calibrated(m, g, n) for m, g, n in
-                zip(methods, df["gamma"], df[f"{v}_ci95_calibrated"], strict=True)]
-    df = df.drop(columns=[c for c in df.columns if c.startswith("__cvused_")])
-    for c in [c for c in df.columns if c.endswith("_method")]:
+        if f"__n_{v}" not in df:
+            continue
+        methods = np.where(df[f"__cvused_{v}"].astype(bool), "control_variate", "plain")
+        ok = [interval_calibrated(m, g, n) for m, g, n in
+              zip(methods, df["gamma"], df[f"__n_{v}"], strict=True)]
+        if f"{v}_mean_ci95_calibrated" in df:
+            df[f"{v}_mean_ci95_calibrated"] = ok
+        if "ci95" in stats and not all(ok):
+            uncalibrated[v] = len(ok) - sum(ok)
+    for c in [c for c in cols if c.endswith("_method")]:
         df[c] = np.where(df[c].astype(bool), "control_variate", "plain")
+    df = df[[a for a in dims if a in df.columns] + list(cols)]
     df.attrs["nonfinite_trials"] = n_bad
     df.attrs["nearest_taken"] = taken
+    df.attrs["uncalibrated_intervals"] = uncalibrated
     return df
 
 

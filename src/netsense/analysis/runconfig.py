@@ -4,39 +4,19 @@ The Snakefile, ``netsense run`` and ``netsense validate`` all load configs throu
 
 from __future__ import annotations
 
-import math
 import os
 
-from ..errors import InputError
+from ..core.memory import check_block_memory as check_sampler_block
 from ..pipeline.config import SweepConfig, load_yaml, resolve
 from .studies import check_config, selected
 
-# A disk block samples every node of its window at once: 64 bytes per node of a side at the peak
-# (measured with tracemalloc on simulate_block, flat in lam, R and trials). 1.25e8 nodes is 8 GB
-# on one worker. The paper's own gap sweep peaks at 7.0e7 (4.5 GB) and runs; a disk at
-# lam = 1/56.25 with 10 000-trial blocks (1.4e8 nodes, 9 GB a worker) filled 18 of 24 GB on two
-# workers. The plane sampler and the windowed kinds hold a bounded number of nodes per network.
-DISK_BYTES_PER_NODE = 64
-MAX_DISK_NODES_PER_BLOCK = 1.25e8
-
 
 def check_block_memory(cfg: SweepConfig) -> None:
-    """A disk block must fit a worker: ``block_trials`` x lam x pi R^2 nodes of one side at most
-    MAX_DISK_NODES_PER_BLOCK, at the sweep's highest density on either side."""
+    """Every sampler's block must fit a worker (:func:`netsense.core.memory.check_block_memory`)
+    at the sweep's highest density on either side."""
     lam = max(x for d in cfg.lam_dims for x in getattr(cfg, d))
     for s in cfg.samplers:
-        if s.kind != "disk":
-            continue
-        per_network = lam * math.pi * s.radius_m**2
-        nodes = cfg.block_trials * per_network
-        if nodes > MAX_DISK_NODES_PER_BLOCK:
-            most = int(MAX_DISK_NODES_PER_BLOCK // per_network)
-            raise InputError(
-                "block_trials", cfg.block_trials,
-                f"a {s.label()} block at lam = 1/{1 / lam:.6g} holds {nodes:.3g} nodes "
-                f"per side ({nodes * DISK_BYTES_PER_NODE / 1e9:.1f} GB on one worker); at most "
-                f"{MAX_DISK_NODES_PER_BLOCK:.3g}: use block_trials <= {most}, a smaller "
-                "radius_m or the plane sampler")
+        check_sampler_block(s, lam, cfg.block_trials)
 
 
 def resolve_run_config(doc: dict) -> SweepConfig:

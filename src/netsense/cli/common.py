@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 from ..errors import InputError
 from ..inputs import parse_density, parse_number
 
+# A value that starts with "-" and is a number or a fraction (-1/900, -1e-3, -.5, -inf): argparse
+# only knows -1 and -1.5 as numbers and reads the others as an unknown option ("expected one
+# argument"); no option of netsense looks like a number, so these reach the option's parser,
+# whose one-line error names the option, the value and the rule.
+NEGATIVE_NUMBER = re.compile(r"^-(\d|\.\d)[\d.eE+\-/ ]*$|^-(inf|infinity|nan)$", re.I)
+
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error on one line."""
+    """argparse that reports a usage error on one line and passes negative numbers and fractions
+    to the option that takes them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message):
         """Print ``prog: error: message`` and exit 2."""
@@ -23,7 +35,7 @@ def finite(name):
         try:
             return parse_number(name, text)
         except InputError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+            raise argparse.ArgumentTypeError(f"got {text!r}; {exc.rule}") from None
     return conv
 
 

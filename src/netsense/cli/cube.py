@@ -4,7 +4,10 @@ trials, whether every chunk of it is sound, and one swept axis of it as a figure
 from __future__ import annotations
 
 import json
+import math
 import sys
+
+import numpy as np
 
 from ..errors import InputError
 from .common import _json_default
@@ -57,17 +60,106 @@ def _where(items) -> dict:
     return where
 
 
+# The table's numbers: 5 significant digits (CSV and JSON keep every digit); a mean's 95%
+# interval as its half-widths relative to the mean, 2 significant digits, which is the interval's
+# own precision, where the mean is beside it.
+TABLE_DIGITS = 5
+INTERVAL_DIGITS = 2
+DENSITY_DIMS = ("lam", "lam_t", "lam_r")
+# shorter in a table: the statistic's name (--stats ratio, closed_form)
+TABLE_LABELS = {"mean_over_closed_form": "ratio", "closed_form_m2": "closed_form"}
+DENSITY_FRACTION_RTOL = 1e-9  # a density shown as 1/N when 1/lam is an integer N to this
+
+
+def _number(x, digits=TABLE_DIGITS) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def _density(x) -> str:
+    """1/900 for a density whose inverse is an integer (as --where takes it), else 6 digits."""
+    inv = 1.0 / x if x > 0 else math.inf
+    if math.isfinite(inv) and abs(inv - round(inv)) <= DENSITY_FRACTION_RTOL * inv:
+        return f"1/{round(inv)}"
+    return f"{x:.6g}"
+
+
+def _percent(x) -> str:
+    return f"{x:.0f}" if abs(x) >= 10 else f"{x:.{INTERVAL_DIGITS}g}"
+
+
+def _relative_interval(mean, lo, hi) -> str:
+    """[lo, hi] as -a/+b% of ``mean`` (+-a% when the two agree to the digits shown)."""
+    if not all(math.isfinite(v) for v in (mean, lo, hi)) or mean == 0:
+        return f"[{_number(lo)}, {_number(hi)}]"
+    below, above = (_percent(100 * d / abs(mean)) for d in (mean - lo, hi - mean))
+    return f"+-{below}%" if below == above else f"-{below}/+{above}%"
+
+
+def _group(col: str, variables) -> tuple[str, str]:
+    """(variable, statistic) of a column: crlb_m2_mean -> (crlb_m2, mean); ("", col) else."""
+    for v in sorted(variables, key=len, reverse=True):
+        if col.startswith(v + "_"):
+            return v, col[len(v) + 1:]
+    return "", col
+
+
+def format_table(df, coords, variables) -> str:
+    """The terminal table of ``summarize``'s frame: each variable's statistics under its name,
+    compact numbers (TABLE_DIGITS), a mean's interval beside the mean relative to it."""
+    shown = []  # (group, label, cells, right-aligned)
+    for c in df.columns:
+        if c in coords:
+            fmt = _density if c in DENSITY_DIMS else _number
+            shown.append(("", c, [fmt(x) for x in df[c]], c != "sampler"))
+            continue
+        group, label = _group(c, variables)
+        if label.endswith("_ci95_high") and f"{group}_{label[:-10]}" in df:
+            continue  # joined to its _low
+        if label.endswith("_ci95_low") and f"{group}_{label[:-9]}" in df:
+            m = df[f"{group}_{label[:-9]}"]
+            cells = [_relative_interval(*t) for t in
+                     zip(m, df[c], df[f"{group}_{label[:-4]}_high"], strict=True)]
+            shown.append((group, label[:-4], cells, True))
+            continue
+        label = TABLE_LABELS.get(label, label)
+        shown.append((group, label, [_number(x) for x in df[c]], True))
+    widths = [max([len(label), *map(len, cells)]) for _, label, cells, _ in shown]
+    top, i = [], 0
+    while i < len(shown):  # a variable's name over its columns
+        j = i
+        while j + 1 < len(shown) and shown[j + 1][0] == shown[i][0]:
+            j += 1
+        span = sum(widths[i:j + 1]) + (j - i)
+        top.append(shown[i][0].center(span) if shown[i][0] else " " * span)
+        i = j + 1
+    rows = [" ".join(label.rjust(w) if right else label.ljust(w)
+                     for (_, label, _, right), w in zip(shown, widths, strict=True))]
+    for k in range(len(df)):
+        rows.append(" ".join(cells[k].rjust(w) if right else cells[k].ljust(w)
+                             for (_, _, cells, right), w in zip(shown, widths, strict=True)))
+    head = " ".join(top).rstrip()
+    return "\n".join(([head] if head else []) + [r.rstrip() for r in rows])
+
+
 def cmd_query(args):
     """Print statistics over trials, one row per selected point (table, CSV or JSON)."""
-    from ..analysis.query import VARS, summarize
+    from ..analysis.query import VARS, select_dims, summarize
     from ..pipeline.cube import COMPLETE_ATTR, open_cube
 
     where = _where(args.where)
     ds = open_cube(args.cube, require_complete=False)
     wanted = [v for v in args.var.split(",") if v] if args.var else \
         [v for v in VARS if v in ds.data_vars]  # default: every per-trial variable present
-    df = summarize(ds, var=wanted, stats=[s for s in args.stats.split(",") if s], where=where,
-                   nearest=args.nearest)
+    stats = [s for s in args.stats.split(",") if s.strip()]
+    if not stats:
+        raise InputError("--stats", args.stats, "name at least one statistic (see --help)")
+    df = summarize(ds, var=wanted, stats=stats, where=where, nearest=args.nearest)
     if args.format == "csv":
         print(df.to_csv(index=False), end="")
     elif args.format == "json":
@@ -76,12 +168,13 @@ def cmd_query(args):
         rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
         print(json.dumps(rows, indent=1, default=_json_default))
     else:
-        import pandas as pd
-
-        with pd.option_context("display.max_rows", None, "display.max_columns", None,
-                               "display.width", 200, "display.float_format", "{:.6g}".format):
-            print(df.to_string(index=False))
+        print(format_table(df, select_dims(ds), wanted))
     _say_nearest(df.attrs.get("nearest_taken", {}))
+    for v, n in df.attrs.get("uncalibrated_intervals", {}).items():
+        if "calibrated" not in stats:
+            print(f"netsense: note: the 95% interval of {v} is not calibrated at {n} point(s): "
+                  "its coverage was not measured to hold at that gamma and trial count "
+                  "(--stats ci95,calibrated shows which)", file=sys.stderr)
     if df.attrs.get("nonfinite_trials"):
         print(f"netsense: warning: {df.attrs['nonfinite_trials']} trial value(s) are infinite "
               "(singular FIM); the statistics are over the finite ones (--stats filled counts "
@@ -135,8 +228,22 @@ def cmd_plot(args):
           f"{len(next(iter(res['series'].values()))['x'])} points)", file=sys.stderr)
 
 
+def _stats_help() -> str:
+    """The statistics of --stats, one line each (netsense.analysis.query.STATS)."""
+    import textwrap
+
+    from ..analysis.query import STATS
+
+    lines = ["statistics (--stats), per variable <var>:", ""]
+    for name, text in STATS.items():  # a list that reads as text and as reStructuredText
+        lines += textwrap.wrap(f"{name}: {text}", 92, initial_indent="- ",
+                               subsequent_indent="  ")
+    return "\n".join(lines)
+
+
 def register(sub) -> None:
     """Add ``info``, ``query``, ``verify`` and ``plot`` to the subcommands."""
+    from ..analysis.query import DEFAULT_STATS
     i = sub.add_parser("info", help="what a stored cube holds and which config made it",
                        description="Dims, coordinates, units, filled points, config, seed and "
                        "size of a stored cube.")
@@ -146,17 +253,19 @@ def register(sub) -> None:
 
     q = sub.add_parser("query", help="statistics over trials from a stored cube",
                        description="Statistics over trials, one row per remaining (sampler, M, "
-                       "rho_s_db, lam, gamma) point, with Theorem 2 beside the means.")
+                       "rho_s_db, lam, gamma) point: its coordinates and the statistics asked.",
+                       epilog=_stats_help())
     q.add_argument("cube", help="a cube (results/<name>/cube.zarr)")
     q.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                    help="sampler (e.g. disk-R500), M, rho_s_db, lam (also 1/900) or gamma; "
                    "repeatable")
     q.add_argument("--var", default="", help="comma-separated, e.g. crlb_m2,jensen_m2 "
                    "(default: all per-trial variables)")
-    q.add_argument("--stats", default="mean,sem,ci95,count",
-                   help="comma-separated: mean,median,std,sem,ci95,count,filled,quantile:Q")
+    q.add_argument("--stats", default=",".join(DEFAULT_STATS),
+                   help="comma-separated statistics, the columns in that order (below)")
     q.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                   help="output format")
+                   help="table: 5 significant digits, a mean's 95%% interval relative to it; "
+                   "csv and json: every digit")
     q.add_argument("--nearest", action="store_true", help="take the nearest stored value")
     q.set_defaults(func=cmd_query)
 

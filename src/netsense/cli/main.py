@@ -16,15 +16,20 @@ DESCRIPTION = """\
 netsense: network-level sensing limits for distributed MIMO radar. The CRLB on a target's
 position (eq. 18), Monte Carlo over Poisson networks, and the closed-form bounds of Song et al.,
 "Performance Analysis of Network Sensing in the Distributed MIMO Radar System"."""
-EPILOG = """\
-commands by use:
-  the numerical core       crlb, theory, mc, tightness
-  fixed deployments        map, estimate
-  sweeps                   run, validate, schema
-  stored cubes             info, query, verify
-  paper reproduction       findings
-  workflow steps           shard, assemble, fit, figure, study (run by the Snakefile)
-
+# Every command, by use: the closing section of `netsense --help` (tests/cli/test_help.py checks
+# that it names each registered command).
+COMMAND_GROUPS = (
+    ("the numerical core", ("crlb", "theory", "mc", "tightness")),
+    ("fixed deployments", ("map", "estimate")),
+    ("sweeps", ("init", "run", "validate", "schema")),
+    ("stored cubes", ("info", "query", "verify", "plot")),
+    ("paper reproduction", ("findings",)),
+    ("workflow steps", ("shard", "assemble", "fit", "figure", "study")),
+)
+EPILOG = "commands by use:\n" + "".join(
+    f"  {group:24s} {', '.join(names)}"
+    + (" (run by the Snakefile)" if group == "workflow steps" else "") + "\n"
+    for group, names in COMMAND_GROUPS) + """
 netsense COMMAND --help shows each command's arguments and defaults."""
 
 # The command modules of this package (each has register(subparsers)), in --help order.
@@ -33,7 +38,16 @@ PIPELINE_COMMANDS = ("cube", "run", "findings", "shard", "assemble", "fit", "fig
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows every default, keeps the description's line breaks."""
+    """Shows the defaults that say something, keeps the description's line breaks."""
+
+    def _get_help_string(self, action):
+        # No default for a flag (off unless given), a required option or an option without
+        # one (None, empty): a help that states its own default ("(default 30e9)") has None.
+        d = action.default
+        if (d is None or d is argparse.SUPPRESS or isinstance(d, bool) or d in ("", [])
+                or action.required):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser(modules=None) -> argparse.ArgumentParser:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import sys
+import textwrap
 
 from ..core.closed_form import compare_mimo_single, lemma3_inv_sum, theorem2_m2
 from ..core.fisher import crlb
+from ..core.memory import MAX_NODES_PER_BLOCK, NODE_BYTES, check_block_memory
 from ..core.samplers import COMMON_PARAMS, DEFAULT_KIND, SAMPLERS, parameter_names, sampler_from_mapping
 from ..deploy.layout import load_layout
 from ..errors import InputError
@@ -80,7 +82,7 @@ def _tied_or_sides(args, name: str, flag: str, flag_t: str, flag_r: str) -> dict
 
 def cmd_mc(args):
     """Monte Carlo of eq. (18) and eq. (23) at one point; a table, or JSON with ``--json``."""
-    from ..core.mc import mc_point
+    from ..core.mc import block_size, mc_point
 
     sampler = sampler_from_mapping({"kind": args.sampler,
                                     **{p: getattr(args, p) for p in parameter_names()}})
@@ -94,6 +96,13 @@ def cmd_mc(args):
                          "with --lam-r")
     counts = _tied_or_sides(args, "M", "--M", "--M-t", "--M-r") or {"M": 4}
     sampler.check_gamma("--gamma", args.gamma)
+    given = args.block_trials is not None  # else the block is min(50000, --trials)
+    check_block_memory(sampler, max(dens.values()), block_size(args.trials, args.block_trials),
+                       field="--block-trials" if given else "--trials",
+                       value=args.block_trials if given else args.trials,
+                       block="--block-trials", option=lambda p: "--" + p.replace("_", "-"),
+                       plane="--sampler plane",
+                       where="at the peak")
     progress = _progress_printer(sys.stderr) if sys.stderr.isatty() and not args.no_progress \
         else None
     res = mc_point(**dens, **counts, gamma=args.gamma, rho_s_db=args.rho_s_db,
@@ -140,6 +149,12 @@ def cmd_mc(args):
         print(f"  eq. (26) Theorem 2 closed form {closed:.6e} m^2")
 
 
+def _paragraphs(*texts: str) -> str:
+    """A description of several paragraphs, each wrapped (the commands keep the line breaks of
+    their descriptions)."""
+    return "\n\n".join(textwrap.fill(t, 92) for t in texts)
+
+
 def register(sub) -> None:
     """Add ``crlb``, ``theory`` and ``mc`` to the subcommands."""
     c = sub.add_parser("crlb", help="CRLB (eq. 18) and eq. (23) for one layout JSON",
@@ -165,10 +180,18 @@ def register(sub) -> None:
     t.set_defaults(func=cmd_theory)
 
     m = sub.add_parser("mc", help="Monte Carlo of eq. (18) and eq. (23) at one point",
-                       description="Monte Carlo of eq. (18) and eq. (23) over PPP networks at "
-                       "one point, with Theorem 2 beside it. Densities: --lam (lam_t = lam_r, "
-                       "one stream for both sides) or --lam-t with --lam-r (each side from its "
-                       "own stream); antennas: --M (M_t = M_r, default 4) or --M-t with --M-r.")
+                       description=_paragraphs(
+                           "Monte Carlo of eq. (18) and eq. (23) over PPP networks at one point, "
+                           "with Theorem 2 beside it. Densities: --lam (lam_t = lam_r, one stream "
+                           "for both sides) or --lam-t with --lam-r (each side from its own "
+                           "stream); antennas: --M (M_t = M_r, default 4) or --M-t with --M-r.",
+                           "Memory: the plane sampler holds --nearest nodes per side per trial. "
+                           "A disk trial holds all lam pi R^2 nodes of a side (873 at R = 500 m "
+                           f"and lam = 1/900), {NODE_BYTES} bytes each at the peak, for "
+                           "a whole block of trials at once: --block-trials bounds it. A block "
+                           f"above {MAX_NODES_PER_BLOCK:.3g} nodes of a side "
+                           f"({MAX_NODES_PER_BLOCK * NODE_BYTES / 1e9:.0f} GB) is "
+                           "refused."))
     m.add_argument("--lam", type=density, default=None,
                    help="lam_t = lam_r, per m^2 (or 1/900); or give --lam-t and --lam-r")
     m.add_argument("--lam-t", dest="lam_t", type=density, default=None,
@@ -194,7 +217,8 @@ def register(sub) -> None:
     m.add_argument("--seed", type=int, default=0, help="user seed")
     m.add_argument("--block-trials", dest="block_trials", type=int, default=None,
                    help="trials per random-stream block (result-shaping; default min(50000, "
-                   "--trials))")
+                   f"--trials)); a disk block holds block x lam pi R^2 nodes per side, "
+                   f"{NODE_BYTES} bytes each")
     m.add_argument("--json", action="store_true", help="print JSON")
     m.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
     add_system_args(m)

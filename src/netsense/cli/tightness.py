@@ -124,7 +124,8 @@ def register(sub) -> None:
                        "for lam_t = lam_r, M_t = M_r on the whole plane, at 80 values of gamma "
                        "(2.05 to 6), each to a 95% half-width below 1e-3 (gamma <= 4) or 3e-3 "
                        "relative, by the control-variate estimator.")
-    t.add_argument("--out", default="data/tightness", help="output directory")
+    t.add_argument("--out", default="results/tightness",
+                   help="output directory (the shipped tables are in data/tightness)")
     t.add_argument("--gammas", default=None, help="comma-separated gammas instead of the 80")
     t.add_argument("--workers", type=int, default=2, help="processes")
     t.add_argument("--ratios", default=None, metavar="R1,R2,...|default",

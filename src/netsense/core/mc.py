@@ -10,11 +10,17 @@ from .beam import check_beam
 from .blocks import simulate_block
 from .closed_form import lemma3_inv_sum, theorem2_m2
 from .expectations import g23_mean
+from .memory import check_block_memory
 from .samplers import PlaneSampler, Sampler, check_density, parameter_names
 from .stats import RunningCV, RunningMoments, calibrated_min_trials, interval_calibrated
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 
 DEFAULT_BLOCK_TRIALS = 50_000  # trials per block of a long run: ~100-250 MB of temporaries
+
+
+def block_size(trials: int, block_trials: int | None) -> int:
+    """The trials of a block: ``block_trials``, default ``min(DEFAULT_BLOCK_TRIALS, trials)``."""
+    return min(DEFAULT_BLOCK_TRIALS, int(trials)) if block_trials is None else block_trials
 
 
 def _density(field: str, v) -> float:
@@ -78,7 +84,9 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     block_trials : int, optional
         Trials per block (result-shaping: it is part of the stream key). Default
         ``min(DEFAULT_BLOCK_TRIALS, trials)``: a short run samples only what it asks for, and
-        the same call gives the same numbers.
+        the same call gives the same numbers. A disk block holds every node of its trials at
+        once; one above :data:`~.memory.MAX_NODES_PER_BLOCK` nodes of a side is refused
+        (:func:`~.memory.check_block_memory`).
     beam : str
         TX beamforming model (see :func:`~.blocks.simulate_block`). ``closed_form_m2`` and the
         ratios to it are Theorem 2 of [1], i.e. always at full beamforming gain.
@@ -105,11 +113,12 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     # NaN: not known, plain estimates
     control = g23_mean(sampler, lam_t, gamma, beam, lam_r=None if lam is not None else lam_r)
     m18, m23 = RunningCV(int(trials), control), RunningMoments()
-    if block_trials is None:
-        block_trials = min(DEFAULT_BLOCK_TRIALS, int(trials))
+    block_trials = block_size(trials, block_trials)
     if isinstance(block_trials, bool) or int(block_trials) != block_trials or block_trials < 1:
         raise InputError("block_trials", block_trials, "must be an integer >= 1")
     block_trials = int(block_trials)
+    check_block_memory(sampler, lam if lam is not None else max(lam_t, lam_r), block_trials,
+                       where="at the peak")
     n_blocks = -(-int(trials) // block_trials)
     done = 0
     for b in range(n_blocks):

@@ -11,6 +11,7 @@ the Snakefile and ``netsense run`` call.
 from __future__ import annotations
 
 import copy
+import difflib
 import itertools
 import math
 import re
@@ -137,7 +138,10 @@ def _describe(err, prefix: str = "") -> InputError:
         allowed = sorted(err.schema.get("properties", {}))
         extra = [k for k in err.instance if k not in allowed]
         key = f"{path}.{extra[0]}" if path != "config" else extra[0]
-        return InputError(key, err.instance[extra[0]], f"unknown key (typo?); allowed: {allowed}")
+        near = difflib.get_close_matches(str(extra[0]), allowed, n=1)
+        guess = f"did you mean '{near[0]}'? " if near else ""
+        return InputError(key, err.instance[extra[0]],
+                          f"unknown key (typo?); {guess}allowed: {allowed}")
     if v == "type":
         return InputError(path, err.instance, f"must be of type {val}")
     if v == "minimum":
@@ -289,6 +293,16 @@ def _sweep_layout(sw: dict) -> tuple[bool, bool]:
     return out[0], out[1]
 
 
+def default_analyses(separate_M: bool, separate_lam: bool) -> list[str]:
+    """The config's ``analyses`` when it gives none, as the schema's description states: what
+    draws the sweep's axes. Fig. 1 draws the tied M and lam; the asymmetric study needs separate
+    densities; no study draws separate antennas with a tied density, which get the slope fits
+    only. (tests/pipeline/test_config.py checks each against the studies' preconditions.)"""
+    if separate_lam:
+        return ["asymmetric"]
+    return [] if separate_M else ["fig1"]
+
+
 def _first_error(inst, sch, prefix: str = ""):
     errors = sorted(Draft202012Validator(sch).iter_errors(inst),
                     key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
@@ -339,8 +353,10 @@ def resolve(doc: dict) -> SweepConfig:
     _fill_defaults(doc, sch)
     samplers, beams = _samplers(doc, sch)
     sw = doc["sweep"]
+    layout = _sweep_layout(sw)
+    doc.setdefault("analyses", default_analyses(*layout))
     axes = {}
-    for ax in layout_axes(*_sweep_layout(sw)):
+    for ax in layout_axes(*layout):
         vals = sorted(int(v) if ax.integer else ax.parse(f"sweep.{ax.name}[{i}]", v)
                       for i, v in enumerate(sw[ax.name]))
         for x, y in itertools.pairwise(vals):

@@ -21,8 +21,9 @@ PALETTE = (("tab:blue", "tab:green"), ("tab:purple", "tab:orange"), ("tab:brown"
 
 
 def plot_data(ds, x: str, where: dict, var=("crlb_m2", "jensen_m2"), nearest: bool = False):
-    """The series a plot draws: {sampler label: {"x": ..., "<var>_mean": ..., "<var>_ci95_low":
-    ..., "<var>_ci95_high": ..., "closed_form_m2": ...}}, from ``summarize``.
+    """The series a plot draws: {sampler label: {"x": ..., "<var>_mean": ...,
+    "<var>_mean_ci95_low": ..., "<var>_mean_ci95_high": ..., "closed_form_m2": ...}}, from
+    ``summarize``.
 
     Every swept axis other than ``x`` and ``sampler`` must be fixed by ``where`` (or hold one
     value); a sampler not fixed gives one series per sampler.
@@ -39,13 +40,14 @@ def plot_data(ds, x: str, where: dict, var=("crlb_m2", "jensen_m2"), nearest: bo
             vals = ", ".join(f"{v:g}" for v in ds[a].values)
             raise InputError("--where", a, f"{a} has {ds.sizes[a]} values ({vals}); fix it, "
                              f"e.g. --where {a}={ds[a].values[len(ds[a]) // 2]:g}")
-    df = summarize(ds, var=list(var), stats=["mean", "ci95"], where=where, nearest=nearest)
+    df = summarize(ds, var=list(var), stats=["mean", "ci95", "closed_form"], where=where,
+                   nearest=nearest)
     out = {}
     for label, g in df.groupby(SAMPLER_DIM, sort=False):
         g = g.sort_values(x)
         out[str(label)] = {"x": g[x].to_numpy(float),
                            **{c: g[c].to_numpy(float) for c in g.columns
-                              if c.endswith(("_mean", "_ci95_low", "_ci95_high"))
+                              if c.endswith(("_mean", "_mean_ci95_low", "_mean_ci95_high"))
                               or c == "closed_form_m2"}}
     return out, df.attrs.get("nearest_taken", {})
 
@@ -65,7 +67,7 @@ def plot_cube(ds, x: str, where: dict, out_png, var=("crlb_m2", "jensen_m2"),
         closed = s.get("closed_form_m2")
         for j, v in enumerate(var):
             color, fmt = PALETTE[k % len(PALETTE)][j % 2], MARKERS.get(v, "o-")
-            y, lo, hi = (s[f"{v}_{c}"] for c in ("mean", "ci95_low", "ci95_high"))
+            y, lo, hi = (s[f"{v}_{c}"] for c in ("mean", "mean_ci95_low", "mean_ci95_high"))
             if ratio:
                 y, lo, hi = y / closed, lo / closed, hi / closed
             name = LABELS.get(v, v) + (f", {label}" if many else "")

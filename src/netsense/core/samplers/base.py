@@ -58,6 +58,7 @@ class Sampler:
     SUMMARY: ClassVar[str] = ""
     TABLE_COLUMNS: ClassVar[dict] = {}
     AXIS_LABELS: ClassVar[dict] = {}
+    SIZE_PARAMS: ClassVar[tuple] = ()  # the parameters that set how many nodes a network holds
     guard_m: float = field(default=0.0, kw_only=True)
 
     def __post_init__(self):

@@ -42,6 +42,7 @@ class DiskSampler(Sampler):
     TABLE_COLUMNS: ClassVar[dict] = {"R_m": "radius_m"}
     AXIS_LABELS: ClassVar[dict] = {"radius_m": "window radius R [m]  (paper: R = 500 m, about 870 nodes per "
                                "side at lam = 1/900)"}
+    SIZE_PARAMS = ("radius_m",)
     radius_m: float = 500.0
 
     def __post_init__(self):  # one type per value: 500 and 500.0 are the same entry

@@ -49,6 +49,7 @@ class PlaneSampler(Sampler):
     SUMMARY = "K nearest + far-field mean"
     TABLE_COLUMNS: ClassVar[dict] = {"K": "nearest"}
     AXIS_LABELS: ClassVar[dict] = {"nearest": "explicit nearest nodes per side K  [count]"}
+    SIZE_PARAMS = ("nearest",)
     nearest: int = 64
 
     def __post_init__(self):  # one type per value: 64 and numpy's 64 are the same entry

@@ -23,7 +23,8 @@ from netsense.analysis.query import summarize
 from netsense.cli.main import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-ALL_STATS = ["mean", "median", "std", "sem", "ci95", "count", "filled", "quantile:0.9"]
+ALL_STATS = ["mean", "median", "std", "sem", "ci95", "count", "filled", "quantile:0.9", "method",
+             "variance_reduction", "calibrated", "plain", "ratio", "closed_form"]
 # Means of 48 or 240 float64 values summed in another order; eq. (26) in float64.
 REL_TOL = 1e-12
 # The fold coefficients from np.cov against centred power sums (the control variate).
@@ -63,21 +64,21 @@ def check_rows(df, ds):
         assert row["crlb_m2_method"] == r18["method"]
         assert row["crlb_m2_mean"] == pytest.approx(r18["mean"], rel=rel)
         assert row["crlb_m2_sem"] == pytest.approx(r18["sem"], rel=rel)
-        assert row["crlb_m2_ci95_low"] == pytest.approx(r18["lo"], rel=INTERVAL_RTOL)
-        assert row["crlb_m2_ci95_high"] == pytest.approx(r18["hi"], rel=INTERVAL_RTOL)
+        assert row["crlb_m2_mean_ci95_low"] == pytest.approx(r18["lo"], rel=INTERVAL_RTOL)
+        assert row["crlb_m2_mean_ci95_high"] == pytest.approx(r18["hi"], rel=INTERVAL_RTOL)
         assert row["crlb_m2_variance_reduction"] == pytest.approx(
             r18.get("variance_reduction", 1.0), rel=rel)
         # std describes the stored trials, whatever the estimator of the mean
         assert row["crlb_m2_std"] == pytest.approx(p18["std"], rel=REL_TOL)
         assert row["crlb_m2_plain_mean"] == pytest.approx(p18["mean"], rel=REL_TOL)
         assert row["crlb_m2_plain_sem"] == pytest.approx(p18["sem"], rel=REL_TOL)
-        assert row["crlb_m2_plain_ci95_low"] == pytest.approx(p18["lo"], rel=INTERVAL_RTOL)
-        assert row["crlb_m2_plain_ci95_high"] == pytest.approx(p18["hi"], rel=INTERVAL_RTOL)
+        assert row["crlb_m2_plain_mean_ci95_low"] == pytest.approx(p18["lo"], rel=INTERVAL_RTOL)
+        assert row["crlb_m2_plain_mean_ci95_high"] == pytest.approx(p18["hi"], rel=INTERVAL_RTOL)
         assert row["jensen_m2_mean"] == pytest.approx(p23["mean"], rel=REL_TOL)
         assert row["jensen_m2_std"] == pytest.approx(p23["std"], rel=REL_TOL)
         assert row["jensen_m2_sem"] == pytest.approx(p23["sem"], rel=REL_TOL)
-        assert row["jensen_m2_ci95_low"] == pytest.approx(p23["lo"], rel=INTERVAL_RTOL)
-        assert row["jensen_m2_ci95_high"] == pytest.approx(p23["hi"], rel=INTERVAL_RTOL)
+        assert row["jensen_m2_mean_ci95_low"] == pytest.approx(p23["lo"], rel=INTERVAL_RTOL)
+        assert row["jensen_m2_mean_ci95_high"] == pytest.approx(p23["hi"], rel=INTERVAL_RTOL)
         for v, t in (("crlb_m2", y), ("jensen_m2", x)):
             stored = t[~np.isnan(t)]
             assert row[f"{v}_median"] == pytest.approx(np.median(stored), rel=REL_TOL)
@@ -86,7 +87,7 @@ def check_rows(df, ds):
             assert row[f"{v}_stored"] == n_trials
             assert row[f"{v}_unfilled"] == int(np.isnan(t).sum())
             assert row[f"{v}_nonfinite"] == int(np.isinf(t).sum())
-            assert row[f"{v}_ci95_calibrated"] is False  # fewer than 1 000 trials
+            assert row[f"{v}_mean_ci95_calibrated"] is False  # fewer than 1 000 trials
         assert row["closed_form_m2"] == pytest.approx(closed, rel=REL_TOL)
         assert row["crlb_m2_mean_over_closed_form"] == pytest.approx(r18["mean"] / closed,
                                                                      rel=rel)
