@@ -45,10 +45,11 @@ class Cube:
 
 def build(raw: dict, where: Path) -> Cube:
     """A cube of ``raw`` assembled from its shards, computed here."""
-    from netsense.pipeline.assembly import assemble, code_versions
+    from netsense.pipeline.assembly import assemble
     from netsense.pipeline.config import resolve
     from netsense.pipeline.plan import plan
     from netsense.pipeline.shard import run_shard
+    from netsense.pipeline.template import code_versions
 
     cfg = resolve(copy.deepcopy(raw))
     files = []

@@ -21,10 +21,11 @@ import netsense
 from netsense.cli.main import main
 from netsense.core.closed_form import theorem2_m2
 from netsense.core.stats import cv_estimate, mean_estimate
-from netsense.pipeline.assembly import assemble, code_versions
+from netsense.pipeline.assembly import assemble
 from netsense.pipeline.config import resolve
 from netsense.pipeline.plan import plan
 from netsense.pipeline.shard import run_shard
+from netsense.pipeline.template import code_versions
 
 RAW = {
     "name": "query", "seed": 5, "trials": 2000, "block_trials": 1000, "shard_blocks": 2,

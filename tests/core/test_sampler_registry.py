@@ -54,16 +54,20 @@ class BinomialSampler(Sampler):
     count: int = 50
 
     def __post_init__(self):
+        super().__post_init__()  # the guard zone, common to every kind
         object.__setattr__(self, "count", check_positive_int("sampler.count", self.count))
 
-    def key(self):
+    def _key(self):
         return f"binomial;N={self.count}"
 
-    def label(self):
+    def _label(self):
         return f"binomial-N{self.count}"
 
-    def describe(self):
+    def _describe(self):
         return f"binomial, N={self.count}"
+
+    def nodes_per_trial(self, lam):
+        return float(self.count)
 
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         r2 = 300.0**2 * rng.uniform(size=(n_trials, self.count))

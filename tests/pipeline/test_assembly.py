@@ -17,11 +17,13 @@ import numpy as np
 import pytest
 
 import netsense
-from netsense.pipeline.assembly import assemble, code_versions, reusable_cells, snapshot_path
+from netsense.pipeline.assembly import assemble
 from netsense.pipeline.config import resolve
 from netsense.pipeline.plan import plan
+from netsense.pipeline.reuse import reusable_cells, snapshot_path
 from netsense.pipeline.shard import run_shard
 from netsense.pipeline.store import load_arrays
+from netsense.pipeline.template import code_versions
 
 BASE = {
     "name": "inc", "seed": 11, "trials": 1500, "block_trials": 500, "shard_blocks": 2,
@@ -116,7 +118,7 @@ def test_incremental_equals_fresh(tmp_path, change):
 
 def test_reused_cells_read_no_shard(tmp_path, monkeypatch):
     """Only the new cells' shard files are opened."""
-    import netsense.pipeline.assembly as cube_mod
+    import netsense.pipeline.cells as cube_mod
 
     run = tmp_path / "run"
     build(run, config())
@@ -217,7 +219,7 @@ def test_same_label_other_sampler_is_not_reused(tmp_path):
     b = copy.deepcopy(a)
     b["sampler"] = [{"kind": "disk", "radius_m": 500.0000001}]
     cfg = resolve(b)
-    from netsense.pipeline.assembly import cube_attrs
+    from netsense.pipeline.template import cube_attrs
 
     reuse, why = reusable_cells(cfg, snapshot_path(run / "cube.zarr"), cube_attrs(cfg, code_versions(cfg)))
     assert reuse == {} and why == "no cell in common"
@@ -228,7 +230,7 @@ def test_no_reuse_from_incomplete_or_other_code(tmp_path):
     build(run, config())
     prev = snapshot_path(run / "cube.zarr")
     cfg = resolve(config(gamma=[2.5, 4.0, 5.0]))
-    from netsense.pipeline.assembly import cube_attrs
+    from netsense.pipeline.template import cube_attrs
 
     reuse, _ = reusable_cells(cfg, prev, cube_attrs(cfg, code_versions(cfg)))
     assert len(reuse) == 2 * 2 * 3

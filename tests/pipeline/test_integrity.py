@@ -22,12 +22,13 @@ import netsense
 from netsense.cli.main import main
 from netsense.core.blocks import simulate_block
 from netsense.errors import CubeError
-from netsense.pipeline.assembly import assemble, code_versions, scales_m2
+from netsense.pipeline.assembly import assemble
 from netsense.pipeline.config import resolve
 from netsense.pipeline.cube import FORMAT, FORMATS
 from netsense.pipeline.integrity import scan, verify
 from netsense.pipeline.plan import cell_slots, plan
 from netsense.pipeline.shard import run_shard
+from netsense.pipeline.template import code_versions, scales_m2
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BASE = {
@@ -232,8 +233,9 @@ def test_old_formats_are_read_as_today_bit_for_bit(tmp_path):
         assert ds.sampler.values.tolist() == ["plane-K8"]
         assert json.loads(str(ds.sampler_spec.values[0])) == {"beam": "full", "kind": "plane",
                                                              "nearest": 8}
-        for cell, _, _, i, j in cell_slots(cfg):
-            blocks = [simulate_block(cfg.seed, cell.sampler, cell.lam, cell.gamma, b,
+        for cell, _, _, idx in cell_slots(cfg):
+            i, j = idx["lam"], idx["gamma"]
+            blocks = [simulate_block(cfg.seed, cell.sampler, cell.param("lam_t"), cell.gamma, b,
                                      cfg.block_trials) for b in range(2)]
             for var, f in (("crlb_m2", "g18"), ("jensen_m2", "g23")):
                 want = scale[:, :, None] * np.concatenate([b[f] for b in blocks])[None, None]

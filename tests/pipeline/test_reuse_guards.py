@@ -21,19 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netsense.pipeline import assembly
-from netsense.pipeline.assembly import (
-    CHUNK_META_KEYS,
-    SHARD_STATS,
-    assemble,
-    code_versions,
-    cube_attrs,
-    reusable_cells,
-    snapshot_path,
-)
+from netsense.pipeline import template
+from netsense.pipeline.assembly import assemble
 from netsense.pipeline.config import resolve
 from netsense.pipeline.plan import plan
+from netsense.pipeline.reuse import CHUNK_META_KEYS, SHARD_STATS, reusable_cells, snapshot_path
 from netsense.pipeline.shard import run_shard
+from netsense.pipeline.template import code_versions, cube_attrs
 
 # 2 sampler entries x 2 lam x 1 gamma = 4 cells, one shard each, one trial chunk per (M, rho)
 RAW = {
@@ -292,8 +286,8 @@ def test_a_chunk_layout_other_than_one_file_per_chunk_refuses(stored, tmp_path, 
     """Cubes written with another chunk key encoding (both the stored one and the new one, so
     their metadata agree): no cell is linked, and the log says why (not that the stored
     cells' chunks were missing)."""
-    real = assembly.codecs
-    monkeypatch.setattr(assembly, "codecs", lambda: {
+    real = template.codecs
+    monkeypatch.setattr(template, "codecs", lambda: {
         **real(), "chunk_key_encoding": {"name": "v2", "separator": "."}})
     r = tmp_path / "v2"
     build(r, RAW, blocks=stored / "blocks")

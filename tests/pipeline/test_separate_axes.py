@@ -84,9 +84,10 @@ def test_layout_of_a_separate_sweep():
                              (1 / 225, 1 / 225)]
     shards = plan(cfg)
     # every cell names its two sides; cells sharing a side density name the same directory
-    tx = {(s.cell.lam, s.cell.gamma): s.params(cfg)["sides"]["tx"]["dir"] for s in shards}
+    tx = {(s.cell.param("lam_t"), s.cell.gamma): s.params(cfg)["sides"]["tx"]["dir"]
+          for s in shards}
     for s in shards:
-        assert s.params(cfg)["sides"]["tx"]["dir"] == tx[s.cell.lam, s.cell.gamma]
+        assert s.params(cfg)["sides"]["tx"]["dir"] == tx[s.cell.param("lam_t"), s.cell.gamma]
     assert len(set(tx.values())) == 4  # 2 lam_t x 2 gamma
 
 
@@ -282,7 +283,7 @@ def test_separate_axes_at_equal_values_are_the_tied_sweep(entry, beam, gamma):
     from netsense.core.expectations import g23_mean
     from netsense.core.mc import mc_point
     from netsense.core.samplers import sampler_from_mapping
-    from netsense.pipeline.assembly import closed_form_grid, control_mean_grid, scales_m2
+    from netsense.pipeline.template import closed_form_grid, control_mean_grid, scales_m2
 
     spec = sampler_from_mapping(dict(entry), "sampler")
     lams, Ms = ["1/900", "4/900"], [1, 4]

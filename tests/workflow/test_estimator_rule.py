@@ -47,5 +47,5 @@ def test_estimator_layout_missing_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("netsense: error: estimator.layouts[0]: got "
                                    "'data/layouts/nowhere.json'; file not found (paths are "
-                                   "relative to the project root)")
+                                   "relative to the working directory, where results/ go)")
     assert not (wd / "results").exists()

@@ -205,7 +205,8 @@ def test_readme_run_command_default_config(workdir):
         assert f"results/default/{f}" in proc.stderr, f
     # its closing lines are the README's, line for line (no placeholder, no second report line)
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("`make run` prints where\nthe results are:\n\n```\n", 1)[1]
+    block = readme.split("`make run` ends by saying where everything is (real output):\n\n```\n",
+                         1)[1]
     want = block.split("```", 1)[0].splitlines()
     err = proc.stderr.splitlines()
     tail = err[max(i for i, x in enumerate(err) if x.startswith("netsense: done. Results:")):]

@@ -20,9 +20,10 @@ from netsense.core.closed_form import lemma3_inv_sum
 from netsense.core.expectations import g23_mean
 from netsense.core.samplers import PlaneSampler
 from netsense.core.stats import CV_FOLDS, Z95, mean_estimate
-from netsense.pipeline.assembly import cube_attrs, read_shards, write_cell, write_template
+from netsense.pipeline.cells import read_shards, write_cell
 from netsense.pipeline.config import resolve
 from netsense.pipeline.plan import plan
+from netsense.pipeline.template import cube_attrs, write_template
 
 pytestmark = pytest.mark.slow
 NETSENSE = str(Path(sys.executable).parent / "netsense")
@@ -43,11 +44,12 @@ def cubes(tmp_path_factory):
     part = wd / "partial.zarr"
     chunks = write_template(c, part, cube_attrs(c))
     label = c.sampler_labels[0]
-    write_cell(c, part, chunks, 0, 0, 0, samples[(label, None, c.lam[0], c.gamma[0])])
+    write_cell(c, part, chunks, 0, {"lam": 0, "gamma": 0},
+               samples[(label, None, c.lam[0], c.gamma[0])])
     import xarray as xr
 
     g = samples[(label, None, c.lam[0], c.gamma[1])]
-    scale = netsense.pipeline.assembly.scales_m2(c)[None, :, :, None, None, None]
+    scale = netsense.pipeline.template.scales_m2(c)[None, :, :, None, None, None]
     xr.Dataset({
         "crlb_m2": (netsense.pipeline.axes.DIMS, scale * g["g18"][None, None, None, None, None, :1000]),
         "jensen_m2": (netsense.pipeline.axes.DIMS, scale * g["g23"][None, None, None, None, None, :1000]),

@@ -19,10 +19,9 @@ import numpy as np
 from ..core.closed_form import lemma3_inv_sum
 from ..core.expectations import g23_mean
 from ..core.stats import cv_estimate, mean_estimate
+from ..core.variables import CONTROLS
 from ..pipeline.axes import PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM, param_dims
 from ..pipeline.cube import CONTROL_MEAN, entries
-
-CONTROLS = {"crlb_m2": "jensen_m2"}  # variable -> its control variate (same trials)
 
 
 def control_factor(entry, lam: float, gamma: float) -> float:

@@ -8,11 +8,12 @@ import warnings
 from pathlib import Path
 
 from ..errors import CorruptFileError
-from ..pipeline.assembly import assemble, code_versions
+from ..pipeline.assembly import assemble
 from ..pipeline.cluster.jobenv import job_dask_options
 from ..pipeline.cluster.supervisor import release_embedded
 from ..pipeline.config import resolve
 from ..pipeline.plan import plan
+from ..pipeline.template import code_versions
 
 
 def cmd_assemble(args):

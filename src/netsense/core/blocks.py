@@ -1,7 +1,7 @@
 """Blocks of Monte Carlo trials of eq. (18) and eq. (23) of [1] over random networks: the kernel.
 
 A block samples ``block_trials`` independent networks of one cell and returns the geometric
-factors per trial (:data:`FIELDS`):
+factors per trial (:data:`FIELDS`, the per-trial variables of :mod:`netsense.core.variables`):
 
 * ``g18 = tr(G^-1)`` with G = sum_kl L_k L_l (u_k+u_l)(u_k+u_l)^T   (eq. 18 without c^2/(M M eta))
 * ``g23 = 2 / (A_t A_r)``                                            (eq. 23 integrand, same units)
@@ -44,8 +44,8 @@ from .beam import beam_key, beam_node_factor
 from .fisher import LegStats, crlb_geometric, jensen_geometric
 from .samplers.base import Sampler
 from .seeding import block_rng, stream_key
+from .variables import FIELDS
 
-FIELDS = ("g18", "g23")  # what a block returns per trial
 SIDES = ("tx", "rx")
 LEG_FIELDS = LegStats._fields  # what one side contributes per trial
 

@@ -1,33 +1,61 @@
-"""The swept axes of a sweep and of its cube: one definition each.
+"""The swept axes of a sweep and of its cube: one table, every other place derives from it.
 
-Each :class:`Axis` says how the config names it (``sweep.<name>``), its units and long name in
-the cube, how a value is parsed (``lam`` also takes ``1/900``), what a log-log slope is fitted
-against and what the theory predicts for it, and how a figure labels it. The config, the cube,
-the queries, the fits and the figures read the axes from here; adding a swept axis starts here.
+Each :class:`Axis` is one row: how the config names it (``sweep.<name>``), its units and long
+name in the cube, how a value is parsed (``lam`` also takes ``1/900``), which of the network's
+parameters it sets (:attr:`Axis.sets`: Theorem 2's M_t, M_r, rho_s_db, lam_t, lam_r, gamma),
+and its *role*:
+
+* ``shape``: its values are sampled: every value gets its own networks (a cell per value, the
+  sampled blocks keyed by it). lam and gamma.
+* ``scale``: it scales every sample exactly (S is linear in M_t M_r rho_s with full beam gain),
+  so one sampled layout serves every value; the cube broadcasts the samples along it. M and
+  rho_s. (A non-full beam model makes M_t shape its TX samples: the plan then samples each value,
+  :meth:`netsense.pipeline.config.SweepConfig.sampled_M`.)
+
+A *tied* axis (``M``, ``lam``) sets a parameter of both sides; its *separate* pair (``M_t`` and
+``M_r``, ``lam_t`` and ``lam_r``) sets each side's own (:attr:`Axis.tied` names the tied axis a
+separate one replaces). A sweep gives a tied axis or both of its pair. The rows' order is the
+cube's dimension order. The config (keys, parsing, the tied/separate rule, the reference point),
+the plan (cells over the shape axes), the cube (dims, coordinates, units), Theorem 2 and the
+control means (over the network parameters), queries (``--where``), the slope fits and the
+figures all read the axes from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..inputs import parse_density, parse_number
 
+SHAPE, SCALE = "shape", "scale"
+# Theorem 2's network parameters (eq. 26), which the axes set: per side (TX, RX) and shared.
+NETWORK_PARAMS = ("M_t", "M_r", "rho_s_db", "lam_t", "lam_r", "gamma")
+
 
 @dataclass(frozen=True)
 class Axis:
-    """One swept parameter.
+    """One swept parameter: a row of the table.
 
     name : str
         Config key under ``sweep`` and cube dimension.
     units, long_name : str
         Cube attributes.
+    role : str
+        ``shape`` (sampled per value) or ``scale`` (an exact scaling of every sample).
+    sets : tuple of str
+        The network parameters (:data:`NETWORK_PARAMS`) it sets: both sides' for a tied axis.
+    tied : str or None
+        For one of a separate pair, the tied axis it replaces (with its partner).
+    paper : float
+        The value of Section III of [1] (the reference point of figures and studies, where the
+        sweep has it).
     integer : bool
         Integer values (stored as int64).
     parse : callable(field, value) -> float
-        Parses a typed value (``--where``, ``plot.reference``).
+        Parses a typed value (config, ``--where``, ``plot.reference``).
     fit : str or None
         Name of the slope axis in slopes tables, or None if no slope is fitted along it.
     fit_label : str
@@ -40,11 +68,25 @@ class Axis:
         Matplotlib axis label with units.
     log_x : bool
         Log scale on a figure's x axis.
+    items : dict
+        JSON schema of one value (the config schema's ``sweep.<name>`` is derived from it).
+    description : str
+        What ``sweep.<name>`` means, with its unit (the config reference shows it).
+    default : float or None
+        The value of a sweep that does not give the axis (it is then no cube dim); None: every
+        sweep gives it (or, for a tied axis, its pair).
+    factor : callable(values) -> ndarray, optional
+        For a scale axis that sets no parameter of Theorem 2: the exact factor by which it
+        multiplies every sample (and the closed form) at each value.
     """
 
     name: str
     units: str
     long_name: str
+    role: str
+    sets: tuple[str, ...]
+    paper: float
+    tied: str | None = None
     integer: bool = False
     parse: Callable[[str, object], float] = parse_number
     fit: str | None = None
@@ -53,6 +95,15 @@ class Axis:
     theory: Callable[[float], float] | None = None
     plot_label: str = ""
     log_x: bool = False
+    items: dict = field(default_factory=lambda: {"type": "number"})
+    description: str = ""
+    default: float | None = None
+    factor: Callable[[np.ndarray], np.ndarray] | None = None
+
+    @property
+    def density(self) -> bool:
+        """A density axis (shown as ``1/900`` in tables)."""
+        return self.parse is parse_density
 
 
 def _log_product(v):
@@ -71,67 +122,119 @@ def _half_gamma(g):
     return -g / 2.0  # eq. (26): the bound scales as (lam_t lam_r)^(-gamma/2)
 
 
-M = Axis("M", "1", "antennas per TX and per RX (M_t = M_r = M)", integer=True, fit="M",
-         fit_label="log(M_t M_r)", fit_x=_log_product, theory=lambda g: -1.0,
-         plot_label="antennas per node $M = M_t = M_r$", log_x=True)
-RHO_S = Axis("rho_s_db", "dB", "normalized SNR rho_s", fit="rho_s", fit_label="log rho_s",
-             fit_x=_log_db, theory=lambda g: -1.0, plot_label=r"normalized SNR $\rho_s$ [dB]")
-LAM = Axis("lam", "m^-2", "TX and RX density (lam_t = lam_r = lam)", parse=parse_density,
-           fit="lam", fit_label="log(lam_t lam_r)", fit_x=_log_product, theory=_half_gamma,
-           plot_label=r"density $\lambda = \lambda_t = \lambda_r$ [m$^{-2}$]", log_x=True)
-GAMMA = Axis("gamma", "1", "path-loss exponent", plot_label=r"path-loss exponent $\gamma$")
-# The paper's four network parameters as separate axes (a sweep gives M or both M_t and M_r,
-# lam or both lam_t and lam_r): eq. (26) is -1 in log M_t and in log M_r, -gamma/2 in log lam_t
-# and in log lam_r.
-M_T = Axis("M_t", "1", "antennas per TX", integer=True, fit="M_t", fit_label="log M_t",
-           fit_x=_log, theory=lambda g: -1.0, plot_label="TX antennas $M_t$", log_x=True)
-M_R = Axis("M_r", "1", "antennas per RX", integer=True, fit="M_r", fit_label="log M_r",
-           fit_x=_log, theory=lambda g: -1.0, plot_label="RX antennas $M_r$", log_x=True)
-LAM_T = Axis("lam_t", "m^-2", "TX density", parse=parse_density, fit="lam_t",
-             fit_label="log lam_t", fit_x=_log, theory=_half_gamma,
-             plot_label=r"TX density $\lambda_t$ [m$^{-2}$]", log_x=True)
-LAM_R = Axis("lam_r", "m^-2", "RX density", parse=parse_density, fit="lam_r",
-             fit_label="log lam_r", fit_x=_log, theory=_half_gamma,
-             plot_label=r"RX density $\lambda_r$ [m$^{-2}$]", log_x=True)
+def _minus_one(g):
+    return -1.0  # eq. (26): the bound scales as 1/(M_t M_r rho_s)
+
+
+COUNTS = {"type": "integer", "minimum": 1}
+DENSITIES = {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                       {"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*/\s*[0-9.eE+-]+\s*$"}]}
+
+
+# The table, in the cube's dimension order. eq. (26) is -1 in log M_t, log M_r and log rho_s,
+# -gamma/2 in log lam_t and in log lam_r (a tied axis: -1 and -gamma/2 against the product).
+AXES_TABLE = (
+    Axis("M", "1", "antennas per TX and per RX (M_t = M_r = M)", SCALE, ("M_t", "M_r"), 4,
+         integer=True, fit="M", fit_label="log(M_t M_r)", fit_x=_log_product, theory=_minus_one,
+         plot_label="antennas per node $M = M_t = M_r$", log_x=True,
+         items=COUNTS,
+         description='Antennas per node, M_t = M_r = M [count]. Tied; or give both M_t and M_r instead.'),
+    Axis("M_t", "1", "antennas per TX", SCALE, ("M_t",), 4, tied="M", integer=True, fit="M_t",
+         fit_label="log M_t", fit_x=_log, theory=_minus_one, plot_label="TX antennas $M_t$",
+         log_x=True,
+         items=COUNTS,
+         description='Antennas per TX M_t [count]; with M_r, instead of M.'),
+    Axis("M_r", "1", "antennas per RX", SCALE, ("M_r",), 4, tied="M", integer=True, fit="M_r",
+         fit_label="log M_r", fit_x=_log, theory=_minus_one, plot_label="RX antennas $M_r$",
+         log_x=True,
+         items=COUNTS,
+         description='Antennas per RX M_r [count]; with M_t, instead of M.'),
+    Axis("rho_s_db", "dB", "normalized SNR rho_s", SCALE, ("rho_s_db",), 120.0, fit="rho_s",
+         fit_label="log rho_s", fit_x=_log_db, theory=_minus_one,
+         plot_label=r"normalized SNR $\rho_s$ [dB]",
+         description='Normalized SNR rho_s [dB].'),
+    Axis("lam", "m^-2", "TX and RX density (lam_t = lam_r = lam)", SHAPE, ("lam_t", "lam_r"),
+         1.0 / 900.0, parse=parse_density, fit="lam", fit_label="log(lam_t lam_r)",
+         fit_x=_log_product, theory=_half_gamma,
+         plot_label=r"density $\lambda = \lambda_t = \lambda_r$ [m$^{-2}$]", log_x=True,
+         items=DENSITIES,
+         description='Node density lam_t = lam_r [per m^2]; a fraction like "1/900" is '
+                     'accepted. Tied; or give both lam_t and lam_r instead.'),
+    Axis("lam_t", "m^-2", "TX density", SHAPE, ("lam_t",), 1.0 / 900.0, tied="lam",
+         parse=parse_density, fit="lam_t", fit_label="log lam_t", fit_x=_log,
+         theory=_half_gamma, plot_label=r"TX density $\lambda_t$ [m$^{-2}$]", log_x=True,
+         items=DENSITIES,
+         description='TX density lam_t [per m^2]; with lam_r, instead of lam. A fraction like '
+                     '"1/900" is accepted.'),
+    Axis("lam_r", "m^-2", "RX density", SHAPE, ("lam_r",), 1.0 / 900.0, tied="lam",
+         parse=parse_density, fit="lam_r", fit_label="log lam_r", fit_x=_log,
+         theory=_half_gamma, plot_label=r"RX density $\lambda_r$ [m$^{-2}$]", log_x=True,
+         items=DENSITIES,
+         description='RX density lam_r [per m^2]; with lam_t, instead of lam. A fraction like '
+                     '"1/900" is accepted.'),
+    Axis("gamma", "1", "path-loss exponent", SHAPE, ("gamma",), 2.5,
+         plot_label=r"path-loss exponent $\gamma$",
+         items={"type": "number", "exclusiveMinimum": 0},
+         description='Path-loss exponent gamma [-]; > 2 for the plane sampler and the closed forms.'),
+)
+AXES = {a.name: a for a in AXES_TABLE}
+ORDER = tuple(AXES)  # the cube's order of its parameter dims
+# A tied axis and its separate pair, from the table.
+SEPARATE = {t.name: tuple(a for a in AXES_TABLE if a.tied == t.name)
+            for t in AXES_TABLE if any(a.tied == t.name for a in AXES_TABLE)}
+# The axes every sweep gives (a tied one or its pair): the paper's four, M, rho_s, lam, gamma.
+PAPER_AXES = tuple(a for a in AXES_TABLE if a.tied is None and a.default is None)
 # The slope along the diagonal of a (lam_t, lam_r) grid, against log(lam_t lam_r): a fit of its
 # own (fits.py), named here so that tables and the summary know it.
 LAM_PRODUCT_FIT = "lam_t*lam_r"
-
-PARAM_AXES = (M, RHO_S, LAM, GAMMA)  # the tied cube's order, after the sampler dimension
-SEPARATE = {"M": (M_T, M_R), "lam": (LAM_T, LAM_R)}  # a tied axis and its separate pair
-AXES = {a.name: a for a in (*PARAM_AXES, M_T, M_R, LAM_T, LAM_R)}
-FIT_AXES = (RHO_S, M, LAM)  # the order of the rows of slopes.csv (tied cubes)
 SAMPLER_DIM = "sampler"
 TRIAL_DIM = "trial"
-DIMS = (SAMPLER_DIM, *(a.name for a in PARAM_AXES), TRIAL_DIM)
-PARAM_DIMS = tuple(a.name for a in PARAM_AXES)
-M_DIMS = ("M", "M_t", "M_r")  # antenna axes: one layout serves them all with full beam gain
-LAM_DIMS = ("lam", "lam_t", "lam_r")  # density axes: each value is sampled
+PARAM_DIMS = tuple(a.name for a in PAPER_AXES)  # the parameter dims of a tied paper cube
+DIMS = (SAMPLER_DIM, *PARAM_DIMS, TRIAL_DIM)
+# The axes that set a parameter of the network's antennas, or of its densities.
+M_DIMS = tuple(a.name for a in AXES_TABLE if set(a.sets) & {"M_t", "M_r"})
+LAM_DIMS = tuple(a.name for a in AXES_TABLE if set(a.sets) & {"lam_t", "lam_r"})
+# Section III of [1]: the point figures and studies hold fixed by default, where on the axes.
+PAPER_POINT = {a.name: a.paper for a in AXES_TABLE}
 
 
-def layout_axes(separate_M: bool = False, separate_lam: bool = False) -> tuple[Axis, ...]:
-    """The cube's parameter axes, in order: the antenna axes (M, or M_t and M_r), rho_s, the
-    density axes (lam, or lam_t and lam_r), gamma. Tied axes give :data:`PARAM_AXES`."""
-    m = SEPARATE["M"] if separate_M else (M,)
-    lam = SEPARATE["lam"] if separate_lam else (LAM,)
-    return (*m, RHO_S, *lam, GAMMA)
-
-
-CANONICAL = ("M", "M_t", "M_r", "rho_s_db", "lam", "lam_t", "lam_r", "gamma")
+def sweep_axes(names) -> tuple[Axis, ...]:
+    """The rows of the axes a sweep gives, in the cube's order."""
+    return tuple(a for a in AXES_TABLE if a.name in names)
 
 
 def param_dims(ds) -> tuple[str, ...]:
     """The parameter dims of a cube (or any selection of it, anything with ``dims``), in the
-    cube's order (:func:`layout_axes`): :data:`PARAM_DIMS` for tied axes."""
-    return tuple(d for d in CANONICAL if d in ds.dims)
+    cube's order."""
+    return tuple(d for d in ORDER if d in ds.dims)
 
 
 def fit_axes(dims) -> tuple[Axis, ...]:
-    """The slope axes of a cube with parameter ``dims``, in slopes.csv order."""
-    order = ("rho_s_db", "M", "M_t", "M_r", "lam", "lam_t", "lam_r")
-    return tuple(AXES[d] for d in order if d in dims)
+    """The slope axes of a cube with parameter ``dims``, in slopes.csv order (the scaling axes
+    first, rho_s before the antennas, then the densities)."""
+    rank = {"rho_s_db": 0}
+    fitted = [a for a in AXES_TABLE if a.fit is not None and a.name in dims]
+    return tuple(sorted(fitted, key=lambda a: (a.role != SCALE, rank.get(a.name, 1))))
 
 
-# Section III of [1]: the point figures and studies hold fixed by default, where on the axes.
-PAPER_POINT = {"M": 4, "rho_s_db": 120.0, "lam": 1.0 / 900.0, "gamma": 2.5,
-               "M_t": 4, "M_r": 4, "lam_t": 1.0 / 900.0, "lam_r": 1.0 / 900.0}
+def sweep_schema() -> dict:
+    """The config schema's ``sweep`` properties and required keys, from the table."""
+    props = {a.name: {"type": "array", "minItems": 1, "uniqueItems": True, "items": a.items,
+                      "description": a.description} for a in AXES_TABLE}
+    required = [a.name for a in AXES_TABLE if a.tied is None and a.default is None
+                and a.name not in SEPARATE]
+    return {"properties": props, "required": required}
+
+
+def scale_factor(cfg_values: dict, dims) -> np.ndarray | float:
+    """The product of the extra exact factors (:attr:`Axis.factor`) of the scale axes a sweep
+    gives, broadcast over ``dims``; 1.0 where none has one."""
+    out = 1.0
+    dims = list(dims)
+    for d in dims:
+        a = AXES[d]
+        if a.role == SCALE and a.factor is not None:
+            shape = [1] * len(dims)
+            shape[dims.index(d)] = -1
+            out = out * np.asarray(a.factor(np.asarray(cfg_values[d], float))).reshape(shape)
+    return out

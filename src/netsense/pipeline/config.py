@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 from jsonschema import Draft202012Validator
 
@@ -26,7 +27,18 @@ from ..core.samplers import Sampler, parameter_names, sampler_from_mapping, sche
 from ..core.system import SystemParams
 from ..errors import InputError
 from ..files import read_text
-from .axes import AXES, PAPER_POINT, SEPARATE, layout_axes
+from .axes import (
+    AXES,
+    LAM_DIMS,
+    M_DIMS,
+    PAPER_POINT,
+    SAMPLER_DIM,
+    SEPARATE,
+    SHAPE,
+    TRIAL_DIM,
+    sweep_axes,
+    sweep_schema,
+)
 from .schema import safe_load, schema_file
 
 # Config keys that do not shape the cube: changing them re-draws figures and tables, never
@@ -45,8 +57,10 @@ def view_config(raw: dict) -> dict:
 
 
 def schema() -> dict:
-    """The config schema, with the sampler entry and beam models filled in from the registries."""
+    """The config schema, with the sweep's axes, the sampler entry and the beam models filled in
+    from the axes table and the registries."""
     sch = schema_file()
+    sch["properties"]["sweep"].update(sweep_schema())
     entry = sch["$defs"]["sampler"]
     entry["properties"] = {**schema_properties(), **entry.get("properties", {})}
     entry["properties"]["beam"]["enum"] = list(BEAM_MODELS)
@@ -167,10 +181,12 @@ def _describe(err, prefix: str = "") -> InputError:
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """The validated, normalized sweep. Axes are sorted ascending.
+    """The validated, normalized sweep.
 
-    ``M`` and ``lam`` hold the tied axes (M_t = M_r = M, lam_t = lam_r = lam) and are empty
-    where the sweep gives the separate pairs ``M_t``/``M_r`` and ``lam_t``/``lam_r`` instead.
+    ``values`` holds the axes the sweep gives ({axis name: its values, sorted ascending}), rows of
+    :data:`netsense.pipeline.axes.AXES_TABLE`: a tied axis (``M``: M_t = M_r, ``lam``:
+    lam_t = lam_r) or both of its separate pair. ``cfg.<axis>`` reads one (empty where the sweep
+    does not give it); everything else about the axes derives from the table.
     """
 
     name: str
@@ -178,10 +194,7 @@ class SweepConfig:
     trials: int
     block_trials: int
     shard_blocks: int
-    M: tuple[int, ...]
-    rho_s_db: tuple[float, ...]
-    lam: tuple[float, ...]
-    gamma: tuple[float, ...]
+    values: dict
     samplers: tuple[Sampler, ...]
     beams: tuple[str, ...]  # TX beam model per sampler entry (full: the paper's Remark 1)
     system: SystemParams
@@ -190,45 +203,51 @@ class SweepConfig:
     reference: dict
     dask: dict
     raw: dict = field(compare=False, repr=False)
-    M_t: tuple[int, ...] = ()
-    M_r: tuple[int, ...] = ()
-    lam_t: tuple[float, ...] = ()
-    lam_r: tuple[float, ...] = ()
+
+    def __getattr__(self, name):
+        if name in AXES:  # an axis the sweep does not give
+            return tuple(self.__dict__.get("values", {}).get(name, ()))
+        raise AttributeError(name)
+
+    @property
+    def param_axes(self) -> tuple:
+        """The cube's parameter axes in order (rows of the axes table)."""
+        return sweep_axes(self.values)
 
     @property
     def separate_M(self) -> bool:
         """The sweep gives M_t and M_r (two cube dims) instead of the tied M."""
-        return bool(self.M_t)
+        return any(AXES[d].tied is not None for d in self.m_dims)
 
     @property
     def separate_lam(self) -> bool:
         """The sweep gives lam_t and lam_r (two cube dims) instead of the tied lam."""
-        return bool(self.lam_t)
-
-    @property
-    def param_axes(self) -> tuple:
-        """The cube's parameter axes in order (:func:`netsense.pipeline.axes.layout_axes`)."""
-        return layout_axes(self.separate_M, self.separate_lam)
+        return any(AXES[d].tied is not None for d in self.lam_dims)
 
     @property
     def dims(self) -> tuple[str, ...]:
         """The cube's dims: sampler, the parameter axes, trial."""
-        return ("sampler", *(a.name for a in self.param_axes), "trial")
+        return (SAMPLER_DIM, *(a.name for a in self.param_axes), TRIAL_DIM)
 
     @property
     def m_dims(self) -> tuple[str, ...]:
         """The antenna dims (``M``, or ``M_t`` and ``M_r``)."""
-        return ("M_t", "M_r") if self.separate_M else ("M",)
+        return tuple(d for d in M_DIMS if d in self.values)
 
     @property
     def lam_dims(self) -> tuple[str, ...]:
         """The density dims (``lam``, or ``lam_t`` and ``lam_r``)."""
-        return ("lam_t", "lam_r") if self.separate_lam else ("lam",)
+        return tuple(d for d in LAM_DIMS if d in self.values)
+
+    @property
+    def shape_dims(self) -> tuple[str, ...]:
+        """The dims whose every value is sampled: the cells' coordinates (role ``shape``)."""
+        return tuple(a.name for a in self.param_axes if a.role == SHAPE)
 
     @property
     def densities(self) -> list[tuple[float, ...]]:
         """Every density point in cube order: (lam,) tied, (lam_t, lam_r) separate."""
-        return list(itertools.product(*(getattr(self, d) for d in self.lam_dims)))
+        return list(itertools.product(*(self.values[d] for d in self.lam_dims)))
 
     @property
     def n_blocks(self) -> int:
@@ -242,14 +261,27 @@ class SweepConfig:
 
     def sampled_M(self, beam: str) -> list[tuple[int | None, int | None]]:
         """(index into the TX antenna axis, M_t) of the separately sampled antenna counts of a
-        beam model: [(None, None)] for ``full`` (one layout serves every M), every value of
-        ``M`` (tied) or ``M_t`` (separate) otherwise (a beam model weights the TXs only)."""
-        tx = self.M_t if self.separate_M else self.M
-        return [(None, None)] if beam == "full" else list(enumerate(tx))
+        beam model: [(None, None)] for ``full`` (one layout serves every M), every value of the
+        axis that sets M_t otherwise (a beam model weights the TXs only)."""
+        (tx,) = [d for d in self.m_dims if "M_t" in AXES[d].sets]
+        return [(None, None)] if beam == "full" else list(enumerate(self.values[tx]))
 
     def axes(self) -> dict:
         """{axis name: its sorted values}, in the cube's order."""
-        return {a.name: list(getattr(self, a.name)) for a in self.param_axes}
+        return {a.name: list(self.values[a.name]) for a in self.param_axes}
+
+    def grids(self, dims=None) -> dict:
+        """{network parameter (:data:`~netsense.pipeline.axes.NETWORK_PARAMS`): its values as an
+        array broadcast over ``dims`` (default: the cube's parameter dims)}, each parameter from
+        the axis that sets it (a tied axis sets both sides' from one array)."""
+        dims = [a.name for a in self.param_axes] if dims is None else list(dims)
+        out = {}
+        for name in dims:
+            shape = [1] * len(dims)
+            shape[dims.index(name)] = -1
+            arr = np.asarray(self.values[name], float).reshape(shape)
+            out.update({p: arr for p in AXES[name].sets})
+        return out
 
 
 def _reference(ref: dict, axes: dict) -> dict:
@@ -271,10 +303,12 @@ def _reference(ref: dict, axes: dict) -> dict:
     return out
 
 
-def _sweep_layout(sw: dict) -> tuple[bool, bool]:
-    """Which pairs the sweep gives separately: (M_t/M_r, lam_t/lam_r); one clear error for a
-    mix of a tied key and its pair, or half a pair."""
-    out = []
+def _sweep_layout(sw: dict) -> tuple[str, ...]:
+    """The axes the sweep gives: every row of the axes table that is not one of a separate pair,
+    or, for a tied axis, its pair instead; one clear error for a mix of a tied key and its pair,
+    or half a pair."""
+    out = [a.name for a in AXES.values() if a.tied is None and a.name not in SEPARATE
+           and (a.default is None or a.name in sw)]
     for tied, (a, b) in SEPARATE.items():
         has = [k for k in (a.name, b.name) if k in sw]
         if tied in sw and has:
@@ -289,8 +323,8 @@ def _sweep_layout(sw: dict) -> tuple[bool, bool]:
         if tied not in sw and not has:
             raise InputError(f"sweep.{tied}", None, f"required key is missing (or give both "
                              f"sweep.{a.name} and sweep.{b.name})")
-        out.append(bool(has))
-    return out[0], out[1]
+        out += [a.name, b.name] if has else [tied]
+    return tuple(a.name for a in sweep_axes(out))
 
 
 def default_analyses(separate_M: bool, separate_lam: bool) -> list[str]:
@@ -354,9 +388,10 @@ def resolve(doc: dict) -> SweepConfig:
     samplers, beams = _samplers(doc, sch)
     sw = doc["sweep"]
     layout = _sweep_layout(sw)
-    doc.setdefault("analyses", default_analyses(*layout))
+    doc.setdefault("analyses", default_analyses(*(any(AXES[n].tied == t for n in layout)
+                                                  for t in ("M", "lam"))))
     axes = {}
-    for ax in layout_axes(*layout):
+    for ax in sweep_axes(layout):
         vals = sorted(int(v) if ax.integer else ax.parse(f"sweep.{ax.name}[{i}]", v)
                       for i, v in enumerate(sw[ax.name]))
         for x, y in itertools.pairwise(vals):
@@ -401,12 +436,10 @@ def resolve(doc: dict) -> SweepConfig:
     return SweepConfig(
         name=doc["name"], seed=int(doc["seed"]), trials=int(doc["trials"]),
         block_trials=int(doc["block_trials"]), shard_blocks=int(doc["shard_blocks"]),
-        M=tuple(axes.get("M", ())), rho_s_db=tuple(axes["rho_s_db"]),
-        lam=tuple(axes.get("lam", ())), gamma=tuple(gamma), samplers=samplers, beams=beams,
+        values={k: tuple(v) for k, v in axes.items()}, samplers=samplers, beams=beams,
         system=SystemParams.from_mapping(doc["system"]),
         trial_chunk=int(doc["cube"]["trial_chunk"]), analyses=tuple(doc["analyses"]),
         reference=reference, dask=dask_cfg, raw=doc,
-        **{k: tuple(axes[k]) for k in ("M_t", "M_r", "lam_t", "lam_r") if k in axes},
     )
 
 

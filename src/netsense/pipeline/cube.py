@@ -36,6 +36,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.variables import VARIABLES
 from ..errors import CubeError
 from .axes import AXES, SAMPLER_DIM, TRIAL_DIM
 from .cubeformat import (  # noqa: F401 - the cube's format, re-exported with the cube
@@ -52,9 +53,7 @@ from .cubeformat import (  # noqa: F401 - the cube's format, re-exported with th
 )
 
 VAR_ATTRS = {
-    "crlb_m2": {"units": "m^2", "long_name": "CRLB tr(S^-1) on the target position, eq. (18)"},
-    "jensen_m2": {"units": "m^2",
-                  "long_name": "Jensen/Cauchy-Schwarz bound 2c^2/(M_r M_t eta A_t A_r), eq. (23)"},
+    **{v.name: {"units": v.units, "long_name": v.long_name} for v in VARIABLES},
     "closed_form_m2": {"units": "m^2", "long_name": "Theorem 2 closed form, eq. (26)"},
     CONTROL_MEAN: {"units": "m^2", "long_name": "exact E[eq. (23)] of the sampler (the control "
                    "variate's known mean; NaN where none is known)"},

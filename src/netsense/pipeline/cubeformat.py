@@ -4,6 +4,7 @@ and :mod:`.integrity` (checking), which import nothing of each other's."""
 
 from __future__ import annotations
 
+from ..core.variables import NAMES
 from ..errors import CubeError
 from .axes import SAMPLER_DIM
 
@@ -12,7 +13,7 @@ FORMAT_ATTR = "netsense_format"
 FORMAT = 3  # what assembly writes
 FORMATS = (1, 2, 3)  # what open_cube reads (module docstring)
 SAMPLERS_ATTR = "samplers"  # format 3: the sampler entries, in cube order
-DATA_VARS = ("crlb_m2", "jensen_m2")  # per-trial variables, over axes.DIMS
+DATA_VARS = NAMES  # the per-trial variables (netsense.core.variables), over axes.DIMS
 CONTROL_MEAN = "control_mean_m2"  # format 3: exact E[jensen_m2] per point
 SAMPLER_COORDS = ("sampler_kind", "sampler_beam", "sampler_spec", "sampler_code_version")
 

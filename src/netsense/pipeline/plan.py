@@ -24,32 +24,44 @@ helper moved, a module split, locals renamed) keeps every cached block.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 
 from ..core.blocks import Stream, fingerprints, streams
 from ..core.samplers import Sampler, sampler_from_mapping
+from .axes import AXES
 from .config import SweepConfig, model_label
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One sampled unit: a sampler entry (sampler and beam model), lam and gamma, and the M of
-    a non-full beam model (``None`` with full gain: the cell then serves every M).
-
-    With separate densities ``lam`` is lam_t and ``lam_r`` is set (``None``: tied, lam_t =
-    lam_r = lam); ``M`` is then M_t (the beam model weights the TXs only)."""
+    """One sampled unit: a sampler entry (sampler and beam model), a value of each shape axis of
+    the sweep (``point``: (axis name, value) pairs in the cube's order, e.g. lam and gamma, or
+    lam_t, lam_r and gamma), and the TX antennas of a non-full beam model (``M_t``; ``None``
+    with full gain: the cell then serves every antenna count)."""
 
     sampler: Sampler
     beam: str
-    M: int | None
-    lam: float
-    gamma: float
-    lam_r: float | None = None
+    M_t: int | None
+    point: tuple[tuple[str, float], ...]
+
+    def param(self, name: str) -> float:
+        """The value of the network parameter ``name`` (``lam_t``, ``lam_r``, ``gamma``)
+        (:data:`netsense.pipeline.axes.NETWORK_PARAMS`), from the axis that sets it."""
+        for axis, value in self.point:
+            if name in AXES[axis].sets:
+                return value
+        raise KeyError(name)
+
+    @property
+    def gamma(self) -> float:
+        return self.param("gamma")
 
     @property
     def sides(self) -> bool:
-        """Separate densities: the blocks are joined from a TX and an RX side."""
-        return self.lam_r is not None
+        """A shape axis sets one side only (separate densities): each side is drawn from a
+        stream of its own, shared with the other cells that have its parameters."""
+        return any(AXES[axis].tied is not None for axis, _ in self.point)
 
     @property
     def label(self) -> str:
@@ -58,17 +70,14 @@ class Cell:
 
     @property
     def key(self) -> tuple:
-        """The cube's key of this cell: (sampler label, M or None, lam, gamma), with lam_r
-        after lam for separate densities."""
-        if self.sides:
-            return (self.label, self.M, self.lam, self.lam_r, self.gamma)
-        return (self.label, self.M, self.lam, self.gamma)
+        """The cube's key of this cell: (sampler label, M_t or None, its shape values)."""
+        return (self.label, self.M_t, *(v for _, v in self.point))
 
     def streams(self, block_trials: int) -> tuple[Stream, ...]:
         """The streams this cell's blocks are drawn from (one per side with separate densities,
         one for both sides of a tied cell)."""
-        return streams(self.sampler, self.gamma, block_trials, self.lam, self.lam_r, self.beam,
-                       self.M)
+        return streams(self.sampler, self.gamma, block_trials, self.param("lam_t"),
+                       self.param("lam_r") if self.sides else None, self.beam, self.M_t)
 
     def stream_key(self, block_trials: int) -> str:
         """The key of this cell's blocks: its streams' keys, joined by ``|``."""
@@ -80,41 +89,43 @@ class Cell:
 
     def describe(self) -> str:
         """The cell in messages: ``plane-K64 lam=0.0025 gamma=4``."""
-        m = "" if self.M is None else f" {self.beam} M={self.M}"
-        lam = f"lam_t={self.lam:.6g} lam_r={self.lam_r:.6g}" if self.sides \
-            else f"lam={self.lam:.6g}"
-        return f"{self.sampler.label()}{m} {lam} gamma={self.gamma:g}"
+        m = "" if self.M_t is None else f" {self.beam} M={self.M_t}"
+        return f"{self.sampler.label()}{m} " + " ".join(f"{a}={_fmt(a, v)}" for a, v in self.point)
+
+    def name(self) -> str:
+        """The readable part of the cell's directory name: ``plane-K64_lam0.0025_gamma4``."""
+        per_m = "" if self.M_t is None else f"_M{self.M_t}"
+        return f"{self.label}{per_m}_" + "_".join(f"{a.replace('_', '')}{_fmt(a, v)}"
+                                                  for a, v in self.point)
 
     def to_params(self) -> dict:
         """The cell as builtin types (Snakemake params, shard file metadata)."""
-        out = {"sampler": self.sampler.to_mapping(), "beam": self.beam,
-               "M": None if self.M is None else int(self.M), "lam": float(self.lam),
-               "gamma": float(self.gamma)}
-        return {**out, "lam_r": float(self.lam_r)} if self.sides else out
+        return {"sampler": self.sampler.to_mapping(), "beam": self.beam,
+                "M_t": None if self.M_t is None else int(self.M_t),
+                "point": [[a, float(v)] for a, v in self.point]}  # ordered (JSON sorts keys)
 
     @classmethod
     def from_params(cls, p: dict) -> Cell:
         """Inverse of :meth:`to_params`."""
         return cls(sampler_from_mapping(p["sampler"]), p["beam"],
-                   None if p["M"] is None else int(p["M"]), float(p["lam"]), float(p["gamma"]),
-                   None if p.get("lam_r") is None else float(p["lam_r"]))
+                   None if p["M_t"] is None else int(p["M_t"]),
+                   tuple((a, float(v)) for a, v in p["point"]))
+
+
+def _fmt(axis: str, v: float) -> str:
+    return f"{v:.6g}" if AXES[axis].density else f"{v:g}"
 
 
 def cell_slots(cfg: SweepConfig):
-    """Every cell of the sweep with its place in the cube: (cell, sampler index, M index or
-    None, lam index, gamma index); sampler-major, then M (non-full beams), lam, gamma. With
-    separate densities the lam index is the pair (lam_t index, lam_r index), lam_r fastest."""
+    """Every cell of the sweep with its place in the cube: (cell, sampler index, M_t index or
+    None, {shape dim: index}); sampler-major, then M_t (non-full beams), then the shape axes in
+    the cube's order (the last fastest)."""
+    dims = cfg.shape_dims
     for k, (spec, beam) in enumerate(zip(cfg.samplers, cfg.beams, strict=True)):
-        for m, M in cfg.sampled_M(beam):
-            if cfg.separate_lam:
-                for i, lam_t in enumerate(cfg.lam_t):
-                    for ir, lam_r in enumerate(cfg.lam_r):
-                        for j, gamma in enumerate(cfg.gamma):
-                            yield Cell(spec, beam, M, lam_t, gamma, lam_r), k, m, (i, ir), j
-                continue
-            for i, lam in enumerate(cfg.lam):
-                for j, gamma in enumerate(cfg.gamma):
-                    yield Cell(spec, beam, M, lam, gamma), k, m, i, j
+        for m, M_t in cfg.sampled_M(beam):
+            for idx in itertools.product(*(range(len(cfg.values[d])) for d in dims)):
+                point = tuple((d, cfg.values[d][i]) for d, i in zip(dims, idx, strict=True))
+                yield Cell(spec, beam, M_t, point), k, m, dict(zip(dims, idx, strict=True))
 
 
 def cells(cfg: SweepConfig) -> list[Cell]:
@@ -129,18 +140,13 @@ def _digest(text: str) -> str:
 def cell_id(cfg: SweepConfig, cell: Cell) -> str:
     """Directory name of a cell (see the module docstring)."""
     key = cell.stream_key(cfg.block_trials)
-    digest = _digest(f"{cfg.seed};{key};{cell.fingerprints(cfg.block_trials)[0]}")
-    per_m = "" if cell.M is None else f"_M{cell.M}"
-    if cell.sides:
-        return (f"{cell.label}{per_m}_lamt{cell.lam:.6g}_lamr{cell.lam_r:.6g}"
-                f"_gamma{cell.gamma:g}_{digest}")
-    return f"{cell.label}{per_m}_lam{cell.lam:.6g}_gamma{cell.gamma:g}_{digest}"
+    return f"{cell.name()}_" + _digest(f"{cfg.seed};{key};{cell.fingerprints(cfg.block_trials)[0]}")
 
 
 def side_prefix(cell: Cell, side: str) -> str:
     """The readable part of a side's directory name (:func:`side_id`)."""
-    lam = cell.lam if side == "tx" else cell.lam_r
-    per_m = "" if cell.M is None or side == "rx" else f"_M{cell.M}"
+    lam = cell.param(f"lam_{side[0]}")
+    per_m = "" if cell.M_t is None or side == "rx" else f"_M{cell.M_t}"
     beam = f"-{cell.beam}" if side == "tx" and cell.beam != "full" else ""
     return f"{side}_{cell.sampler.label()}{beam}{per_m}_lam{lam:.6g}_gamma{cell.gamma:g}_"
 

@@ -1,11 +1,11 @@
 """The paper's Fig. 1 layout: error against M, rho_s, lam and gamma (one panel per axis of
-:data:`netsense.pipeline.axes.PARAM_AXES`), every sampler of the cube overlaid."""
+:data:`netsense.pipeline.axes.PAPER_AXES`), every sampler of the cube overlaid."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...pipeline.axes import FIT_AXES, PARAM_AXES, PARAM_DIMS, SAMPLER_DIM
+from ...pipeline.axes import PAPER_AXES, PARAM_DIMS, SAMPLER_DIM, fit_axes
 from ...pipeline.cube import entries
 from ..estimates import control_mean, estimate
 from .common import lam_text, plt
@@ -125,14 +125,14 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
     n = len(labels)
     fig = pyplot.figure(figsize=(11.5, 5.2 + 2 * (3.0 + 1.3 * n)), constrained_layout=True)
     grid = fig.add_gridspec(2 * (1 + n), 2, height_ratios=([3.0] + [1.3] * n) * 2)
-    axis_of = {a.name: a.fit for a in FIT_AXES}
+    axis_of = {a.name: a.fit for a in fit_axes(PARAM_DIMS)}
     theory_txt = {a.name: f"vs {a.fit_label}, theory {a.theory(ref['gamma']):g}"
-                  for a in FIT_AXES}
+                  for a in fit_axes(PARAM_DIMS)}
     control = control_mean(ds)
     handles = {}
     cf = STYLE["closed_form"]
     cf_kw = dict(color=cf["color"], ls=cf["ls"], lw=cf["lw"], zorder=ZORDER["closed_form"])
-    for k, axis in enumerate(PARAM_AXES):
+    for k, axis in enumerate(PAPER_AXES):
         row, col = divmod(k, 2)
         ax = fig.add_subplot(grid[(1 + n) * row, col])
         bxs = [fig.add_subplot(grid[(1 + n) * row + 1 + i, col], sharex=ax) for i in range(n)]
