@@ -9,7 +9,7 @@ from netsense.analysis.runconfig import (
     final_outputs,
     resolve_run_config,
 )
-from netsense.analysis.studies import selected
+from netsense.analysis.studies import FIG1, selected
 from netsense.cli.run import RUN_BY_NETSENSE, results_lines
 from netsense.errors import InputError
 from netsense.pipeline import assembly as ns_assembly
@@ -51,8 +51,9 @@ VIEW_CONFIG_JSON = json.dumps(view_config(CFG.raw), sort_keys=True)
 # The optional ML-estimator study (config key estimator): one output set per layout file.
 ESTIMATOR = CFG.raw.get("estimator") or {}
 EST_LAYOUTS = estimator_layouts(CFG)
-# Studies besides fig1 (config key analyses), in registry order.
-STUDIES = selected(CFG.analyses)
+# The analyses the study rule draws (config key analyses), in registry order; the figure rule
+# draws FIG1.
+STUDIES = selected(CFG.analyses, rule="study")
 FINAL_OUTPUTS = final_outputs(CFG)
 
 
