@@ -273,6 +273,31 @@ def test_fit_on_a_corrupt_cube_is_one_line_and_writes_nothing(copy, tmp_path, ca
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["figure", "study"])
+def test_figure_and_study_name_the_cube_they_read(cube, copy, tmp_path, capsys, command):
+    """A corrupt chunk met anywhere in a command's code is named in the cube the command was
+    given, whatever other cube the process read before."""
+    other = tmp_path / "other.zarr"
+    shutil.copytree(cube, other)
+    flip_bit(other / "crlb_m2" / "c/0/0/0/0/0/0", np.random.default_rng(FLIP_SEED))
+    with pytest.raises(CubeError, match=r"other\.zarr: corrupt chunk"):
+        netsense.summarize(netsense.open_cube(other))
+    rng = np.random.default_rng(FLIP_SEED)
+    for f in sorted((copy / "jensen_m2" / "c").rglob("*")):
+        if f.is_file():
+            flip_bit(f, rng)
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "slopes.json").write_text("[]")
+    args = ["--outdir", str(out)] if command == "study" else \
+        ["--png", str(out / "f.png"), "--pdf", str(out / "f.pdf")]
+    assert main([command, str(copy), "--slopes", str(tmp_path / "slopes.json"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"netsense: error: {copy}: corrupt chunk, "
+                                               "checksum mismatch: jensen_m2 at "), err
+    assert list(out.iterdir()) == []
+
+
 def test_nearest_says_what_it_took(capsys):
     """--nearest never substitutes silently (issue 19): one line per substituted key."""
     path = FIXTURES / "cube-format2.zarr"

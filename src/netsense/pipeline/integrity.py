@@ -37,7 +37,6 @@ CRC_CODEC = "crc32c"
 # decode (what a corrupted chunk of a store without checksums may raise instead).
 _CORRUPTION_MARKERS = ("checksum do not match", "zstd decompression error",
                        "error during decompression", "unknown frame descriptor")
-_OPENED: list[Path] = []  # cubes this process opened (open_cube), newest last
 
 
 @dataclass(frozen=True)
@@ -336,20 +335,10 @@ def corruption_error(paths) -> CubeError:
                      "`netsense verify` on the cube")
 
 
-def opened() -> list[Path]:
-    """The cubes this process opened, newest last."""
-    return list(_OPENED)
-
-
 @contextmanager
 def reading(path=None):
-    """Turn a corrupted chunk read inside the block into :func:`corruption_error` (of ``path``,
-    else of every cube this process opened). ``path`` is remembered as opened."""
-    if path is not None:
-        p = Path(path)
-        if p in _OPENED:
-            _OPENED.remove(p)
-        _OPENED.append(p)
+    """Turn a corrupted chunk read inside the block into :func:`corruption_error` of ``path``
+    (the cube read; without it, the error names no chunk)."""
     try:
         yield
     except CubeError:
@@ -357,8 +346,8 @@ def reading(path=None):
     except Exception as exc:
         if not is_corruption(exc):
             raise
-        raise corruption_error([path] if path is not None else _OPENED) from None
+        raise corruption_error([path] if path is not None else []) from None
 
 
-__all__ = ["Problem", "Report", "corruption_error", "is_corruption", "metadata_problems", "opened",
+__all__ = ["Problem", "Report", "corruption_error", "is_corruption", "metadata_problems",
            "reading", "scan", "verify"]
