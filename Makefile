@@ -38,13 +38,14 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
 
-# The paper reproduction and the beam models: four sweeps, then their findings
-# into data/findings/, docs/ (the findings page) and the README. About 15 minutes on 2 cores.
-PAPER_RUNS := paper-sec2c beams paper-fig1 paper-gap
+# The paper reproduction and the beam models: the sweeps `netsense findings runs` names, then
+# their findings into data/findings/, docs/ (the findings page) and the README. About 15 minutes
+# on 2 cores.
 paper: $(STAMP)
-	for c in $(PAPER_RUNS); do $(BIN)/netsense run --configfile config/$$c.yaml --cores $(CORES) || exit 1; done
-	$(BIN)/netsense findings collect $(addprefix results/,$(PAPER_RUNS)) --page docs/guide/findings.md \
-	  --readme README.md
+	runs="$$($(BIN)/netsense findings runs)" || exit 1; \
+	for c in $$runs; do $(BIN)/netsense run --configfile config/$$c.yaml --cores $(CORES) || exit 1; done; \
+	$(BIN)/netsense findings collect $$(for c in $$runs; do echo results/$$c; done) \
+	  --page docs/guide/findings.md --readme README.md
 
 clean:
 	rm -rf results .snakemake

@@ -18,6 +18,7 @@ SHARED = {
     "tests/workflow/test_paper.py": "paper_runs",
     "tests/analysis/test_query_stats.py": "analysis_cubes",  # tests/analysis/conftest.py
     "tests/analysis/test_studies.py": "analysis_cubes",
+    "tests/analysis/test_study_registry.py": "analysis_cubes",
 }
 
 

@@ -275,6 +275,31 @@ def test_fit_on_a_corrupt_cube_is_one_line_and_writes_nothing(copy, tmp_path, ca
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["figure", "study"])
+def test_figure_and_study_name_the_cube_they_read(cube, copy, tmp_path, capsys, command):
+    """A corrupt chunk met anywhere in a command's code is named in the cube the command was
+    given, whatever other cube the process read before."""
+    other = tmp_path / "other.zarr"
+    shutil.copytree(cube, other)
+    flip_bit(other / "crlb_m2" / "c/0/0/0/0/0/0", np.random.default_rng(FLIP_SEED))
+    with pytest.raises(CubeError, match=r"other\.zarr: corrupt chunk"):
+        netsense.summarize(netsense.open_cube(other))
+    rng = np.random.default_rng(FLIP_SEED)
+    for f in sorted((copy / "jensen_m2" / "c").rglob("*")):
+        if f.is_file():
+            flip_bit(f, rng)
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "slopes.json").write_text("[]")
+    args = ["--outdir", str(out)] if command == "study" else \
+        ["--png", str(out / "f.png"), "--pdf", str(out / "f.pdf")]
+    assert main([command, str(copy), "--slopes", str(tmp_path / "slopes.json"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"netsense: error: {copy}: corrupt chunk, "
+                                               "checksum mismatch: jensen_m2 at "), err
+    assert list(out.iterdir()) == []
+
+
 def test_nearest_says_what_it_took(capsys):
     """--nearest never substitutes silently (issue 19): one line per substituted key."""
     path = FIXTURES / "cube-format2.zarr"
@@ -404,11 +429,8 @@ def test_each_metadata_check_finds_its_problem_alone(meta_copy, what, change, li
 
 
 @pytest.fixture
-def marker(tmp_path, monkeypatch):
-    """A repair marker path, and a process that has checked no cube yet."""
-    import netsense.pipeline.assembly as assembly
-
-    monkeypatch.setattr(assembly, "_REPAIR_CHECKED", {})
+def marker(tmp_path):
+    """A repair marker path."""
     return tmp_path / "repair" / "cube.repair"
 
 
@@ -417,15 +439,16 @@ def _untouched(m: Path) -> bool:
 
 
 def test_repair_marker_of_a_sound_cube_stays_older_than_any_cube(cube, marker):
-    from netsense.pipeline.assembly import repair_marker
+    from netsense.pipeline.integrity import check_for_repair, repair_marker
 
-    assert repair_marker(cube, marker) == str(marker)
+    assert check_for_repair(cube, marker) is True
     assert _untouched(marker)
+    assert repair_marker(marker) == str(marker) and _untouched(marker)
 
 
 @pytest.mark.parametrize("fault", ["flipped bit", "missing chunk", "metadata", "unreadable"])
 def test_repair_marker_is_rewritten_for_each_kind_of_fault(copy, marker, fault):
-    from netsense.pipeline.assembly import repair_marker
+    from netsense.pipeline.integrity import check_for_repair, repair_marker
 
     if fault == "flipped bit":
         flip_bit(copy / "jensen_m2" / "c/1/0/1/0/1/0", np.random.default_rng(FLIP_SEED))
@@ -440,35 +463,39 @@ def test_repair_marker_is_rewritten_for_each_kind_of_fault(copy, marker, fault):
         (copy / "zarr.json").write_text("{")
         want = "unreadable metadata (JSONDecodeError"
     log = io.StringIO()
-    repair_marker(copy, marker, log=log)
+    assert check_for_repair(copy, marker, log=log) is True
     text = marker.read_text()
     assert not _untouched(marker) and "1 problem(s); assembled again" in text
     assert want in text and want in log.getvalue(), text
+    assert repair_marker(marker) == str(marker) and marker.read_text() == text  # kept
 
 
-def test_repair_marker_checks_nothing_when_told_not_to_or_already_checked(copy, marker):
-    from netsense.pipeline.assembly import repair_marker
+def test_repair_marker_alone_checks_nothing_and_each_check_checks_again(copy, marker):
+    """A cluster job's parse only names the marker; the once-per-DAG-build state is the
+    workflow's (workflow/rules/common.smk), so each check here reads the cube again."""
+    from netsense.pipeline.integrity import check_for_repair, repair_marker
 
     (copy / "crlb_m2" / "c/0/1/0/1/0/2").unlink()
-    assert repair_marker(copy, marker, check=False) == str(marker)  # a cluster job's parse
+    assert repair_marker(marker) == str(marker)
     assert _untouched(marker)
-    repair_marker(copy, marker)  # the DAG build checks it once ...
+    check_for_repair(copy, marker)
     first = marker.read_text()
     marker.write_text("no repair yet\n")
-    repair_marker(copy, marker)  # ... and a second parse in the same process does not
-    assert marker.read_text() == "no repair yet\n" and first != "no repair yet\n"
+    check_for_repair(copy, marker)
+    assert first != "no repair yet\n" and marker.read_text().split(" ", 1)[1] == \
+        first.split(" ", 1)[1]  # the same problems, stamped again
 
 
 def test_repair_marker_without_a_cube_or_with_an_old_format(tmp_path, marker):
     """No cube yet: nothing to check. A format-2 cube has no checksums; it is left to the code
     version, even with a chunk file missing (which the scan would report)."""
-    from netsense.pipeline.assembly import repair_marker
+    from netsense.pipeline.integrity import check_for_repair
 
-    assert repair_marker(tmp_path / "none.zarr", marker) == str(marker) and _untouched(marker)
+    assert check_for_repair(tmp_path / "none.zarr", marker) is False and _untouched(marker)
     old = tmp_path / "f2.zarr"
     shutil.copytree(FIXTURES / "cube-format2.zarr", old)
     next(f for f in sorted((old / "crlb_m2").rglob("*")) if f.is_file() and
          f.name != "zarr.json").unlink()
     assert scan(old)[0]  # the scan alone would call it unsound
-    repair_marker(old, marker)
+    assert check_for_repair(old, marker) is True
     assert _untouched(marker)

@@ -43,8 +43,7 @@ def final_outputs(cfg: SweepConfig) -> list[str]:
     run = f"results/{cfg.name}"
     return [
         f"{run}/cube.zarr", f"{run}/slopes.csv", f"{run}/slopes.json", f"{run}/findings.json",
-        *([f"{run}/fig1.png", f"{run}/fig1.pdf"] if "fig1" in cfg.analyses else []),
-        *[f"{run}/{name}" for s in selected(cfg.analyses) for name in s.files],
+        *[f"{run}/{name}" for a in selected(cfg.analyses) for name in a.files],
         *[f"{run}/estimator/{stem}.{ext}" for stem in estimator_layouts(cfg)
           for ext in ("png", "csv")],
     ]

@@ -1,4 +1,4 @@
-"""``netsense findings collect | show``: the paper reproduction's stored findings."""
+"""``netsense findings collect | show | runs``: the paper reproduction's stored findings."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from ..errors import InputError
 
 
 def cmd_findings(args):
-    """Collect runs into the store, the docs and the README (collect), or print them (show)."""
-    from ..analysis.findings import collect, load_store, render
+    """Collect runs into the store, the docs and the README (collect), print them (show), or
+    name the paper reproduction's runs (runs)."""
+    from ..analysis.findings import RUNS, collect, load_store, render
 
+    if args.action == "runs":
+        print("\n".join(RUNS))
+        return
     if args.action == "show":
         print(render(load_store(args.store)))
         return
@@ -24,12 +28,15 @@ def cmd_findings(args):
 def register(sub) -> None:
     """Add ``findings`` to the subcommands."""
     fd = sub.add_parser("findings", help="paper reproduction: collect runs into data/findings, "
-                        "the docs and the README (collect), or print the findings (show)",
+                        "the docs and the README (collect), print the findings (show) or the "
+                        "runs (runs)",
                         description="collect: copy each run's findings.json and figures into "
                         "the store and docs/, and rewrite the findings block of the docs' "
                         "findings page and the README's brief one; show: print the findings "
-                        "from the store.")
-    fd.add_argument("action", choices=["collect", "show"], help="what to do")
+                        "from the store; runs: print the names of the paper reproduction's runs "
+                        "(config/<name>.yaml, results/<name>/), one a line, in the order "
+                        "`make paper` runs them.")
+    fd.add_argument("action", choices=["collect", "show", "runs"], help="what to do")
     fd.add_argument("runs", nargs="*", help="run directories (collect)")
     fd.add_argument("--store", default="data/findings", help="where the findings are stored")
     fd.add_argument("--docs", default="docs", help="where the figures are copied")

@@ -114,7 +114,7 @@ def _main(argv) -> int:
         print(f"netsense: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
-        err = _corrupt_cube(exc)
+        err = _corrupt_cube(exc, getattr(args, "cube", None))
         if err is None:
             raise
         print(f"netsense: error: {err}", file=sys.stderr)
@@ -122,15 +122,17 @@ def _main(argv) -> int:
     return int(rc or 0)
 
 
-def _corrupt_cube(exc: Exception):
-    """The one-line error for a corrupted chunk of a cube this command read, else None."""
-    if importlib.util.find_spec("zarr") is None:
+def _corrupt_cube(exc: Exception, cube):
+    """The one-line error for a corrupted chunk of ``cube``, the cube the command reads (its
+    ``cube`` argument; None: it reads none), else None. A command computes on a cube it opened
+    lazily, so a corrupt chunk can surface anywhere in its code, as zarr's own error."""
+    if cube is None or importlib.util.find_spec("zarr") is None:
         return None
     from ..pipeline import integrity
 
-    if not integrity.opened() or not integrity.is_corruption(exc):
+    if not integrity.is_corruption(exc):
         return None
-    return integrity.corruption_error(integrity.opened())
+    return integrity.corruption_error([cube])
 
 
 if __name__ == "__main__":  # pragma: no cover

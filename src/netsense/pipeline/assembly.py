@@ -11,15 +11,13 @@ it can serve unchanged are linked from it and only new cells are read from their
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import shutil
 from pathlib import Path
 
-from ..errors import CubeError
 from .cells import read_shards, write_cell
 from .config import SweepConfig
-from .cube import COMPLETE_ATTR, DATA_VARS, FORMAT, FORMAT_ATTR
+from .cube import COMPLETE_ATTR, DATA_VARS
 from .plan import cell_slots, cells
 from .reuse import (
     CHUNK_META_KEYS,
@@ -111,47 +109,3 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
         snapshot(out_path, prev, {"shards": read_from, "fingerprints": {
             stats_key(k): fp for k, fp in cell_fingerprints(cfg).items()}}, log)
     return out_path
-
-
-_REPAIR_CHECKED: dict = {}  # cube path -> its marker, once per process (one DAG build)
-
-
-def repair_marker(out_path, marker, check: bool = True, log=None) -> str:
-    """The workflow's repair input of ``assemble`` (``workflow/rules/common.smk``): a file that
-    is older than any cube (mtime 0) until the stored cube at ``out_path`` is found unsound,
-    and is then rewritten with what was found, so that Snakemake sees an input newer than the
-    cube and assembles it again: the sound cells are linked from the last assembly, the
-    others read from their shards (:func:`assemble` checks every cell it links).
-
-    Unsound: a chunk file missing or failing its CRC-32C
-    (:func:`netsense.pipeline.integrity.scan`, no decoding: about the cost of reading the
-    cube's files once), or metadata that does not agree with itself. Cubes without checksums
-    (formats 1 and 2) are left to the code version, which has changed since they were written.
-    ``check=False`` (a cluster job parsing the Snakefile) only returns the marker's path.
-    """
-    from .integrity import metadata_problems, scan
-
-    out_path, marker = Path(out_path), Path(marker)
-    if not marker.exists():
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text("no repair yet\n")
-        os.utime(marker, (0, 0))
-    if not check or str(out_path) in _REPAIR_CHECKED or not (out_path / "zarr.json").exists():
-        return str(marker)
-    _REPAIR_CHECKED[str(out_path)] = marker
-    try:
-        if meta(out_path).get("attributes", {}).get(FORMAT_ATTR) != FORMAT:
-            return str(marker)
-        found = [p.line() for p in metadata_problems(out_path) + scan(out_path)[0]]
-    except (CubeError, OSError, ValueError, KeyError) as exc:
-        found = [f"unreadable metadata ({type(exc).__name__}: {exc})"]
-    if found:
-        stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        marker.write_text(f"{stamp} {out_path}: {len(found)} problem(s); assembled again\n"
-                          + "".join(f"{line}\n" for line in found))
-        if log is not None:
-            more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
-            print(f"netsense: {out_path}: {len(found)} problem(s): {'; '.join(found[:3])}{more}; "
-                  "this run assembles the cube again: its sound cells from the last assembly, "
-                  f"the others from their shards (list in {marker})", file=log)
-    return str(marker)

@@ -13,14 +13,16 @@ codec: the chunk file is the compressed bytes followed by their CRC-32C, little-
   chunk becomes one :class:`~netsense.errors.CubeError` naming the chunk (found by :func:`scan`),
   never a traceback and never a mean computed from part of the data.
 
-The workflow uses :func:`scan` to repair: a cube with a bad chunk is moved aside and assembled
-again, its sound cells linked from the previous assembly, the others read from their shards
-(:mod:`.assembly`).
+The workflow uses :func:`scan` to repair (:func:`check_for_repair`, behind the repair input of
+its ``assemble`` rule): a cube with a bad chunk is assembled again, its sound cells linked from
+the previous assembly, the others read from their shards (:mod:`.assembly`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import os
 import sys
 import time
 from contextlib import contextmanager, suppress
@@ -30,14 +32,13 @@ from pathlib import Path
 
 from ..errors import CubeError
 from .axes import SAMPLER_DIM, TRIAL_DIM
-from .cubeformat import COMPLETE_ATTR, DATA_VARS, FORMAT_ATTR, FORMATS, cube_format
+from .cubeformat import COMPLETE_ATTR, DATA_VARS, FORMAT, FORMAT_ATTR, FORMATS, cube_format
 
 CRC_CODEC = "crc32c"
 # The message of zarr's crc32c codec on a mismatch, and numcodecs' on a zstd frame it cannot
 # decode (what a corrupted chunk of a store without checksums may raise instead).
 _CORRUPTION_MARKERS = ("checksum do not match", "zstd decompression error",
                        "error during decompression", "unknown frame descriptor")
-_OPENED: list[Path] = []  # cubes this process opened (open_cube), newest last
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,52 @@ def verify(path, progress: bool = True) -> Report:
     return Report(str(path), fmt, n, len(metas), meta_problems + chunk_problems, notes)
 
 
+def repair_marker(marker) -> str:
+    """The workflow's repair input of ``assemble`` (``workflow/rules/common.smk``): the path of
+    ``marker``, a file made older than any cube (mtime 0) if it does not exist, which
+    :func:`check_for_repair` rewrites when the stored cube is unsound."""
+    marker = Path(marker)
+    if not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("no repair yet\n")
+        os.utime(marker, (0, 0))
+    return str(marker)
+
+
+def check_for_repair(out_path, marker, log=None) -> bool:
+    """Check the stored cube at ``out_path`` and, if it is unsound, rewrite ``marker`` (made by
+    :func:`repair_marker` if missing) with what was found and say so on ``log``: Snakemake then
+    sees an input of ``assemble`` newer than the cube and assembles it again, the sound cells
+    linked from the last assembly, the others read from their shards
+    (:func:`netsense.pipeline.assembly.assemble` checks every cell it links).
+
+    Unsound: a chunk file missing or failing its CRC-32C (:func:`scan`, no decoding: about the
+    cost of reading the cube's files once), or metadata that does not agree with itself. Cubes
+    without checksums (formats 1 and 2) are left to the code version, which has changed since
+    they were written. Returns whether there was a cube to check (False: none yet).
+    """
+    out_path, marker = Path(out_path), Path(repair_marker(marker))
+    if not (out_path / "zarr.json").exists():
+        return False
+    try:
+        root = json.loads((out_path / "zarr.json").read_text())
+        if root.get("attributes", {}).get(FORMAT_ATTR) != FORMAT:
+            return True
+        found = [p.line() for p in metadata_problems(out_path) + scan(out_path)[0]]
+    except (CubeError, OSError, ValueError, KeyError) as exc:
+        found = [f"unreadable metadata ({type(exc).__name__}: {exc})"]
+    if found:
+        stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        marker.write_text(f"{stamp} {out_path}: {len(found)} problem(s); assembled again\n"
+                          + "".join(f"{line}\n" for line in found))
+        if log is not None:
+            more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+            print(f"netsense: {out_path}: {len(found)} problem(s): {'; '.join(found[:3])}{more}; "
+                  "this run assembles the cube again: its sound cells from the last assembly, "
+                  f"the others from their shards (list in {marker})", file=log)
+    return True
+
+
 def is_corruption(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) is a chunk failing its checksum or its decoding."""
     seen = set()
@@ -336,20 +383,10 @@ def corruption_error(paths) -> CubeError:
                      "`netsense verify` on the cube")
 
 
-def opened() -> list[Path]:
-    """The cubes this process opened, newest last."""
-    return list(_OPENED)
-
-
 @contextmanager
 def reading(path=None):
-    """Turn a corrupted chunk read inside the block into :func:`corruption_error` (of ``path``,
-    else of every cube this process opened). ``path`` is remembered as opened."""
-    if path is not None:
-        p = Path(path)
-        if p in _OPENED:
-            _OPENED.remove(p)
-        _OPENED.append(p)
+    """Turn a corrupted chunk read inside the block into :func:`corruption_error` of ``path``
+    (the cube read; without it, the error names no chunk)."""
     try:
         yield
     except CubeError:
@@ -357,8 +394,8 @@ def reading(path=None):
     except Exception as exc:
         if not is_corruption(exc):
             raise
-        raise corruption_error([path] if path is not None else _OPENED) from None
+        raise corruption_error([path] if path is not None else []) from None
 
 
-__all__ = ["Problem", "Report", "corruption_error", "is_corruption", "metadata_problems", "opened",
-           "reading", "scan", "verify"]
+__all__ = ["Problem", "Report", "check_for_repair", "corruption_error", "is_corruption",
+           "metadata_problems", "reading", "repair_marker", "scan", "verify"]

@@ -1,9 +1,11 @@
 """Studies on a cube beyond the slope fits, and their registry.
 
 Each study is one module with a :class:`~.common.Study` record ``STUDY`` (its name, output
-files, rows, figure, preconditions and findings key); :data:`STUDIES` lists them. Adding a study
-is one module, one entry here and its report caption ``workflow/report/<name>.rst``
-(CONTRIBUTING.md, "Add a study").
+files, rows, figure, whether it draws the tied axes only, preconditions and findings key);
+:data:`ANALYSES` lists them beside Fig. 1 (:data:`FIG1`, drawn by the workflow's figure rule),
+and the config check, the workflow's outputs and ``findings.json`` are derived from the records.
+Adding a study is one module, one entry here and its report caption
+``workflow/report/<name>.rst`` (CONTRIBUTING.md, "Add a study").
 
 * ``tightness`` (:mod:`.tightness`): E[eq. 18] / Theorem 2 and E[eq. 23] / Theorem 2 against gamma.
 * ``gap`` (:mod:`.gap`): the same ratios against each sampler's parameter (R, K).
@@ -25,25 +27,33 @@ from ...pipeline.axes import AXES, M_DIMS, param_dims
 from ..fits import MC_FITS
 from ..tables import write_rows
 from . import asymmetric, beams, deployments, gap, sec2c, tightness
-from .common import Study, StudyInput
+from .common import Analysis, Study, StudyInput
 
-# The registry: name in the config's `analyses` -> study. One line per study; run in this order.
-STUDIES: dict[str, Study] = {s.name: s for s in (tightness.STUDY, gap.STUDY, sec2c.STUDY,
-                                                  beams.STUDY, deployments.STUDY,
-                                                  asymmetric.STUDY)}
-# Studies (and fig1) drawn for the tied axes M and lam: a sweep with M_t/M_r or lam_t/lam_r
-# runs the asymmetric study instead.
-TIED_ONLY = ("fig1", "tightness", "gap", "sec2c", "beams", "deployments")
-FIGURE_ANALYSES = ("fig1",)  # analyses drawn by the figure rule, not by a study
+# Fig. 1's four panels, every sampler overlaid: drawn by the workflow's figure rule
+# (`netsense figure`), not from a table.
+FIG1 = Analysis("fig1", ("fig1.png", "fig1.pdf"), rule="figure", tied_only=True)
+
+# The registry: name in the config's `analyses` -> what draws it. One line per analysis; the
+# studies run in this order.
+ANALYSES: dict[str, Analysis] = {a.name: a for a in (
+    FIG1,
+    tightness.STUDY,
+    gap.STUDY,
+    sec2c.STUDY,
+    beams.STUDY,
+    deployments.STUDY,
+    asymmetric.STUDY,
+)}
+STUDIES: dict[str, Study] = {name: a for name, a in ANALYSES.items() if a.rule == "study"}
 
 
 def analysis_names() -> list[str]:
     """Every valid value of the config's ``analyses``."""
-    return [*FIGURE_ANALYSES, *STUDIES]
+    return list(ANALYSES)
 
 
 def check_config(cfg) -> None:
-    """Check the config's ``analyses``: known names, and each study's preconditions.
+    """Check the config's ``analyses``: known names, and each analysis's preconditions.
 
     Raises :class:`InputError` with one line naming the value and the rule.
     """
@@ -54,18 +64,19 @@ def check_config(cfg) -> None:
     separate = [k for k, on in (("M_t/M_r", cfg.separate_M), ("lam_t/lam_r", cfg.separate_lam))
                 if on]
     for i, name in enumerate(cfg.analyses):
-        if separate and name in TIED_ONLY:
+        if separate and ANALYSES[name].tied_only:
             raise InputError(f"analyses[{i}]", name, f"draws the tied axes sweep.M and sweep.lam; "
                              f"this sweep gives {' and '.join(separate)} (use analyses: "
                              "[asymmetric])")
     for name in cfg.analyses:
-        if name in STUDIES and STUDIES[name].check is not None:
-            STUDIES[name].check(cfg)
+        if ANALYSES[name].check is not None:
+            ANALYSES[name].check(cfg)
 
 
-def selected(analyses) -> list[Study]:
-    """The studies among ``analyses``, in registry order."""
-    return [s for name, s in STUDIES.items() if name in analyses]
+def selected(analyses, rule: str | None = None) -> list[Analysis]:
+    """The registered analyses among ``analyses``, in registry order; with ``rule``, only those
+    that workflow rule draws (``"study"``: the studies)."""
+    return [a for name, a in ANALYSES.items() if name in analyses and (rule is None or a.rule == rule)]
 
 
 def findings(inp: StudyInput, analyses, study_rows: dict | None = None) -> dict:
@@ -81,7 +92,7 @@ def findings(inp: StudyInput, analyses, study_rows: dict | None = None) -> dict:
     out = {"reference": {k: (int(v) if AXES[k].integer else float(v)) for k, v in ref.items()},
            "trials": int(ds.sizes["trial"]), "samplers": [str(s) for s in ds["sampler"].values],
            "ratios": inp.ratios, "lam_slopes": lam_slopes}
-    for s in selected(analyses):
+    for s in selected(analyses, rule="study"):
         if s.findings_key:
             out[s.findings_key] = study_rows[s.name] if s.name in study_rows else s.rows(inp)
     return out
@@ -92,7 +103,7 @@ def run_studies(ds, ref: dict, slopes: list[dict], analyses, outdir, title: str 
     outdir = Path(outdir)
     inp = StudyInput(ds, ref, slopes)
     written, rows_of = [], {}
-    for s in selected(analyses):
+    for s in selected(analyses, rule="study"):
         rows = rows_of[s.name] = s.rows(inp)
         png, csv = (outdir / n for n in s.files)
         s.figure(rows, ref, png, title=title)
@@ -103,5 +114,5 @@ def run_studies(ds, ref: dict, slopes: list[dict], analyses, outdir, title: str 
     return {"written": [str(p) for p in [*written, outdir / "findings.json"]]}
 
 
-__all__ = ["STUDIES", "Study", "StudyInput", "analysis_names", "check_config", "findings",
-           "run_studies"]
+__all__ = ["ANALYSES", "FIG1", "STUDIES", "Analysis", "Study", "StudyInput", "analysis_names",
+           "check_config", "findings", "run_studies", "selected"]

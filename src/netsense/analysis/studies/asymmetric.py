@@ -202,4 +202,4 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
 
 
 STUDY = Study("asymmetric", ("asymmetric.png", "asymmetric.csv"), rows, figure, check=check,
-              findings_key="asymmetric")
+              findings_key="asymmetric", tied_only=False)

@@ -144,4 +144,4 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
 
 
 STUDY = Study("beams", ("beams.png", "beams.csv"), rows, figure, check=check,
-              findings_key="beams")
+              findings_key="beams", tied_only=True)

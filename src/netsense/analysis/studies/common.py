@@ -14,7 +14,7 @@ import functools
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...core.samplers import SAMPLERS
 from ...pipeline.axes import LAM_DIMS, M_DIMS, param_dims
@@ -26,30 +26,56 @@ LABEL = {"crlb": "E[eq. (18)] / Theorem 2", "jensen": "E[eq. (23)] / Theorem 2"}
 
 
 @dataclass(frozen=True)
-class Study:
-    """One registered study (config key ``analyses``).
+class Analysis:
+    """One value of the config's ``analyses``: what it writes, which workflow rule draws it and
+    which sweeps it draws.
 
     Attributes
     ----------
     name : str
         Its name in ``analyses``; its report caption is ``workflow/report/<name>.rst``.
+    files : tuple of str
+        Its outputs in ``results/<run>/``, its figure (png) first.
+    tied_only : bool
+        Whether it draws the tied axes M and lam only: a sweep with M_t/M_r or lam_t/lam_r is
+        refused (the asymmetric study draws those).
+    rule : str
+        The workflow rule that draws it: ``study`` (every study, in one job) or ``figure`` (Fig.
+        1, ``netsense figure``).
+    check : callable(cfg) -> None, optional
+        Preconditions on the sweep; raises :class:`netsense.errors.InputError`.
+    """
+
+    name: str
+    files: tuple[str, ...]
+    tied_only: bool = field(kw_only=True)
+    rule: str = field(default="study", kw_only=True)
+    check: Callable | None = field(default=None, kw_only=True)
+
+    @property
+    def png(self) -> str:
+        """Its figure file."""
+        return self.files[0]
+
+
+@dataclass(frozen=True)
+class Study(Analysis):
+    """One registered study: an :class:`Analysis` drawn by the ``study`` rule from a table.
+
+    Attributes
+    ----------
     files : (png, csv)
-        Its outputs in ``results/<run>/``.
+        Its figure and its table in ``results/<run>/``.
     rows : callable(StudyInput) -> list of dict
         Its table.
     figure : callable(rows, ref, path_png, title) -> None
         Draws its figure.
-    check : callable(cfg) -> None, optional
-        Preconditions on the sweep; raises :class:`netsense.errors.InputError`.
     findings_key : str or None
         Key of its rows in ``findings.json`` (None: the table is a view of the ratio rows).
     """
 
-    name: str
-    files: tuple[str, str]
     rows: Callable
     figure: Callable
-    check: Callable | None = None
     findings_key: str | None = None
 
 

@@ -125,4 +125,4 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
 
 
 STUDY = Study("deployments", ("deployments.png", "deployments.csv"), rows, figure, check=check,
-              findings_key="deployments")
+              findings_key="deployments", tied_only=True)

@@ -50,4 +50,4 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
 
 
 STUDY = Study("gap", ("gap.png", "gap.csv"), lambda inp: inp.ratios_at_reference_lam,
-              figure)
+              figure, tied_only=True)

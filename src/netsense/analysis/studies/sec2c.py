@@ -118,4 +118,4 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
 
 
 STUDY = Study("sec2c", ("sec2c.png", "sec2c.csv"), rows, figure, check=check,
-              findings_key="sec2c")
+              findings_key="sec2c", tied_only=True)

@@ -39,4 +39,4 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
 
 
 STUDY = Study("tightness", ("tightness.png", "tightness.csv"), lambda inp: inp.ratios_at_reference_lam,
-              figure)
+              figure, tied_only=True)

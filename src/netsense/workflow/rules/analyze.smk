@@ -29,11 +29,11 @@ rule figure:
         slopes=f"{RUN}/slopes.json",
     output:
         png=report(
-            f"{RUN}/fig1.png",
-            caption="../report/fig1.rst",
+            f"{RUN}/{FIG1.files[0]}",
+            caption=f"../report/{FIG1.name}.rst",
             category="Figures",
         ),
-        pdf=f"{RUN}/fig1.pdf",
+        pdf=f"{RUN}/{FIG1.files[1]}",
     log:
         f"{RUN}/logs/figure.log",
     conda:

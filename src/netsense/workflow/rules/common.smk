@@ -9,10 +9,10 @@ from netsense.analysis.runconfig import (
     final_outputs,
     resolve_run_config,
 )
-from netsense.analysis.studies import selected
+from netsense.analysis.studies import FIG1, selected
 from netsense.cli.run import RUN_BY_NETSENSE, results_lines
 from netsense.errors import InputError
-from netsense.pipeline import assembly as ns_assembly
+from netsense.pipeline import integrity as ns_integrity
 from netsense.pipeline import plan as ns_plan
 from netsense.pipeline.cluster import jobenv as ns_jobenv
 from netsense.pipeline.cluster import supervisor as ns_supervisor
@@ -51,9 +51,15 @@ VIEW_CONFIG_JSON = json.dumps(view_config(CFG.raw), sort_keys=True)
 # The optional ML-estimator study (config key estimator): one output set per layout file.
 ESTIMATOR = CFG.raw.get("estimator") or {}
 EST_LAYOUTS = estimator_layouts(CFG)
-# Studies besides fig1 (config key analyses), in registry order.
-STUDIES = selected(CFG.analyses)
+# The analyses the study rule draws (config key analyses), in registry order; the figure rule
+# draws FIG1.
+STUDIES = selected(CFG.analyses, rule="study")
 FINAL_OUTPUTS = final_outputs(CFG)
+
+
+# The stored cubes this process has checked for repair: once per DAG build, however often
+# Snakemake evaluates the input function.
+REPAIR_CHECKED = set()
 
 
 def cube_repair(wildcards):
@@ -61,12 +67,11 @@ def cube_repair(wildcards):
     # the stored cube has a corrupt or missing chunk: the run then assembles it again, its sound
     # cells linked from the last assembly and the others read from their shards. Cluster jobs
     # parse this file too: only the main process checks.
-    return ns_assembly.repair_marker(
-        f"{RUN}/cube.zarr",
-        f"{RUN}/logs/cube-repair.txt",
-        check=workflow.is_main_process,
-        log=sys.stderr,
-    )
+    cube, marker = f"{RUN}/cube.zarr", f"{RUN}/logs/cube-repair.txt"
+    if workflow.is_main_process and cube not in REPAIR_CHECKED:
+        if ns_integrity.check_for_repair(cube, marker, log=sys.stderr):
+            REPAIR_CHECKED.add(cube)
+    return ns_integrity.repair_marker(marker)
 
 
 def shard_params(wildcards):
