@@ -25,6 +25,10 @@ only) beam model. The sides are drawn from :class:`Stream` s, each a random stre
 A stream of one side may serve several cells, so the pipeline caches its side statistics on
 their own (:attr:`Stream.shared`); a cell's block is always :func:`combine` of its sides.
 
+Link models (:mod:`netsense.core.links`: heights, blockage, shadowing) are parameters of the
+sampler; each side is sampled under its own link (:meth:`~.samplers.base.Sampler.sample_side`),
+and a key names them only when they differ from the paper's ideal link (so no key moved).
+
 Beam models other than ``full`` (:mod:`netsense.core.beam`): the TX weights carry the factor
 g_k / M_t with g_k = |a^H(theta_k) w_k|^2 and theta_k uniform (random array orientation), drawn
 after the TX geometry; the stream key then names the model and its M (nothing for ``full``:
@@ -98,7 +102,8 @@ def side_stream_key(sampler: Sampler, side: str, lam: float, gamma: float, block
     weights the TXs only."""
     if side not in SIDES:
         raise InputError("side", side, f"must be one of {SIDES}")
-    key = stream_key(sampler.key(), lam, gamma, block_trials) + f";side={side}"
+    # that side's link only (sampler.side_key): the same as sampler.key() without link models
+    key = stream_key(sampler.side_key(side), lam, gamma, block_trials) + f";side={side}"
     return key + (beam_key(beam, M) if side == "tx" else "")
 
 
@@ -121,8 +126,8 @@ def sample_stream(seed: int, stream: Stream, gamma: float, block_index: int,
     """Block ``block_index`` of one stream: {side name: its :class:`LegStats` per trial}."""
     try:
         rng = block_rng(seed, stream.key, block_index)
-        return {s.name: s.sampler.side_stats(rng, s.lam, gamma, block_trials,
-                                             node_factor=s.node_factor())
+        return {s.name: s.sampler.sample_side(rng, s.lam, gamma, block_trials,
+                                              node_factor=s.node_factor(), side=s.name)
                 for s in stream.sides}  # in order: a tied stream draws the TXs first
     except InputError:
         raise

@@ -104,8 +104,10 @@ def crlb_geometric(tx: LegStats, rx: LegStats):
 
 
 def jensen_geometric(tx: LegStats, rx: LegStats):
-    """2 / (A_t A_r): the eq. (23) integrand in units where c^2 / (M_r M_t eta) = 1."""
-    return 2.0 / (tx.A * rx.A)  # eq. (23), per layout
+    """2 / (A_t A_r): the eq. (23) integrand in units where c^2 / (M_r M_t eta) = 1; ``inf``
+    where a side has no usable node (A = 0, e.g. no line of sight under blockage)."""
+    with np.errstate(divide="ignore"):
+        return 2.0 / (tx.A * rx.A)  # eq. (23), per layout
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ class, and no other code branches on a kind's name (CONTRIBUTING.md, "Add a samp
 
 ``guard_m`` (:data:`COMMON_PARAMS`) is a parameter of every kind, a field of the base class: no
 node closer than that to the target; 0 (the default) leaves a kind's key, label, mapping and
-numbers as they are. What a kind alone knows is an attribute of its class: its exact E[1/A]
+numbers as they are. So are the link models of :mod:`netsense.core.links` (``height_m`` or
+``height_t_m``/``height_r_m``, ``blockage_per_m``, ``shadowing_db``), which every kind
+implements in its ``linked_stats``; 0 (the default) is the paper's ideal link. What a kind alone knows is an attribute of its class: its exact E[1/A]
 (:meth:`~.base.Sampler.inv_sum_mean`), how many nodes a network holds while it is sampled
 (:meth:`~.base.Sampler.nodes_per_trial`) and whether it is scale-free
 (:attr:`~.base.Sampler.scale_free`); no code outside this package branches on a kind.
@@ -27,6 +29,7 @@ numbers as they are. What a kind alone knows is an attribute of its class: its e
 from __future__ import annotations
 
 from ...errors import InputError
+from ..links import LINK_PARAMS
 from .base import GUARD_PARAM, NodeFactor, Sampler, check_density
 from .disk import DiskSampler
 from .lattice import LatticeSampler
@@ -45,8 +48,9 @@ SAMPLERS: dict[str, type[Sampler]] = {
 
 DEFAULT_KIND = PlaneSampler.kind  # sampler.kind when a config entry leaves it out
 
-# Parameters every kind takes (one schema property each; not in any kind's PARAMS).
-COMMON_PARAMS: dict = dict(GUARD_PARAM)
+# Parameters every kind takes (one schema property each; not in any kind's PARAMS): the guard
+# zone and the link models (netsense.core.links).
+COMMON_PARAMS: dict = {**GUARD_PARAM, **LINK_PARAMS}
 
 
 def sampler_class(kind: str, field: str = "sampler.kind") -> type[Sampler]:
@@ -59,7 +63,8 @@ def sampler_class(kind: str, field: str = "sampler.kind") -> type[Sampler]:
 
 def sampler_from_mapping(mapping: dict, field: str = "sampler") -> Sampler:
     """Build the sampler a config entry describes (``kind`` defaults to ``plane``)."""
-    return sampler_class(mapping.get("kind", DEFAULT_KIND), f"{field}.kind").from_mapping(mapping)
+    return sampler_class(mapping.get("kind", DEFAULT_KIND), f"{field}.kind").from_mapping(mapping,
+                                                                                      field)
 
 
 def parameter_names() -> list[str]:

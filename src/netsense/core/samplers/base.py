@@ -8,7 +8,11 @@ vectors from the node to the target): all that eq. (18) and eq. (23) of [1] need
 factorized form.
 
 Every kind takes a guard radius ``guard_m`` (no node closer than that to the target; 0, the
-default, is no guard zone and leaves the kind's key, label, mapping and numbers as they were).
+default, is no guard zone and leaves the kind's key, label, mapping and numbers as they were),
+and the link models of :mod:`netsense.core.links` (antenna heights ``height_t_m``/``height_r_m``,
+blockage ``blockage_per_m``, shadowing ``shadowing_db``; ``height_m`` in a mapping sets both
+heights). A side whose link is the paper's ideal one is sampled by the kind's own
+:meth:`Sampler.side_stats`, bit for bit as before; otherwise by its :meth:`Sampler.linked_stats`.
 
 Per-node factors (e.g. a TX's beamforming gain g_k / M_t, :mod:`netsense.core.beam`): a
 sampler's ``side_stats`` takes an optional ``node_factor`` callable(rng, shape) -> weights,
@@ -28,6 +32,19 @@ import numpy as np
 
 from ...errors import InputError
 from ..fisher import LegStats
+from ..links import (
+    LINK_PARAMS,
+    Link,
+    blockage_key,
+    check_blockage,
+    check_height,
+    check_shadowing,
+    draw_shadowing,
+    height_geometry,
+    los_probability,
+    shadow_moment,
+    shadowing_key,
+)
 
 # The guard zone, a parameter of every kind (one schema property; not in any kind's PARAMS).
 GUARD_PARAM = {"guard_m": {
@@ -51,6 +68,12 @@ class Sampler:
 
     guard_m : float
         Guard radius g [m]: no node closer than g to the target (0: none).
+    height_t_m, height_r_m : float
+        Antenna heights of the TXs and of the RXs above the target's plane [m] (0: on it).
+    blockage_per_m : float
+        Blockage beta [1/m]: a leg is LOS with probability exp(-beta r) (0: always).
+    shadowing_db : float
+        Shadowing sigma [dB] of a per-leg lognormal gain with median 0 dB (0: none).
     """
 
     kind: ClassVar[str] = ""
@@ -60,9 +83,22 @@ class Sampler:
     AXIS_LABELS: ClassVar[dict] = {}
     SIZE_PARAMS: ClassVar[tuple] = ()  # the parameters that set how many nodes a network holds
     guard_m: float = field(default=0.0, kw_only=True)
+    height_t_m: float = field(default=0.0, kw_only=True)
+    height_r_m: float = field(default=0.0, kw_only=True)
+    blockage_per_m: float = field(default=0.0, kw_only=True)
+    shadowing_db: float = field(default=0.0, kw_only=True)
 
     def __post_init__(self):
         object.__setattr__(self, "guard_m", check_guard("sampler.guard_m", self.guard_m))
+        for name in ("height_t_m", "height_r_m"):
+            object.__setattr__(self, name, check_height(f"sampler.{name}", getattr(self, name)))
+        object.__setattr__(self, "blockage_per_m", check_blockage("sampler.blockage_per_m",
+                                                                  self.blockage_per_m))
+        object.__setattr__(self, "shadowing_db", check_shadowing("sampler.shadowing_db",
+                                                                 self.shadowing_db))
+        if self.has_link and type(self).linked_stats is Sampler.linked_stats:
+            raise InputError("sampler.kind", self.kind, "has no link models (heights, blockage, "
+                             "shadowing): its class implements no linked_stats")
 
     def _key(self) -> str:
         """The kind's own parameters as canonical text (:meth:`key` adds the guard)."""
@@ -76,19 +112,99 @@ class Sampler:
         """The kind's own legend text (:meth:`describe` adds the guard)."""
         raise NotImplementedError
 
+    def _guard_key(self) -> str:
+        return self._key() + (f";guard={self.guard_m!r}" if self.guard_m > 0 else "")
+
     def key(self) -> str:
         """Canonical text of the parameters that shape the geometry (seeding and caching).
 
-        Part of every random stream's key: it must never change for a given sampler."""
-        return self._key() + (f";guard={self.guard_m!r}" if self.guard_m > 0 else "")
+        Part of every random stream's key: it must never change for a given sampler. The link
+        models add their non-default values (heights, blockage, shadowing) at the end."""
+        if self.height_t_m == self.height_r_m:
+            heights = f";height={self.height_t_m!r}" if self.height_t_m > 0 else ""
+        else:
+            heights = (f";height_t={self.height_t_m!r}" if self.height_t_m > 0 else "") \
+                + (f";height_r={self.height_r_m!r}" if self.height_r_m > 0 else "")
+        return self._guard_key() + heights + blockage_key(self.blockage_per_m) \
+            + shadowing_key(self.shadowing_db)
+
+    def side_key(self, side: str) -> str:
+        """The key of one side's own stream (separate parameters): :meth:`key` with that side's
+        link only, so that a side's samples are shared by every sampler that agrees on it."""
+        return self._guard_key() + self.link(side).key()
 
     def label(self) -> str:
-        """Short name on the cube's ``sampler`` coordinate (``plane-K64``, ``plane-K64-g10``)."""
-        return self._label() + (f"-g{self.guard_m:g}" if self.guard_m > 0 else "")
+        """Short name on the cube's ``sampler`` coordinate (``plane-K64``, ``plane-K64-g10``,
+        ``plane-K64-h10-b0.02-sh8``)."""
+        out = self._label() + (f"-g{self.guard_m:g}" if self.guard_m > 0 else "")
+        if self.height_t_m == self.height_r_m:
+            out += f"-h{self.height_t_m:g}" if self.height_t_m > 0 else ""
+        else:
+            out += (f"-ht{self.height_t_m:g}" if self.height_t_m > 0 else "") \
+                + (f"-hr{self.height_r_m:g}" if self.height_r_m > 0 else "")
+        out += f"-b{self.blockage_per_m:g}" if self.blockage_per_m > 0 else ""
+        return out + (f"-sh{self.shadowing_db:g}" if self.shadowing_db > 0 else "")
 
     def describe(self) -> str:
         """Legend text for figures."""
-        return self._describe() + (f", guard {self.guard_m:g} m" if self.guard_m > 0 else "")
+        out = self._describe() + (f", guard {self.guard_m:g} m" if self.guard_m > 0 else "")
+        if self.height_t_m == self.height_r_m:
+            out += f", antennas {self.height_t_m:g} m high" if self.height_t_m > 0 else ""
+        elif self.height_t_m > 0 or self.height_r_m > 0:
+            out += f", TX {self.height_t_m:g} m / RX {self.height_r_m:g} m high"
+        if self.blockage_per_m > 0:
+            out += f", blockage 1/beta = {1.0 / self.blockage_per_m:.3g} m"
+        return out + (f", shadowing {self.shadowing_db:g} dB" if self.shadowing_db > 0 else "")
+
+    # ---- link models (netsense.core.links) -------------------------------------------------
+
+    @property
+    def has_link(self) -> bool:
+        """Whether any link model departs from the paper's ideal link."""
+        return bool(self.height_t_m or self.height_r_m or self.blockage_per_m
+                    or self.shadowing_db)
+
+    def link(self, side: str) -> Link:
+        """The link model of one side (``tx`` or ``rx``)."""
+        if side not in ("tx", "rx"):
+            raise InputError("side", side, "must be 'tx' or 'rx'")
+        return Link(self.height_t_m if side == "tx" else self.height_r_m, self.blockage_per_m,
+                    self.shadowing_db)
+
+    def sample_side(self, rng: np.random.Generator, lam: float, gamma: float, n_trials: int,
+                    node_factor=None, side: str = "tx") -> LegStats:
+        """Sample one side of ``n_trials`` networks under its link model: the kind's own
+        :meth:`side_stats` for the ideal link (bit for bit as before link models existed), its
+        :meth:`linked_stats` otherwise."""
+        link = self.link(side)
+        if link.ideal:
+            return self.side_stats(rng, lam, gamma, n_trials, node_factor=node_factor)
+        return self.linked_stats(rng, lam, gamma, n_trials, link, node_factor=node_factor)
+
+    def linked_stats(self, rng: np.random.Generator, lam: float, gamma: float, n_trials: int,
+                     link: Link, node_factor=None) -> LegStats:
+        """Sample one side under a non-ideal ``link`` (:mod:`netsense.core.links`): heights,
+        blockage and shadowing. Every registered kind implements it."""
+        raise NotImplementedError
+
+    def side_inv_sum_mean(self, lam: float, gamma: float, side: str = "tx") -> float | None:
+        """:meth:`inv_sum_mean` of one side under its link model (over the trials with A > 0);
+        None where no exact value is known."""
+        link = self.link(side)
+        if link.ideal:
+            return self.inv_sum_mean(lam, gamma)
+        return self.linked_inv_sum_mean(lam, gamma, link)
+
+    def linked_inv_sum_mean(self, lam: float, gamma: float, link: Link) -> float | None:
+        """E[1/A | A > 0] of one side under a non-ideal ``link``, exactly; None: not known."""
+        return None
+
+    def usable_count_mean(self, lam: float, side: str = "tx") -> float | None:
+        """The mean number of usable nodes of one side when that number is Poisson (a PPP in a
+        window, or the LOS nodes under blockage), ``inf`` for infinitely many (a plane without
+        blockage), None where the count's law is not Poisson (the localizable probability is
+        then not known exactly)."""
+        return None
 
     def check_gamma(self, field: str, gamma: float) -> None:
         """Raise :class:`InputError` on ``field`` if this sampler cannot run at ``gamma``."""
@@ -118,15 +234,38 @@ class Sampler:
         return False
 
     def to_mapping(self) -> dict:
-        """``{"kind": ..., <parameter>: value}``, as a config entry writes it (no guard zone:
-        no ``guard_m``)."""
-        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)
-                                      if not (f.name == "guard_m" and self.guard_m == 0)}}
+        """``{"kind": ..., <parameter>: value}``, as a config entry writes it: the kind's own
+        parameters, and the common ones only where they differ from their default (no guard
+        zone: no ``guard_m``); equal heights as ``height_m``."""
+        common = {"guard_m", *LINK_PARAMS}
+        out = {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)
+                                     if f.name not in common}}
+        if self.guard_m > 0:
+            out["guard_m"] = self.guard_m
+        if self.height_t_m == self.height_r_m:
+            if self.height_t_m > 0:
+                out["height_m"] = self.height_t_m
+        else:
+            out.update({k: getattr(self, k) for k in ("height_t_m", "height_r_m")
+                        if getattr(self, k) > 0})
+        out.update({k: getattr(self, k) for k in ("blockage_per_m", "shadowing_db")
+                    if getattr(self, k) > 0})
+        return out
 
     @classmethod
-    def from_mapping(cls, mapping: dict) -> Sampler:
-        """Build from a config entry; keys of other kinds' parameters are ignored."""
-        return cls(**{f.name: mapping[f.name] for f in fields(cls) if f.name in mapping})
+    def from_mapping(cls, mapping: dict, field: str = "sampler") -> Sampler:
+        """Build from a config entry; keys of other kinds' parameters are ignored. ``height_m``
+        (both sides) and ``height_t_m``/``height_r_m`` are two forms of the heights: one of
+        them may be non-zero."""
+        kw = {f.name: mapping[f.name] for f in fields(cls) if f.name in mapping}
+        tied = mapping.get("height_m", 0.0)
+        if tied != 0:
+            tied = check_height(f"{field}.height_m", tied)
+            if any(mapping.get(k, 0.0) != 0 for k in ("height_t_m", "height_r_m")):
+                raise InputError(f"{field}.height_m", tied, "give height_m (both sides) or "
+                                 "height_t_m and height_r_m, not both forms")
+            kw["height_t_m"] = kw["height_r_m"] = tied
+        return cls(**kw)
 
 
 @dataclass(frozen=True)
@@ -217,6 +356,13 @@ def far_field_mean(lam: float, gamma: float, power: float | np.ndarray, fmean=No
     return tail if fmean is None else tail * fmean
 
 
+def with_tails(s: LegStats, a_tail, t_tail) -> LegStats:
+    """``s`` plus a far field's mean: ``a_tail`` on A, ``t_tail`` on each diagonal entry of T
+    (isotropy), nothing on the off-diagonal or on V."""
+    return LegStats(A=s.A + a_tail, txx=s.txx + t_tail, txy=s.txy, tyy=s.tyy + t_tail,
+                    vx=s.vx, vy=s.vy)
+
+
 def with_far_field(s: LegStats, tail) -> LegStats:
     """``s`` plus the far field's mean ``tail`` of A: half of it on each diagonal entry of
     T = sum L u u^T (isotropy), nothing on the off-diagonal or on V = sum L u."""
@@ -235,3 +381,34 @@ def ragged_stats(owner: np.ndarray, w: np.ndarray, ux: np.ndarray, uy: np.ndarra
 
     return LegStats(A=per_trial(w), txx=per_trial(wx * ux), txy=per_trial(wx * uy),
                     tyy=per_trial(wy * uy), vx=per_trial(wx), vy=per_trial(wy))
+
+
+def link_tail_factor(link: Link, node_factor=None) -> float:
+    """The factor by which i.i.d. per-leg gains scale a far field's mean: E[S] of the shadowing
+    times E[factor] of the node factor (both independent of the positions)."""
+    out = shadow_moment(link.shadowing_db, 1.0) if link.shadowing_db > 0 else 1.0
+    return out if node_factor is None else out * factor_mean(node_factor)
+
+
+def thin_to_los(rng: np.random.Generator, beta: float, r2: np.ndarray, *arrays):
+    """Keep each node with its LOS probability exp(-beta r) (one uniform per node, drawn
+    here): ``r2`` and ``arrays`` (flat, one value per node) restricted to the LOS nodes."""
+    keep = rng.uniform(size=r2.shape) < los_probability(np.sqrt(r2), beta)
+    return (r2[keep], *(a[keep] for a in arrays))
+
+
+def linked_ragged_stats(rng: np.random.Generator, owner: np.ndarray, r2: np.ndarray,
+                        ux: np.ndarray, uy: np.ndarray, n_trials: int, gamma: float, link: Link,
+                        node_factor=None, tails=None) -> LegStats:
+    """:class:`LegStats` per trial of usable nodes (flat arrays; node i of trial ``owner[i]``,
+    squared horizontal distance ``r2`` [m^2], horizontal unit vector toward the target) under
+    ``link``'s heights and shadowing: weights (r^2 + h^2)^(-gamma/2) times the gains, vectors
+    (r/d) u. Draws, in order: the shadowing gains, then the node factors. ``tails``: a far
+    field's mean (A, each diagonal entry of T), added as drawn by the caller."""
+    w, ax, ay = height_geometry(r2, ux, uy, gamma, link.height_m)
+    if link.shadowing_db > 0:
+        w = w * draw_shadowing(rng, link.shadowing_db, w.shape)
+    if node_factor is not None:
+        w = w * draw_factor(node_factor, rng, w.shape)
+    s = ragged_stats(owner, w, ax, ay, n_trials)
+    return s if tails is None else with_tails(s, *tails)

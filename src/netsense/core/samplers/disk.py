@@ -1,7 +1,8 @@
 """``disk``: a homogeneous PPP in a disk of radius R around the target.
 
 The paper's finite window (its Fig. 1 simulation), with an optional guard zone (the annulus
-g <= r < R). Biased for the infinite-plane Theorem 2 of
+g <= r < R) and the link models of :mod:`netsense.core.links` (heights, blockage by thinning,
+shadowing gains per node; the window stays horizontal: nodes with g <= r < R). Biased for the infinite-plane Theorem 2 of
 [1]: the far field it leaves out decays like R^(2 - gamma) (docs: guide/findings.md, item 2).
 """
 
@@ -15,13 +16,16 @@ import numpy as np
 
 from ...errors import InputError
 from ..fisher import LegStats
+from ..links import los_count_mean
 from .base import (
     Sampler,
     angles_to_units,
     check_density,
     check_positive_length,
     draw_factor,
+    linked_ragged_stats,
     ragged_stats,
+    thin_to_los,
 )
 
 
@@ -73,6 +77,24 @@ class DiskSampler(Sampler):
 
     def nodes_per_trial(self, lam):
         return lam * math.pi * (self.radius_m**2 - self.guard_m**2)
+
+    def linked_stats(self, rng, lam, gamma, n_trials, link, node_factor=None) -> LegStats:
+        counts, r2, ux, uy = disk_nodes(rng, lam, self.radius_m, n_trials, self.guard_m)
+        owner = np.repeat(np.arange(n_trials), counts)
+        if link.blockage_per_m > 0:
+            r2, owner, ux, uy = thin_to_los(rng, link.blockage_per_m, r2, owner, ux, uy)
+        return linked_ragged_stats(rng, owner, r2, ux, uy, n_trials, gamma, link, node_factor)
+
+    def linked_inv_sum_mean(self, lam, gamma, link):
+        from ..expectations import inv_sum_mean_link
+
+        return inv_sum_mean_link(lam, gamma, height_m=link.height_m,
+                                 blockage_per_m=link.blockage_per_m,
+                                 shadowing_db=link.shadowing_db, r_min=self.guard_m,
+                                 r_max=self.radius_m)
+
+    def usable_count_mean(self, lam, side="tx"):
+        return los_count_mean(lam, self.blockage_per_m, self.guard_m, self.radius_m)
 
 
 def disk_nodes(rng: np.random.Generator, lam: float, radius_m: float, n_trials: int,

@@ -20,7 +20,14 @@ import numpy as np
 
 from ..fisher import LegStats
 from .base import Sampler, check_density, check_nonnegative_length
-from .window import WINDOW_NODES, check_window_gamma, window_radius, window_stats
+from .window import (
+    WINDOW_NODES,
+    check_window_gamma,
+    window_link_stats,
+    window_nodes_per_trial,
+    window_radius,
+    window_stats,
+)
 
 REACH = 6.0  # sites beyond R + REACH sigma (+ 2a, the shift) are left out
 
@@ -70,7 +77,7 @@ class LatticeSampler(Sampler):
     def nodes_per_trial(self, lam):
         # every site up to R + REACH sigma + 2a is drawn, kept or not (lattice_points)
         reach = window_radius(lam) + REACH * self.noise_m + 2.0 * lattice_constant(lam)
-        return lam * math.pi * reach**2
+        return window_nodes_per_trial(lam * math.pi * reach**2, lam, self.blockage_per_m)
 
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         lam = check_density(lam)
@@ -78,6 +85,16 @@ class LatticeSampler(Sampler):
         owner, x, y = lattice_points(rng, lam, self.noise_m, radius, n_trials)
         return window_stats(rng, owner, x, y, n_trials, lam, gamma, radius, self.guard_m,
                             node_factor)
+
+    def linked_stats(self, rng, lam, gamma, n_trials, link, node_factor=None) -> LegStats:
+        lam = check_density(lam)
+        radius = window_radius(lam)
+        owner, x, y = lattice_points(rng, lam, self.noise_m, radius, n_trials)
+        return window_link_stats(rng, owner, x, y, n_trials, lam, gamma, radius, link,
+                                 self.guard_m, node_factor)
+
+    def usable_count_mean(self, lam, side="tx"):
+        return None if self.blockage_per_m > 0 else math.inf
 
 
 def lattice_sites(lam: float, radius_m: float):

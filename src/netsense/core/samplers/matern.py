@@ -24,7 +24,15 @@ import numpy as np
 from ...errors import InputError
 from ..fisher import LegStats
 from .base import Sampler, check_density, check_positive_length
-from .window import WINDOW_NODES, check_window_gamma, disk_points, window_radius, window_stats
+from .window import (
+    WINDOW_NODES,
+    check_window_gamma,
+    window_link_stats,
+    window_nodes_per_trial,
+    disk_points,
+    window_radius,
+    window_stats,
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,8 @@ class MaternSampler(Sampler):
 
     def nodes_per_trial(self, lam):
         # every parent of the disk of radius R + delta is drawn (matern_points)
-        return parent_density(lam, self.hardcore_m) * math.pi * (window_radius(lam)
-                                                                  + self.hardcore_m) ** 2
+        return window_nodes_per_trial(parent_density(lam, self.hardcore_m) * math.pi * (
+            window_radius(lam) + self.hardcore_m) ** 2, lam, self.blockage_per_m)
 
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         lam = check_density(lam)
@@ -75,6 +83,16 @@ class MaternSampler(Sampler):
         owner, x, y = matern_points(rng, lam, self.hardcore_m, radius, n_trials)
         return window_stats(rng, owner, x, y, n_trials, lam, gamma, radius, self.guard_m,
                             node_factor)
+
+    def linked_stats(self, rng, lam, gamma, n_trials, link, node_factor=None) -> LegStats:
+        lam = check_density(lam)
+        radius = window_radius(lam)
+        owner, x, y = matern_points(rng, lam, self.hardcore_m, radius, n_trials)
+        return window_link_stats(rng, owner, x, y, n_trials, lam, gamma, radius, link,
+                                 self.guard_m, node_factor)
+
+    def usable_count_mean(self, lam, side="tx"):
+        return None if self.blockage_per_m > 0 else math.inf
 
 
 def parent_density(lam: float, hardcore_m: float) -> float:

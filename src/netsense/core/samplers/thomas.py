@@ -20,7 +20,15 @@ import numpy as np
 from ...errors import InputError
 from ..fisher import LegStats
 from .base import Sampler, check_density, check_positive_length
-from .window import WINDOW_NODES, check_window_gamma, disk_points, window_radius, window_stats
+from .window import (
+    WINDOW_NODES,
+    check_window_gamma,
+    window_link_stats,
+    window_nodes_per_trial,
+    disk_points,
+    window_radius,
+    window_stats,
+)
 
 # Parents beyond R + REACH sigma are left out: P(|offset| > REACH sigma) = exp(-REACH^2 / 2).
 REACH = 6.0
@@ -74,7 +82,9 @@ class ThomasSampler(Sampler):
 
     def nodes_per_trial(self, lam):
         # every daughter of a parent in the disk of radius R + REACH sigma is drawn
-        return lam * math.pi * (window_radius(lam) + REACH * self.scatter_m) ** 2
+        return window_nodes_per_trial(lam * math.pi * (window_radius(lam)
+                                                       + REACH * self.scatter_m) ** 2,
+                                      lam, self.blockage_per_m)
 
     def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
         lam = check_density(lam)
@@ -82,6 +92,16 @@ class ThomasSampler(Sampler):
         owner, x, y = thomas_points(rng, lam, self.daughters, self.scatter_m, radius, n_trials)
         return window_stats(rng, owner, x, y, n_trials, lam, gamma, radius, self.guard_m,
                             node_factor)
+
+    def linked_stats(self, rng, lam, gamma, n_trials, link, node_factor=None) -> LegStats:
+        lam = check_density(lam)
+        radius = window_radius(lam)
+        owner, x, y = thomas_points(rng, lam, self.daughters, self.scatter_m, radius, n_trials)
+        return window_link_stats(rng, owner, x, y, n_trials, lam, gamma, radius, link,
+                                 self.guard_m, node_factor)
+
+    def usable_count_mean(self, lam, side="tx"):
+        return None if self.blockage_per_m > 0 else math.inf
 
 
 def check_mean_count(field: str, value) -> float:

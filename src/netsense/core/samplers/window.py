@@ -15,6 +15,15 @@ against R, and the default keeps it below 0.5% for gamma >= 2.5 (docs: guide/fin
 window-bias table).
 
 A guard zone (``guard_m`` = g > 0) removes the nodes closer than g to the target.
+
+Link models (:mod:`netsense.core.links`, :func:`window_link_stats`): heights and shadowing act on
+each node of the window, and the far field's mean is that of nodes at height h with gains of
+mean E[S]. Under blockage a mean is the wrong stand-in for the far field: its LOS nodes are few
+(their mean count 2 pi lam/beta^2 (1 + beta R) e^(-beta R) is often below one) and whether there
+is one decides whether a side is usable. So the window's nodes are thinned to their LOS ones,
+and beyond R the LOS nodes of a PPP of the same intensity are sampled exactly and completely
+(:func:`netsense.core.links.los_nodes`); the kind's correlations beyond R are left out, as the
+far field's mean leaves them out without blockage.
 """
 
 from __future__ import annotations
@@ -25,7 +34,17 @@ import numpy as np
 
 from ...errors import InputError
 from ..fisher import LegStats
-from .base import draw_factor, factor_mean, far_field_mean, ragged_stats, with_far_field
+from ..links import far_field_tails, los_count_mean, los_nodes
+from .base import (
+    draw_factor,
+    factor_mean,
+    far_field_mean,
+    link_tail_factor,
+    linked_ragged_stats,
+    ragged_stats,
+    thin_to_los,
+    with_far_field,
+)
 
 # Mean node count in the window, mu = lam pi R^2: the bias target is |relative bias| < 0.5% of
 # E[eq. 18] and E[1/A] at gamma >= 2.5 for every kind (measured: benchmarks/window_bias.py,
@@ -52,6 +71,44 @@ def disk_points(rng: np.random.Generator, counts: np.ndarray, radius_m: float):
     r = radius_m * np.sqrt(rng.uniform(size=total))  # uniform in the disk: r^2 uniform
     phi = rng.uniform(-math.pi, math.pi, size=total)
     return r * np.cos(phi), r * np.sin(phi)
+
+
+def window_nodes_per_trial(window_nodes: float, lam: float, blockage_per_m: float) -> float:
+    """Nodes one side holds while sampled: the kind's generated window, plus the LOS nodes
+    sampled beyond it under blockage."""
+    if blockage_per_m == 0:
+        return window_nodes
+    return window_nodes + los_count_mean(lam, blockage_per_m, window_radius(lam))
+
+
+def window_link_stats(rng: np.random.Generator, owner: np.ndarray, x: np.ndarray, y: np.ndarray,
+                      n_trials: int, lam: float, gamma: float, radius_m: float, link,
+                      guard_m: float = 0.0, node_factor=None) -> LegStats:
+    """:func:`window_stats` under a non-ideal ``link`` (module docstring). Draws, after the
+    kind's positions: the LOS uniforms of the window's nodes and the LOS nodes beyond it (under
+    blockage), the shadowing gains, the node factors."""
+    if not gamma > 2.0:
+        raise InputError("gamma", gamma, "a windowed sampler needs gamma > 2 (the far field's "
+                         "mean diverges otherwise)")
+    if not guard_m < radius_m:
+        raise InputError("sampler.guard_m", guard_m, f"must be below the window radius "
+                         f"{radius_m:g} m at this density")
+    tail_factor = link_tail_factor(link, node_factor)  # checks E[factor] before drawing
+    r2 = x * x + y * y
+    keep = (r2 < radius_m * radius_m) & (r2 >= guard_m * guard_m) & (r2 > 0.0)
+    owner, x, y, r2 = owner[keep], x[keep], y[keep], r2[keep]
+    r = np.sqrt(r2)
+    ux, uy = -x / r, -y / r  # unit vector from the node to the target
+    if link.blockage_per_m > 0:
+        r2, owner, ux, uy = thin_to_los(rng, link.blockage_per_m, r2, owner, ux, uy)
+        f_owner, f_r2, f_ux, f_uy = los_nodes(rng, lam, link.blockage_per_m, radius_m, n_trials)
+        return linked_ragged_stats(rng, np.concatenate([owner, f_owner]),
+                                   np.concatenate([r2, f_r2]), np.concatenate([ux, f_ux]),
+                                   np.concatenate([uy, f_uy]), n_trials, gamma, link,
+                                   node_factor)
+    a_tail, t_tail = far_field_tails(lam, gamma, radius_m * radius_m, link.height_m)
+    return linked_ragged_stats(rng, owner, r2, ux, uy, n_trials, gamma, link, node_factor,
+                               (tail_factor * a_tail, tail_factor * t_tail))
 
 
 def window_stats(rng: np.random.Generator, owner: np.ndarray, x: np.ndarray, y: np.ndarray,
