@@ -20,7 +20,8 @@ class, and no other code branches on a kind's name (CONTRIBUTING.md, "Add a samp
 node closer than that to the target; 0 (the default) leaves a kind's key, label, mapping and
 numbers as they are. So are the link models of :mod:`netsense.core.links` (``height_m`` or
 ``height_t_m``/``height_r_m``, ``blockage_per_m``, ``shadowing_db``), which every kind
-implements in its ``linked_stats``; 0 (the default) is the paper's ideal link. What a kind alone knows is an attribute of its class: its exact E[1/A]
+implements in its ``linked_stats``; 0 (the default) is the paper's ideal link. What a kind
+alone knows is an attribute of its class: its exact E[1/A]
 (:meth:`~.base.Sampler.inv_sum_mean`), how many nodes a network holds while it is sampled
 (:meth:`~.base.Sampler.nodes_per_trial`) and whether it is scale-free
 (:attr:`~.base.Sampler.scale_free`); no code outside this package branches on a kind.

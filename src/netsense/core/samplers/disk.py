@@ -2,8 +2,9 @@
 
 The paper's finite window (its Fig. 1 simulation), with an optional guard zone (the annulus
 g <= r < R) and the link models of :mod:`netsense.core.links` (heights, blockage by thinning,
-shadowing gains per node; the window stays horizontal: nodes with g <= r < R). Biased for the infinite-plane Theorem 2 of
-[1]: the far field it leaves out decays like R^(2 - gamma) (docs: guide/findings.md, item 2).
+shadowing gains per node; the window stays horizontal: nodes with g <= r < R). Biased for the
+infinite-plane Theorem 2 of [1]: the far field it leaves out decays like R^(2 - gamma) (docs:
+guide/findings.md, item 2).
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ from .base import Sampler, check_density, check_positive_length
 from .window import (
     WINDOW_NODES,
     check_window_gamma,
+    disk_points,
     window_link_stats,
     window_nodes_per_trial,
-    disk_points,
     window_radius,
     window_stats,
 )
