@@ -29,6 +29,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def nonnegative(name):
+    """An argparse type: a finite float >= 0, with ``name`` in the error."""
+    def conv(text):
+        try:
+            v = parse_number(name, text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(f"got {text!r}; {exc.rule}") from None
+        if v < 0:
+            raise argparse.ArgumentTypeError(f"got {text!r}; must be >= 0 (0: none)")
+        return v
+    return conv
+
+
 def finite(name):
     """An argparse type: a finite float, with ``name`` in the error."""
     def conv(text):

@@ -8,11 +8,12 @@ import textwrap
 
 from ..core.closed_form import compare_mimo_single, lemma3_inv_sum, theorem2_m2
 from ..core.fisher import crlb
+from ..core.links import LINK_PARAMS
 from ..core.memory import MAX_NODES_PER_BLOCK, NODE_BYTES, check_block_memory
 from ..core.samplers import COMMON_PARAMS, DEFAULT_KIND, SAMPLERS, parameter_names, sampler_from_mapping
 from ..deploy.layout import load_layout
 from ..errors import InputError
-from .common import add_system_args, density, finite, print_json, system_from_args
+from .common import add_system_args, density, finite, nonnegative, print_json, system_from_args
 
 
 def cmd_crlb(args):
@@ -42,6 +43,7 @@ def cmd_theory(args):
     kw = dict(M_t=args.M_t, M_r=args.M_r, rho_s_db=args.rho_s_db, lam_t=args.lam_t,
               lam_r=args.lam_r, gamma=args.gamma, system=system)
     cmp = compare_mimo_single(**kw)
+    links = _theory_links(args, kw)
     print_json({
         "closed_form_m2": float(theorem2_m2(**kw)),
         "lemma3_tx": float(lemma3_inv_sum(args.lam_t, args.gamma)),
@@ -51,7 +53,66 @@ def cmd_theory(args):
         "eq30_holds": bool(cmp["eq30_holds"]),
         "inputs": {k: v for k, v in kw.items() if k != "system"},
         "system": system.to_dict(),
+        **({"links": links} if links is not None else {}),
     })
+
+
+def _link_heights(args) -> tuple[float, float]:
+    """(h_t, h_r) from --height-m or --height-t-m/--height-r-m (one line if both forms)."""
+    if args.height_m and (args.height_t_m or args.height_r_m):
+        raise InputError("--height-m", args.height_m, "give --height-m (both sides) or "
+                         "--height-t-m/--height-r-m, not both forms")
+    if args.height_m:
+        return args.height_m, args.height_m
+    return args.height_t_m, args.height_r_m
+
+
+def _theory_links(args, kw) -> dict | None:
+    """The exact references of the link models on the whole plane (``links`` of ``netsense
+    theory``), or None when no link flag is given."""
+    from ..core.expectations import eq18_high_density_m2, inv_sum_mean_link
+    from ..core.links import (
+        Link,
+        localizable_probability,
+        los_count_mean,
+        shadowing_density_factor,
+    )
+
+    h_t, h_r = _link_heights(args)
+    beta, sigma = args.blockage_per_m, args.shadowing_db
+    sides = {"t": Link(h_t, beta, sigma), "r": Link(h_r, beta, sigma)}
+    if all(lk.ideal for lk in sides.values()):
+        return None
+    gamma, lam = kw["gamma"], {"t": kw["lam_t"], "r": kw["lam_r"]}
+    scale = float(kw["system"].error_scale_m2(kw["M_t"], kw["M_r"],
+                                              10.0 ** (kw["rho_s_db"] / 10.0)))
+    inv = {k: inv_sum_mean_link(lam[k], gamma, height_m=lk.height_m,
+                                blockage_per_m=beta, shadowing_db=sigma)
+           for k, lk in sides.items()}
+    out = {"height_t_m": h_t, "height_r_m": h_r, "blockage_per_m": beta, "shadowing_db": sigma,
+           "inv_sum_t": inv["t"], "inv_sum_r": inv["r"],
+           "jensen_m2": 2.0 * scale * inv["t"] * inv["r"]}  # eq. (23) with the link model
+    for k, lk in sides.items():
+        if lk.height_m > 0:
+            out[f"lam_pi_h2_{k}"] = lam[k] * math.pi * lk.height_m**2
+    if beta > 0:
+        mu = {k: los_count_mean(lam[k], beta) for k in sides}
+        out.update({"jensen_conditional": "N_t >= 1 and N_r >= 1 (each side has a LOS node): "
+                                          "E[eq. 18] and E[eq. 23] are infinite under blockage",
+                    "los_count_t": mu["t"], "los_count_r": mu["r"],
+                    "localizable_probability": localizable_probability(mu["t"], mu["r"])})
+    elif h_t > 0 and h_r > 0:
+        out["eq18_high_density_limit_m2"] = eq18_high_density_m2(
+            lam_t=lam["t"], lam_r=lam["r"], gamma=gamma, height_t_m=h_t, height_r_m=h_r,
+            M_t=kw["M_t"], M_r=kw["M_r"], rho_s_db=kw["rho_s_db"], system=kw["system"])
+    if sigma > 0:
+        factor = shadowing_density_factor(sigma, gamma)
+        out["shadowing_density_factor"] = factor
+        if beta == 0 and h_t == 0 and h_r == 0:  # the displacement theorem: Theorem 2 holds
+            out["equivalent_lam_t"], out["equivalent_lam_r"] = lam["t"] * factor, lam["r"] * factor
+            out["equivalent_closed_form_m2"] = float(theorem2_m2(
+                **{**kw, "lam_t": lam["t"] * factor, "lam_r": lam["r"] * factor}))
+    return out
 
 
 def _progress_printer(stream):
@@ -120,7 +181,13 @@ def cmd_mc(args):
     closed = res.get("closed_form_m2")
     for name, label in (("crlb_m2", "eq. (18) CRLB"), ("jensen_m2", "eq. (23) bound")):
         s = res[name]
-        line = (f"  {label:15s} mean {s['mean']:.6e} m^2  sem {s['sem']:.2e}  "
+        if s["mean"] is None:  # under blockage: no mean exists (mc_point says why)
+            print(f"  {label:15s} median {s['median']:.6e} m^2  95% CI [{s['median_ci95'][0]:.6e}, "
+                  f"{s['median_ci95'][1]:.6e}] over all {s['n'] + s['n_inf']} trials "
+                  f"({s['n_inf']} not localizable: infinite); no mean ({s['mean_note']})")
+            continue
+        cond = f" | {s['conditional']}" if "conditional" in s else ""
+        line = (f"  {label:15s} mean{cond} {s['mean']:.6e} m^2  sem {s['sem']:.2e}  "
                 f"95% CI [{s['ci95'][0]:.6e}, {s['ci95'][1]:.6e}]")
         if closed is not None:
             line += (f"  / Theorem 2 = {s['ratio_to_closed_form']:.4f} "
@@ -142,9 +209,14 @@ def cmd_mc(args):
                      f"{p['gamma']:g}" if n_min else f"no coverage measured at gamma = "
                      f"{p['gamma']:g}") + " (docs: guide/samplers.md, \"Estimates and intervals "
                   "that hold\")", file=sys.stderr)
-        if s["n_inf"]:
+        if s["n_inf"] and "conditional" not in s:
             print(f"  warning: {s['n_inf']} trial(s) of {label} are infinite (singular FIM); "
                   "the mean is over the finite ones", file=sys.stderr)
+    loc = res.get("localizable_fraction")
+    if loc is not None:
+        exact = "" if loc["exact"] is None else f"  exact {loc['exact']:.6f}"
+        print(f"  localizable fraction {loc['value']:.6f}  95% CI [{loc['ci95'][0]:.6f}, "
+              f"{loc['ci95'][1]:.6f}]{exact}")
     if closed is not None:
         print(f"  eq. (26) Theorem 2 closed form {closed:.6e} m^2")
 
@@ -166,7 +238,11 @@ def register(sub) -> None:
 
     t = sub.add_parser("theory", help="closed forms: Lemma 3, Theorem 2, eq. (28)-(30)",
                        description="The closed forms at one point: Lemma 3 per side, Theorem 2 "
-                       "(eq. 26) and the single-antenna comparison (eq. 28-30); prints JSON.")
+                       "(eq. 26) and the single-antenna comparison (eq. 28-30); with a link "
+                       "model (heights, blockage, shadowing) also its exact references on the "
+                       "whole plane under 'links': E[1/A] per side (over A > 0 under blockage), "
+                       "E[eq. 23], the localizable probability, the high-density limit of eq. "
+                       "(18) with heights, the shadowing's equivalent density; prints JSON.")
     t.add_argument("--M-t", dest="M_t", type=int, default=4, help="antennas per TX")
     t.add_argument("--M-r", dest="M_r", type=int, default=4, help="antennas per RX")
     t.add_argument("--rho-s-db", dest="rho_s_db", type=finite("--rho-s-db"), required=True,
@@ -176,6 +252,10 @@ def register(sub) -> None:
     t.add_argument("--lam-r", dest="lam_r", type=density, required=True,
                    help="RX density per m^2 (or 1/900)")
     t.add_argument("--gamma", type=finite("--gamma"), required=True, help="path-loss exponent")
+    for name, sch in LINK_PARAMS.items():  # the link models: a "links" section when given
+        flag = f"--{name.replace('_', '-')}"
+        t.add_argument(flag, dest=name, type=nonnegative(flag), default=sch["default"],
+                       help=sch["description"])
     add_system_args(t)
     t.set_defaults(func=cmd_theory)
 
@@ -211,7 +291,7 @@ def register(sub) -> None:
             kind = int if sch["type"] == "integer" else finite(f"--{name.replace('_', '-')}")
             m.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
                            default=sch["default"], help=f"{cls.kind}: {sch['description']}")
-    for name, sch in COMMON_PARAMS.items():
+    for name, sch in COMMON_PARAMS.items():  # the guard zone and the link models
         m.add_argument(f"--{name.replace('_', '-')}", dest=name, type=finite(f"--{name.replace('_', '-')}"),
                        default=sch["default"], help=sch["description"])
     m.add_argument("--seed", type=int, default=0, help="user seed")

@@ -17,6 +17,11 @@ function per sampler:
   with the radial integral from g).
 * :func:`inv_sum_mean_plane_nearest_guard`: the guarded ``plane`` sampler (the K nearest nodes
   beyond g by radial ordering, plus the far field's conditional mean), :mod:`.samplers.plane`.
+* :func:`inv_sum_mean_link`: any link model of :mod:`netsense.core.links` (heights, blockage,
+  shadowing) on the plane or in a window, over the trials with A > 0; with
+  :func:`inv_sum_mean_plane_heights`, :func:`shadowing_equivalent_density`,
+  :func:`localizable_probability` and :func:`eq18_high_density_m2` the exact references of the
+  link models (docs: guide/links.md).
 
 The plane sampler's and the disk's values each reduce to one quadrature of a dimensionless
 integral in gamma and K (plane) or in gamma and the disk's mean node count mu (disk); the
@@ -269,11 +274,18 @@ def _check_guard(guard_m) -> float:
     return v
 
 
+def _guard_exponent(y, d: float, g1md: float):
+    """D(y) = y^d gamma_lower(1 - d, y) - (1 - e^-y) >= 0 (unregularized lower incomplete gamma,
+    g1md = Gamma(1 - d)): int_g0^inf (1 - exp(-s v^-a)) dv = g0 D(s g0^-a) for a = 1/d."""
+    from scipy.special import gammainc  # lazy
+
+    return y**d * g1md * gammainc(1.0 - d, y) + np.expm1(-y)
+
+
 @lru_cache(maxsize=256)
 def _plane_guard_unit(gamma: float, g0: float) -> float:
     """E[1/B] of the whole plane outside the guard, A = (pi lam)^(gamma/2) B, g0 = pi lam g^2."""
     from scipy.special import gamma as gamma_fn  # lazy
-    from scipy.special import gammainc
 
     a, d = 0.5 * gamma, 2.0 / gamma
     g1md = float(gamma_fn(1.0 - d))
@@ -284,9 +296,7 @@ def _plane_guard_unit(gamma: float, g0: float) -> float:
     # y = s g0^-a the exponent is -g0 D(y), D(y) = y^d gamma_lower(1-d, y) - (1 - e^-y) >= 0.
     # g0 = 0 is Lemma 3 (eq. 24): int exp(-Gamma(1-d) s^d) ds.
     def integrand(s):
-        y = s * g0**-a
-        dd = y**d * g1md * gammainc(1.0 - d, y) + np.expm1(-y)
-        return np.exp(-g0 * dd)
+        return np.exp(-g0 * _guard_exponent(s * g0**-a, d, g1md))
 
     # Mass: up to s where Gamma(1-d) s^d - g0 ~ 80 (D >= Gamma(1-d) y^d - 1); the integrand is 1
     # at s -> 0 (int_0^s_lo ~ s_lo, kept), and s_lo is 1e-20 below the smallest scale.
@@ -380,11 +390,244 @@ def inv_sum_mean_plane_nearest_guard(lam: float, gamma: float, nearest: int,
     return (math.pi * lam) ** (-0.5 * gamma) * _plane_nearest_guard_unit(gamma, nearest, g0)
 
 
-def inv_sum_mean(sampler, lam: float, gamma: float) -> float | None:
+# --------------------------------------------------------------------------------------------
+# Link models (netsense.core.links): heights, blockage, shadowing
+
+# Gauss-Hermite nodes of the shadowing expectation E_S[f(S)], ln S = K_DB sigma Z: the integrands
+# are analytic in Z and grow at most like e^(|Z| K_DB sigma), so 48 nodes are exact to float64
+# up to sigma = 12 dB (checked against mpmath, tests/core/test_links_expectations.py).
+_GH_NODES = 48
+# Radial and outer rules of the nested form (_link_unit): Gauss-Legendre nodes per segment and
+# segment width in e-folds of the radius and of s. Checked against mpmath and under refinement
+# (tests/core/test_links_expectations.py): halving both widths moves no value by 1e-12.
+_RADIAL_NODES, _RADIAL_WIDTH = 16, 0.5
+_OUTER_NODES, _OUTER_WIDTH = 20, 1.0
+# The LOS intensity beyond beta r = 75 (e^-75 ~ 3e-33 of its mass near beta r ~ 1) is left out;
+# below 1e-9 of the length scale the radial integral is below 1e-18 of the mass.
+_LOS_REACH = 75.0
+_RADIAL_FLOOR = 1e-9
+
+
+def _gl_rule(z_lo: float, z_hi: float, nodes: int, width: float):
+    """Composite Gauss-Legendre rule on [z_lo, z_hi] in segments of ``width``: nodes z, weights."""
+    xi, wi = np.polynomial.legendre.leggauss(nodes)
+    n_seg = max(1, math.ceil((z_hi - z_lo) / width))
+    edges = np.linspace(z_lo, z_hi, n_seg + 1)
+    half = 0.5 * (edges[1:] - edges[:-1])[:, None]
+    z = (0.5 * (edges[1:] + edges[:-1]))[:, None] + half * xi[None, :]
+    return z.ravel(), (half * wi[None, :]).ravel()
+
+
+def _shadow_rule(sigma_db: float):
+    """(gains S_k, weights) of E_S[f(S)] for the lognormal shadowing (one node S = 1 without)."""
+    if sigma_db == 0:
+        return np.ones(1), np.ones(1)
+    from .links import K_DB
+
+    x, w = np.polynomial.hermite.hermgauss(_GH_NODES)
+    return np.exp(K_DB * sigma_db * math.sqrt(2.0) * x), w / math.sqrt(math.pi)
+
+
+def _check_link(height_m, blockage_per_m, shadowing_db, r_min, r_max):
+    from .links import check_blockage, check_height, check_shadowing
+
+    h = check_height("height_m", _scalar("height_m", height_m))
+    beta = check_blockage("blockage_per_m", _scalar("blockage_per_m", blockage_per_m))
+    sigma = check_shadowing("shadowing_db", _scalar("shadowing_db", shadowing_db))
+    lo = check_height("r_min", _scalar("r_min", r_min))
+    hi = _scalar("r_max", r_max)
+    if not hi > lo:
+        raise InputError("r_max", r_max, f"must be > r_min = {lo:g} m (may be inf)")
+    return h, beta, sigma, lo, hi
+
+
+@lru_cache(maxsize=256)
+def _plane_shadow_unit(gamma: float, g0: float, sigma_db: float) -> float:
+    """E[1/B] of the whole plane beyond pi lam x0 = g0 > 0 (a guard and/or heights) with
+    i.i.d. lognormal gains, A = (pi lam)^(gamma/2) B: the guarded form with E_S inside."""
+    from scipy.special import gamma as gamma_fn  # lazy
+
+    from .links import shadow_moment
+
+    a, d = 0.5 * gamma, 2.0 / gamma
+    g1md = float(gamma_fn(1.0 - d))
+    gains, gw = _shadow_rule(sigma_db)
+    # E exp(-s B) = exp(-int_g0^inf (1 - E_S exp(-s S v^-a)) dv) = exp(-g0 E_S[D(s S g0^-a)])
+    # (eq. 31-35 with the PGFL of the marked PPP); E[1/B] = int_0^inf of it ds (eq. 31).
+    def integrand(s):
+        y = s[:, None] * gains[None, :] * g0**-a
+        return np.exp(-g0 * (_guard_exponent(y, d, g1md) @ gw))
+
+    # Mass: g0 E_S[D] ~ Gamma(1-d) E[S^d] s^d - g0 for large s, ~ s E[S] g0^(1-a) d/(1-d) for
+    # small s (D(y) ~ y d/(1-d)).
+    sd_mean, s_mean = shadow_moment(sigma_db, d), shadow_moment(sigma_db, 1.0)
+    s_hi = ((_T_MAX + g0) / (g1md * sd_mean)) ** a
+    s_lo = 1e-20 * min((g1md * sd_mean) ** -a, g0 ** (a - 1.0) / s_mean)
+    x, w = _log_gl(math.log(s_lo), math.log(s_hi))
+    return float(s_lo + np.dot(w, integrand(x)))
+
+
+@lru_cache(maxsize=256)
+def _link_unit(gamma: float, lam_u: float, eta: float, b: float, sigma_db: float, rho_min: float,
+               rho_max: float) -> float:
+    """E[1/A | A > 0] in units of a length l (l^-gamma A; lam_u = lam l^2, eta = h/l, b = beta l,
+    rho = r/l) for a side with a finite mean count mu of usable nodes (blockage or a window)."""
+    from .links import shadow_moment
+
+    a = 0.5 * gamma
+    gains, gw = _shadow_rule(sigma_db)
+    # Radial rule on log rho: node masses m_j = lam p(rho) 2 pi rho drho of the usable nodes.
+    rho_hi = min(rho_max, _LOS_REACH / b) if b > 0 else rho_max
+    floor = _RADIAL_FLOOR * min(1.0, rho_hi, eta if eta > 0 else 1.0)
+    rho_lo = rho_min if rho_min > 0 else floor
+    z, wz = _gl_rule(math.log(rho_lo), math.log(rho_hi), _RADIAL_NODES, _RADIAL_WIDTH)
+    rho = np.exp(z)
+    mass = lam_u * wz * rho * 2.0 * math.pi * rho * np.exp(-b * rho)
+    w = (rho * rho + eta * eta) ** -a  # path loss, bounded by eta^-gamma with heights
+    mu = float(mass.sum())
+    # PGFL of the thinned, marked PPP (eq. 31-35): E exp(-sA) = exp(-D(s)) with
+    # D(s) = int (1 - E_S e^(-s S w)) m and J(s) = int E_S e^(-s S w) m = mu - D(s); P(A = 0) =
+    # e^-mu, so (eq. 31 on A > 0) E[1/A | A > 0] = int_0^inf (e^-D - e^-mu) ds / (1 - e^-mu), and
+    # e^-D - e^-mu = e^-D (1 - e^-J): each factor from the sum that is accurate where it matters
+    # (D small as s -> 0, J small as s -> inf), with no cancellation between them.
+    def integrand(svals):
+        y = svals[:, None, None] * w[None, :, None] * gains[None, None, :]
+        d_s = (-np.expm1(-y) @ gw) @ mass
+        j_s = (np.exp(-y) @ gw) @ mass
+        return np.exp(-d_s) * -np.expm1(-j_s)
+
+    # Mass of the s integral: from s ~ 1/E[A] (where D grows) to beyond 1/(S w) of the farthest
+    # usable node with weight (J decays as e^(-s S w)): 80 e-folds of the slowest term.
+    weight_s = gains[gw > 1e-30]
+    a_mean = float(np.dot(mass, w)) * shadow_moment(sigma_db, 1.0)
+    far = w[mass > 1e-30 * mu].min() * weight_s.min()
+    s_lo, s_hi = 1e-20 / a_mean, _T_MAX / far
+    zs, ws = _gl_rule(math.log(s_lo), math.log(s_hi), _OUTER_NODES, _OUTER_WIDTH)
+    svals = np.exp(zs)
+    total = 0.0
+    for k in range(0, svals.size, 64):  # chunks keep the (s, rho, S) temporaries small
+        sv = svals[k:k + 64]
+        total += float(np.dot(ws[k:k + 64] * sv, integrand(sv)))
+    return s_lo + total / -math.expm1(-mu)  # the integrand is 1 on [0, s_lo]
+
+
+def inv_sum_mean_link(lam: float, gamma: float, *, height_m: float = 0.0,
+                      blockage_per_m: float = 0.0, shadowing_db: float = 0.0,
+                      r_min: float = 0.0, r_max: float = math.inf) -> float:
+    """E[1/A | A > 0] [m^gamma] of one side under a link model (:mod:`netsense.core.links`): a
+    PPP of density ``lam`` [m^-2] in the horizontal annulus r_min <= r < r_max [m] (the whole
+    plane by default), nodes ``height_m`` above the target, each leg LOS with probability
+    exp(-beta r) (``blockage_per_m`` = beta; NLOS nodes unusable) and with an i.i.d. lognormal
+    gain of sigma = ``shadowing_db`` (median 0 dB); A = sum S (r^2 + h^2)^(-gamma/2).
+
+    Notes
+    -----
+    The PGFL of the thinned, marked PPP gives the Laplace transform (eq. 31-35 of [1] with the
+    radial integral over the usable nodes):
+
+        L(s) = E exp(-s A) = exp(-lam int (1 - E_S exp(-s S w(r))) p(r) 2 pi r dr).
+
+    * Infinitely many usable nodes (no blockage, r_max = inf): E[1/A] = int_0^inf L(s) ds (eq.
+      31). Without a height or a guard this is Lemma 3 at the density lam E[S^(2/gamma)] (the
+      displacement theorem, :func:`shadowing_equivalent_density`). With x0 = r_min^2 + h^2 > 0
+      and no shadowing, the radial integral is closed:
+      pi lam [s^d gamma_lower(1 - d, s x0^-a) - x0 (1 - exp(-s x0^-a))] (d = 2/gamma,
+      a = gamma/2): heights act on A exactly as a guard radius sqrt(r_min^2 + h^2)
+      (:func:`inv_sum_mean_plane_heights`); with shadowing E_S is taken inside it.
+    * A finite mean count mu = lam int p(r) 2 pi r dr of usable nodes (blockage, or a finite
+      window): P(A = 0) = e^-mu > 0, so E[1/A] is infinite; the conditional mean is
+
+          E[1/A | A > 0] = int_0^inf (L(s) - e^-mu) ds / (1 - e^-mu),
+
+      a nested quadrature (the radial integral has no closed form under blockage).
+
+    Under blockage E[eq. 23] and E[eq. 18] are infinite: this conditional mean is what a Monte
+    Carlo of eq. (23) averages over its finite trials (2 E[1/A_t | A_t > 0] E[1/A_r | A_r > 0],
+    the sides being independent).
+    """
+    lam, gamma = _check_density(lam), _check_gamma(gamma)
+    h, beta, sigma, lo, hi = _check_link(height_m, blockage_per_m, shadowing_db, r_min, r_max)
+    if beta == 0 and math.isinf(hi):
+        x0 = lo * lo + h * h
+        if x0 == 0:
+            return inv_sum_mean_plane(shadowing_equivalent_density(lam, gamma, sigma), gamma)
+        if sigma == 0:
+            return inv_sum_mean_plane_guard(lam, gamma, math.sqrt(x0))
+        g0 = math.pi * lam * x0
+        return (math.pi * lam) ** (-0.5 * gamma) * _plane_shadow_unit(gamma, g0, sigma)
+    ell = 1.0 / beta if beta > 0 else hi  # the length unit: the mean LOS length, or the window
+    return ell**gamma * _link_unit(gamma, lam * ell * ell, h / ell, beta * ell, sigma, lo / ell,
+                                   hi / ell)
+
+
+def inv_sum_mean_plane_heights(lam: float, gamma: float, height_m: float) -> float:
+    """E[1/A] [m^gamma] on the whole plane with every node ``height_m`` = h above the target,
+    every leg LOS: int_0^inf E exp(-sA) ds with (links notes, section 1)
+
+        E exp(-sA) = exp(-pi lam [s^d gamma_lower(1 - d, s h^-gamma) - h^2 (1 - exp(-s h^-gamma))])
+
+    (d = 2/gamma; h -> 0 gives Lemma 3's transform, eq. 35). The map r -> d = sqrt(r^2 + h^2)
+    takes the plane's PPP to the radial law of a PPP beyond a guard radius h (r dr = d dd), so
+    for A (not for eq. 18) heights are a guard zone of radius h: this is
+    :func:`inv_sum_mean_plane_guard` at g = h, which evaluates the same integral.
+    """
+    from .links import check_height
+
+    h = check_height("height_m", _scalar("height_m", height_m))
+    if h == 0:
+        return inv_sum_mean_plane(lam, gamma)
+    return inv_sum_mean_plane_guard(lam, gamma, h)
+
+
+def shadowing_equivalent_density(lam: float, gamma: float, shadowing_db: float) -> float:
+    """lam E[S^(2/gamma)] [m^-2]: the density of the unshadowed PPP that a PPP of density ``lam``
+    with i.i.d. lognormal shadowing (sigma ``shadowing_db``, median 0 dB) equals on the whole
+    plane, without heights or blockage, for eq. (18) and eq. (23) alike (the displacement
+    theorem). E[S^(2/gamma)] = exp((2 sigma K_DB / gamma)^2 / 2), K_DB = ln(10)/10. Theorem 2 and
+    c(gamma) apply at this density."""
+    from .links import check_shadowing, shadowing_density_factor
+
+    lam, gamma = _check_density(lam), _check_gamma(gamma)
+    sigma = check_shadowing("shadowing_db", _scalar("shadowing_db", shadowing_db))
+    return lam * shadowing_density_factor(sigma, gamma)
+
+
+def localizable_probability(sampler, lam_t: float, lam_r: float | None = None) -> float | None:
+    """P(eq. 18 is finite) of a network of ``sampler`` (TX density ``lam_t``, RX ``lam_r``,
+    default the same), where the usable nodes of each side are a Poisson number
+    (:meth:`~netsense.core.samplers.base.Sampler.usable_count_mean`):
+    (1 - e^-mu_t)(1 - e^-mu_r) - mu_t e^-mu_t mu_r e^-mu_r (:func:`netsense.core.links.
+    localizable_probability`); 1 with infinitely many nodes; None where not known."""
+    from .links import localizable_probability as formula
+
+    mu_t = sampler.usable_count_mean(lam_t, "tx")
+    mu_r = sampler.usable_count_mean(lam_t if lam_r is None else lam_r, "rx")
+    if mu_t is None or mu_r is None:
+        return None
+    return formula(mu_t, mu_r)
+
+
+def eq18_high_density_m2(*, lam_t: float, lam_r: float, gamma: float, height_t_m: float,
+                         height_r_m: float, M_t: int, M_r: int, rho_s_db: float, system=None,
+                         guard_m: float = 0.0) -> float:
+    """The high-density limit of eq. (18) [m^2] with antenna heights: c^2 / (M_t M_r eta) times
+    :func:`netsense.core.links.eq18_high_density_limit`, proportional to 1 / (lam_t lam_r)."""
+    from .links import eq18_high_density_limit
+    from .system import DEFAULT_SYSTEM, db_to_lin
+
+    system = DEFAULT_SYSTEM if system is None else system
+    lam_t, lam_r, gamma = _check_density(lam_t), _check_density(lam_r), _check_gamma(gamma)
+    scale = float(system.error_scale_m2(M_t, M_r, db_to_lin(rho_s_db)))
+    return scale * eq18_high_density_limit(lam_t, lam_r, gamma, height_t_m, height_r_m, guard_m)
+
+
+def inv_sum_mean(sampler, lam: float, gamma: float, side: str = "tx") -> float | None:
     """E[1/A] of one unweighted side as ``sampler`` samples it, exactly (over the trials with
     A > 0): the sampler's own :meth:`~netsense.core.samplers.base.Sampler.inv_sum_mean` (the
-    functions of this module), None when none is known."""
-    return sampler.inv_sum_mean(lam, gamma)
+    functions of this module), under ``side``'s link model where it has one
+    (:meth:`~netsense.core.samplers.base.Sampler.side_inv_sum_mean`); None when none is
+    known."""
+    return sampler.side_inv_sum_mean(lam, gamma, side)
 
 
 def g23_mean(sampler, lam: float, gamma: float, beam: str = "full",
@@ -397,6 +640,7 @@ def g23_mean(sampler, lam: float, gamma: float, beam: str = "full",
     (implemented for gamma > 2 only), or the sampler has no entry here."""
     if beam != "full" or not gamma > 2.0:
         return float("nan")
-    inv_t = inv_sum_mean(sampler, lam, gamma)
-    inv_r = inv_t if lam_r is None else inv_sum_mean(sampler, lam_r, gamma)
+    inv_t = inv_sum_mean(sampler, lam, gamma, "tx")
+    same = lam_r is None and sampler.link("tx") == sampler.link("rx")
+    inv_r = inv_t if same else inv_sum_mean(sampler, lam if lam_r is None else lam_r, gamma, "rx")
     return float("nan") if inv_t is None or inv_r is None else 2.0 * inv_t * inv_r

@@ -5,17 +5,37 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..errors import InputError
 from .beam import check_beam
 from .blocks import simulate_block
 from .closed_form import lemma3_inv_sum, theorem2_m2
-from .expectations import g23_mean
+from .expectations import g23_mean, localizable_probability
 from .memory import check_block_memory
 from .samplers import PlaneSampler, Sampler, check_density, parameter_names
-from .stats import RunningCV, RunningMoments, calibrated_min_trials, interval_calibrated
+from .stats import (
+    RunningCV,
+    RunningMoments,
+    calibrated_min_trials,
+    interval_calibrated,
+    proportion_interval,
+    quantile_estimate,
+)
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 
 DEFAULT_BLOCK_TRIALS = 50_000  # trials per block of a long run: ~100-250 MB of temporaries
+# Under blockage the median of eq. (18) replaces its (infinite) mean and needs every trial's
+# eq. (18), 8 bytes each: 2.5e8 trials is 2 GB.
+MAX_KEPT_TRIALS = 250_000_000
+# What a mean of eq. (18) would be under blockage, said where the mean is not reported.
+BLOCKAGE_MEAN_NOTE = (
+    "E[eq. 18] is infinite under blockage: a side has no LOS node with probability "
+    "exp(-mu) > 0, and even given a rank-2 FIM one TX with two RXs leaves it nearly singular "
+    "on a set of codimension one (tr G^-1 ~ 1/x^2 there); the median and the localizable "
+    "fraction are reported instead")
+# The event eq. (23)'s finite trials are conditioned on under blockage.
+BOTH_SIDES_USABLE = "N_t >= 1 and N_r >= 1 (each side has a LOS node)"
 
 
 def block_size(trials: int, block_trials: int | None) -> int:
@@ -99,6 +119,16 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     estimate beside it and the ``variance_reduction``), ``jensen_m2`` (E[eq. 23]: the plain
     mean, the sampler check, with ``exact_m2``, its exact value for this sampler, where known),
     in m^2, and, for gamma > 2, ``closed_form_m2`` with the ratios to it.
+
+    Under a link model of the sampler (:mod:`netsense.core.links`) also
+    ``localizable_fraction`` ({value, ci95 (Clopper-Pearson), exact, n}: the trials with a
+    finite eq. 18, and :func:`~.expectations.localizable_probability`, None where not known),
+    and ``jensen_m2.exact_m2`` is the sampler's exact mean under that link model. Under
+    blockage E[eq. 18] and E[eq. 23] are infinite (a side may have no LOS node): ``crlb_m2``
+    then has no mean (``mean`` None, ``mean_note`` says why) but the ``median`` of eq. (18)
+    with its order-statistic ``median_ci95`` (over every trial, an unusable network counting
+    as an infinite error); ``jensen_m2``'s mean is over its finite trials, i.e. conditional on
+    each side having a LOS node (``conditional`` names the event), as is its ``exact_m2``.
     """
     lam, lam_t, lam_r = _pair("lam", lam, lam_t, lam_r, _density)
     M, M_t, M_r = _pair("M", M, M_t, M_r, _count)
@@ -119,14 +149,22 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     block_trials = int(block_trials)
     check_block_memory(sampler, lam if lam is not None else max(lam_t, lam_r), block_trials,
                        where="at the peak")
+    blocked = sampler.blockage_per_m > 0
+    if blocked and trials > MAX_KEPT_TRIALS:
+        raise InputError("trials", trials, f"under blockage the median of eq. (18) keeps every "
+                         f"trial (8 bytes each): at most {MAX_KEPT_TRIALS:.3g} trials")
+    kept = np.empty(int(trials)) if blocked else None
     n_blocks = -(-int(trials) // block_trials)
-    done = 0
+    done = localizable = 0
     for b in range(n_blocks):
         out = simulate_block(seed, sampler, lam_t, gamma, b, block_trials, beam=beam, M=M_t,
                              lam_r=None if lam is not None else lam_r)
         take = min(block_trials, int(trials) - done)
         m18.add(out["g18"][:take], out["g23"][:take])
         m23.add(out["g23"][:take])
+        localizable += int(np.isfinite(out["g18"][:take]).sum())
+        if kept is not None:
+            kept[done:done + take] = out["g18"][:take]
         done += take
         if progress is not None:
             progress(done, int(trials))
@@ -143,8 +181,23 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     }
     if math.isfinite(control):
         result["jensen_m2"]["exact_m2"] = control * scale
-    for s, method in ((result["crlb_m2"], result["crlb_m2"]["method"]),
-                      (result["crlb_m2"]["plain"], "plain"), (result["jensen_m2"], "plain")):
+    if sampler.has_link:
+        exact = localizable_probability(sampler, lam_t, lam_r)
+        result["localizable_fraction"] = {
+            "value": localizable / int(trials),
+            "ci95": list(proportion_interval(localizable, int(trials))),
+            "exact": exact, "n": int(trials)}
+    estimates = [(result["crlb_m2"], result["crlb_m2"]["method"]),
+                 (result["crlb_m2"]["plain"], "plain"), (result["jensen_m2"], "plain")]
+    if kept is not None:
+        med, lo, hi = quantile_estimate(kept, 0.5)
+        crlb = result["crlb_m2"]
+        result["crlb_m2"] = {"mean": None, "mean_note": BLOCKAGE_MEAN_NOTE,
+                             "median": med * scale, "median_ci95": [lo * scale, hi * scale],
+                             "n": crlb["n"], "n_inf": crlb["n_inf"]}
+        result["jensen_m2"]["conditional"] = BOTH_SIDES_USABLE
+        estimates = estimates[2:]
+    for s, method in estimates:
         s["calibrated_min_trials"] = calibrated_min_trials(method, gamma)
         s["interval_calibrated"] = interval_calibrated(method, gamma, s["n"])
     if gamma > 2:
@@ -156,7 +209,7 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
         else:
             result["lemma3_inv_sum_t"] = float(lemma3_inv_sum(lam_t, gamma))
             result["lemma3_inv_sum_r"] = float(lemma3_inv_sum(lam_r, gamma))
-        for s in (result["crlb_m2"], result["crlb_m2"]["plain"], result["jensen_m2"]):
+        for s, _ in estimates:
             s["ratio_to_closed_form"] = s["mean"] / closed
             s["ratio_ci95"] = [s["ci95"][0] / closed, s["ci95"][1] / closed]
     return result
