@@ -315,9 +315,9 @@ def test_node_on_target_in_batch_raises():
 @pytest.mark.parametrize("kwargs,field", [
     (dict(tx_xy=[]), "tx"),
     (dict(tx_xy=[[1.0, float("nan")]]), "tx"),
-    (dict(tx_xy=[[1.0, 2.0, 3.0]]), "tx"),
+    (dict(tx_xy=[[1.0, 2.0, 3.0, 4.0]]), "tx"),  # [x, y, z] is a node with a height
     (dict(rx_xy=[[1.0, float("inf")]]), "rx"),
-    (dict(target_xy=[1.0, 2.0, 3.0]), "target"),
+    (dict(target_xy=[1.0, 2.0, 3.0, 4.0]), "target"),
     (dict(M_t=0), "M_t"),
     (dict(M_r=0.5), "M_r"),
     (dict(gamma=0.0), "gamma"),

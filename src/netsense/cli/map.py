@@ -127,7 +127,9 @@ def register(sub) -> None:
                        description="CRLB (eq. 18) and eq. (23) over a grid of target positions "
                        "for the fixed TX/RX sites of a layout JSON: PREFIX.zarr (or .nc) and "
                        "PREFIX.png, and a JSON summary.")
-    g.add_argument("layout", help="layout JSON as for `netsense crlb` (its target is ignored)")
+    g.add_argument("layout", help="layout JSON as for `netsense crlb` (its target is ignored, "
+                   "but for its z: with [x, y, z] sites, the altitude of every target, 0 if "
+                   "not given)")
     g.add_argument("--extent", nargs=4, type=float, required=True,
                    metavar=("XMIN", "XMAX", "YMIN", "YMAX"), help="grid bounds [m]")
     g.add_argument("--step", type=float, required=True, help="grid spacing [m]")

@@ -115,12 +115,14 @@ def jensen_geometric(tx: LegStats, rx: LegStats):
 
 
 def as_points(name: str, pts) -> np.ndarray:
+    """Node positions as an array (..., N, 2) of [x, y] or (..., N, 3) of [x, y, z] [m]."""
+    rule = "must be a list of [x, y] or [x, y, z] points of numbers (metres)"
     try:
         arr = np.asarray(pts, dtype=float)
     except (TypeError, ValueError):
-        raise InputError(name, pts, "must be a list of [x, y] pairs of numbers (metres)") from None
-    if arr.ndim < 2 or arr.shape[-1] != 2:
-        raise InputError(name, pts, "must be a list of [x, y] pairs of numbers (metres)")
+        raise InputError(name, pts, rule) from None
+    if arr.ndim < 2 or arr.shape[-1] not in (2, 3):
+        raise InputError(name, pts, rule)
     if arr.shape[-2] == 0:
         raise InputError(name, [], "must contain at least one node")
     if not np.all(np.isfinite(arr)):
@@ -128,9 +130,34 @@ def as_points(name: str, pts) -> np.ndarray:
     return arr
 
 
+def as_target(target_xy) -> np.ndarray:
+    """The target as an array (..., 2) of [x, y] or (..., 3) of [x, y, z] [m]."""
+    target = np.asarray(target_xy, dtype=float)
+    if target.shape[-1:] not in ((2,), (3,)) or not np.all(np.isfinite(target)):
+        raise InputError("target", target_xy, "must be [x, y] or [x, y, z] with finite numbers "
+                         "(metres)")
+    return target
+
+
+def with_heights(*arrays):
+    """The arrays unchanged when all are 2-D points ([x, y]: the paper's plane, bit for bit),
+    else each as [x, y, z] with z = 0 where a point had none."""
+    if all(a.shape[-1] == 2 for a in arrays):
+        return arrays
+    return tuple(a if a.shape[-1] == 3 else np.concatenate([a, np.zeros(a.shape[:-1] + (1,))],
+                                                           axis=-1) for a in arrays)
+
+
 def _unit_and_distance(name: str, nodes: np.ndarray, target: np.ndarray):
+    """Horizontal components of the unit vectors from the nodes to the target, and the
+    distances. With [x, y, z] points the distance is 3-D and the vector (r/d) u: the gradient
+    of the distance with respect to the target's ground position, its altitude known
+    (differs from [1], whose nodes and target share one plane)."""
     diff = target[..., None, :] - nodes  # from node to target
-    dist = np.hypot(diff[..., 0], diff[..., 1])
+    if diff.shape[-1] == 2:
+        dist = np.hypot(diff[..., 0], diff[..., 1])
+    else:
+        dist = np.sqrt(diff[..., 0] ** 2 + diff[..., 1] ** 2 + diff[..., 2] ** 2)
     if np.any(dist == 0.0):
         idx = np.argwhere(dist == 0.0)[0]
         raise InputError(f"{name}[{int(idx[-1])}]", nodes[tuple(idx)].tolist(),
@@ -165,12 +192,14 @@ def tx_factors(n_tx: int, M_t, tx_gain, tx_beta_hz, system: SystemParams):
 
 
 def layout_stats(tx_xy, rx_xy, target_xy, gamma, tx_factor=None):
-    """LegStats of both sides of explicit layouts; shapes (..., N, 2) and (..., 2)."""
-    tx = as_points("tx", tx_xy)
-    rx = as_points("rx", rx_xy)
-    target = np.asarray(target_xy, dtype=float)
-    if target.shape[-1:] != (2,) or not np.all(np.isfinite(target)):
-        raise InputError("target", target_xy, "must be [x, y] with finite numbers (metres)")
+    """LegStats of both sides of explicit layouts; shapes (..., N, 2 or 3) and (..., 2 or 3).
+
+    Points are [x, y] or [x, y, z]; a missing z is 0. With any z the path loss is that of the
+    3-D distance and the vectors are the horizontal gradients (r/d) u of each leg's distance:
+    the FIM is the one on the target's ground position, its altitude known.
+    """
+    tx, rx, target = with_heights(as_points("tx", tx_xy), as_points("rx", rx_xy),
+                                  as_target(target_xy))
     g = np.asarray(gamma, float)[..., None]
     ux, uy, d = _unit_and_distance("tx", tx, target)
     wt = d ** (-g)  # path loss L_k^t, below eq. (2)
@@ -188,12 +217,13 @@ def crlb(tx_xy, rx_xy, target_xy, *, M_t, M_r, rho_s_db, gamma, system: SystemPa
 
     Parameters
     ----------
-    tx_xy : array_like, shape (..., N_t, 2)
-        TX positions [m]. Leading axes are a batch of layouts.
-    rx_xy : array_like, shape (..., N_r, 2)
+    tx_xy : array_like, shape (..., N_t, 2) or (..., N_t, 3)
+        TX positions [m], [x, y] or [x, y, z]. Leading axes are a batch of layouts.
+    rx_xy : array_like, shape (..., N_r, 2) or (..., N_r, 3)
         RX positions [m].
-    target_xy : array_like, shape (..., 2)
-        Target position d_s [m].
+    target_xy : array_like, shape (..., 2) or (..., 3)
+        Target position d_s [m]; with heights (any z) the CRLB is on its ground position
+        (x, y), its altitude known (a missing z is 0).
     M_t, M_r : int
         Antennas per TX / RX.
     rho_s_db : float
@@ -232,13 +262,14 @@ def crlb_direct(tx_xy, rx_xy, target_xy, *, M_t, M_r, rho_s_db, gamma,
                 system: SystemParams = DEFAULT_SYSTEM, tx_gain=None, tx_beta_hz=None) -> float:
     """Reference: the literal double sum of eq. (15) for ONE layout, then eq. (18).
 
+    Points [x, y] or [x, y, z] (3-D distances, the gradient on the ground position).
+
     Builds |alpha_kl|^2 from eq. (2) in absolute units, the per-delay information
     8 pi^2 M_r |alpha_kl|^2 beta_k^2 of eq. (13), and v_kl = (u_k + u_l)/c of eq. (16).
     O(N_t N_r); for tests only.
     """
-    tx = np.asarray(tx_xy, float)
-    rx = np.asarray(rx_xy, float)
-    ds = np.asarray(target_xy, float)
+    tx, rx, ds = with_heights(np.asarray(tx_xy, float), np.asarray(rx_xy, float),
+                              np.asarray(target_xy, float))
     c = system.speed_of_light_m_s
     rho = float(db_to_lin(rho_s_db))
     gains = np.full(len(tx), float(M_t)) if tx_gain is None else np.asarray(tx_gain, float)
@@ -254,7 +285,9 @@ def crlb_direct(tx_xy, rx_xy, target_xy, *, M_t, M_r, rho_s_db, gamma,
             alpha2 = (system.rcs_m2**2 * rho * dl**-gamma * dk**-gamma * c**2
                       / ((4 * math.pi) ** 3 * system.carrier_hz**2) * gains[k])  # eq. (2)
             info = 8 * math.pi**2 * M_r * alpha2 * betas[k] ** 2  # eq. (13)
-            v = (uk + ul) / c  # eq. (16), with unit vectors
+            # eq. (16), with unit vectors; with heights, the gradient with respect to the
+            # target's ground position (x, y) only (its altitude known)
+            v = (uk + ul)[:2] / c
             S += info * np.outer(v, v)  # eq. (15)
             scale += info * 4.0 / c**2
     if np.linalg.eigvalsh(S)[0] <= SINGULAR_RTOL * scale:

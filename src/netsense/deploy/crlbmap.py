@@ -54,7 +54,7 @@ SITE_SNAP_FRACTION = 1e-9
 
 def crlb_grid(tx_xy, rx_xy, xs, ys, *, M_t, M_r, rho_s_db, gamma,
               system: SystemParams = DEFAULT_SYSTEM, tx_gain=None, tx_beta_hz=None,
-              site_tol_m: float = 0.0) -> dict:
+              site_tol_m: float = 0.0, target_z_m: float | None = None) -> dict:
     """CRLB (eq. 18) and the eq. (23) quantity at every point of the grid ``xs`` x ``ys``.
 
     Parameters
@@ -78,6 +78,9 @@ def crlb_grid(tx_xy, rx_xy, xs, ys, *, M_t, M_r, rho_s_db, gamma,
         Per-TX beamforming gain and effective bandwidth [Hz], as in :func:`netsense.crlb`.
     site_tol_m : float
         A grid point within this distance [m] of a site counts as on the site (default: exact).
+    target_z_m : float, optional
+        Altitude of every target [m] when the sites are [x, y, z] (default 0: on the ground);
+        the CRLB is then on the ground position (x, y), the altitude known.
 
     Returns
     -------
@@ -92,10 +95,17 @@ def crlb_grid(tx_xy, rx_xy, xs, ys, *, M_t, M_r, rho_s_db, gamma,
     :func:`netsense.fisher.layout_stats` (targets (P, 2) against nodes (N, 2)), taken in chunks
     of at most ~``CHUNK_BYTES`` of temporaries.
     """
-    tx = as_points("tx", tx_xy)  # (N_t, 2), finite, as in layout_stats
+    tx = as_points("tx", tx_xy)  # (N_t, 2) or (N_t, 3), finite, as in layout_stats
     rx = as_points("rx", rx_xy)
     if tx.ndim != 2 or rx.ndim != 2:
         raise InputError("tx/rx", (tx.shape, rx.shape), "one layout: shapes (N_t, 2) and (N_r, 2)")
+    three = tx.shape[-1] == 3 or rx.shape[-1] == 3 or target_z_m is not None
+    if three:  # heights: 3-D sites, targets at their altitude (a missing z is 0)
+        tx, rx = (np.concatenate([p, np.zeros((len(p), 1))], axis=1) if p.shape[1] == 2 else p
+                  for p in (tx, rx))
+        z_t = 0.0 if target_z_m is None else float(target_z_m)
+        if not math.isfinite(z_t):
+            raise InputError("target_z_m", target_z_m, "must be a finite altitude (metres)")
     xs = np.asarray(xs, dtype=float).ravel()
     ys = np.asarray(ys, dtype=float).ravel()
     check_counts(M_t, M_r, gamma)
@@ -115,8 +125,13 @@ def crlb_grid(tx_xy, rx_xy, xs, ys, *, M_t, M_r, rho_s_db, gamma,
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for a in range(0, n, per_chunk):
             j, i = np.divmod(np.arange(a, min(a + per_chunk, n)), len(xs))
-            t = np.stack([xs[i], ys[j]], axis=-1)  # targets (P, 2)
-            dmin = np.hypot(t[:, None, 0] - sites[:, 0], t[:, None, 1] - sites[:, 1]).min(axis=1)
+            if three:
+                t = np.stack([xs[i], ys[j], np.full(i.size, z_t)], axis=-1)  # targets (P, 3)
+                dmin = np.sqrt(((t[:, None, :] - sites[None, :, :]) ** 2).sum(-1)).min(axis=1)
+            else:
+                t = np.stack([xs[i], ys[j]], axis=-1)  # targets (P, 2)
+                dmin = np.hypot(t[:, None, 0] - sites[:, 0],
+                                t[:, None, 1] - sites[:, 1]).min(axis=1)
             hit = dmin <= site_tol_m
             t = np.where(hit[:, None], stand_in, t)
             st, sr = layout_stats(tx, rx, t, gamma, fac)  # per-leg sums feeding eq. (15)
@@ -182,6 +197,8 @@ def crlb_map_dataset(layout: dict, xs, ys, *, name: str = "", description: str =
     for opt in ("tx_gain", "tx_beta_hz"):
         if kw.get(opt) is not None:
             doc[opt] = np.asarray(kw[opt], float).tolist()
+    if kw.get("target_z_m") is not None:  # a 3-D layout: the targets' altitude
+        doc["target_z_m"] = float(kw["target_z_m"])
     dims = ("y", "x")
     ds = xr.Dataset(
         {

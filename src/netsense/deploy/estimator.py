@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from ..core.fisher import as_points, check_counts, crlb
+from ..core.fisher import as_points, as_target, check_counts, crlb, with_heights
 from ..core.seeding import block_rng
 from ..core.stats import mean_estimate
 from ..core.system import DEFAULT_SYSTEM, SystemParams, db_to_lin
@@ -74,17 +74,30 @@ AT_SITE_FRACTION = 1e-6
 # Pure array layer: the delay model in range units
 
 
-def bistatic_ranges_m(tx_xy, rx_xy, d_xy):
+def _distances(d, nodes, target_z_m: float = 0.0):
+    """Horizontal vectors from the nodes to the ground positions ``d`` (..., 2), shape
+    (..., N, 2), and the distances (..., N) [m]: 2-D for [x, y] nodes, 3-D for [x, y, z] nodes
+    with the target at altitude ``target_z_m``."""
+    e = np.asarray(d, float)[..., None, :] - nodes[:, :2]  # from node to target
+    if nodes.shape[-1] == 2:
+        return e, np.hypot(e[..., 0], e[..., 1])
+    dz = nodes[:, 2] - target_z_m
+    return e, np.sqrt(e[..., 0] ** 2 + e[..., 1] ** 2 + dz * dz)
+
+
+def bistatic_ranges_m(tx_xy, rx_xy, d_xy, target_z_m: float = 0.0):
     """Bistatic ranges r_kl = ||d - d_k^t|| + ||d - d_l^r|| = c tau_kl [m].
 
     Parameters
     ----------
-    tx_xy : array_like, shape (N_t, 2)
-        TX sites [m].
-    rx_xy : array_like, shape (N_r, 2)
+    tx_xy : array_like, shape (N_t, 2) or (N_t, 3)
+        TX sites [m], [x, y] or [x, y, z].
+    rx_xy : array_like, shape (N_r, 2) or (N_r, 3)
         RX sites [m].
     d_xy : array_like, shape (..., 2)
-        Target positions [m].
+        Target ground positions [m].
+    target_z_m : float
+        The target's altitude [m] (known), with [x, y, z] sites.
 
     Returns
     -------
@@ -92,15 +105,14 @@ def bistatic_ranges_m(tx_xy, rx_xy, d_xy):
     """
     tx = np.asarray(tx_xy, float)
     rx = np.asarray(rx_xy, float)
-    d = np.asarray(d_xy, float)[..., None, :]
-    dt = np.hypot(d[..., 0] - tx[:, 0], d[..., 1] - tx[:, 1])  # (..., N_t)
-    dr = np.hypot(d[..., 0] - rx[:, 0], d[..., 1] - rx[:, 1])  # (..., N_r)
+    dt = _distances(d_xy, tx, target_z_m)[1]  # (..., N_t)
+    dr = _distances(d_xy, rx, target_z_m)[1]  # (..., N_r)
     return dt[..., :, None] + dr[..., None, :]  # c tau_kl, below eq. (2)
 
 
-def bistatic_jacobian(tx_xy, rx_xy, d_xy, dist_floor_m: float = 0.0):
-    """Gradient of r_kl with respect to d: u_k + u_l (= c v_kl of eq. (16)), unit vectors from the
-    nodes to d.
+def bistatic_jacobian(tx_xy, rx_xy, d_xy, dist_floor_m: float = 0.0, target_z_m: float = 0.0):
+    """Gradient of r_kl with respect to the ground position d: u_k + u_l (= c v_kl of eq. (16)),
+    the horizontal parts of the unit vectors from the nodes to the target ((r/d) u with heights).
 
     Returns
     -------
@@ -109,11 +121,10 @@ def bistatic_jacobian(tx_xy, rx_xy, d_xy, dist_floor_m: float = 0.0):
     """
     tx = np.asarray(tx_xy, float)
     rx = np.asarray(rx_xy, float)
-    d = np.asarray(d_xy, float)[..., None, :]
-    et = d - tx  # (..., N_t, 2), from node to target
-    er = d - rx
-    dt = np.maximum(np.hypot(et[..., 0], et[..., 1]), dist_floor_m)
-    dr = np.maximum(np.hypot(er[..., 0], er[..., 1]), dist_floor_m)
+    et, dt = _distances(d_xy, tx, target_z_m)  # (..., N_t, 2), from node to target
+    er, dr = _distances(d_xy, rx, target_z_m)
+    dt = np.maximum(dt, dist_floor_m)
+    dr = np.maximum(dr, dist_floor_m)
     ut = et / dt[..., None]
     ur = er / dr[..., None]
     ranges = dt[..., :, None] + dr[..., None, :]
@@ -122,15 +133,16 @@ def bistatic_jacobian(tx_xy, rx_xy, d_xy, dist_floor_m: float = 0.0):
 
 
 def range_noise_std_m(tx_xy, rx_xy, target_xy, *, M_t, M_r, rho_s_db, gamma,
-                      system: SystemParams = DEFAULT_SYSTEM, tx_gain=None, tx_beta_hz=None):
+                      system: SystemParams = DEFAULT_SYSTEM, tx_gain=None, tx_beta_hz=None,
+                      target_z_m: float = 0.0):
     """Standard deviation of the bistatic-range noise, sigma_kl = c sqrt(var_kl) [m].
 
     Parameters
     ----------
-    tx_xy, rx_xy : array_like, shapes (N_t, 2), (N_r, 2)
-        Sites [m].
+    tx_xy, rx_xy : array_like, shapes (N_t, 2 or 3), (N_r, 2 or 3)
+        Sites [m], [x, y] or [x, y, z].
     target_xy : array_like, shape (2,)
-        True target d_s [m].
+        True target ground position d_s [m] (at altitude ``target_z_m`` with [x, y, z] sites).
     M_t, M_r : int
         Antennas per TX / RX.
     rho_s_db : float
@@ -158,8 +170,8 @@ def range_noise_std_m(tx_xy, rx_xy, target_xy, *, M_t, M_r, rho_s_db, gamma,
     rho = float(db_to_lin(rho_s_db))
     gains = np.full(len(tx), float(M_t)) if tx_gain is None else np.asarray(tx_gain, float)
     betas = np.full(len(tx), system.beta_hz) if tx_beta_hz is None else np.asarray(tx_beta_hz, float)
-    lt = np.hypot(*(ds - tx).T) ** (-float(gamma))  # L_k^t
-    lr = np.hypot(*(ds - rx).T) ** (-float(gamma))  # L_l^r
+    lt = _distances(ds, tx, target_z_m)[1] ** (-float(gamma))  # L_k^t
+    lr = _distances(ds, rx, target_z_m)[1] ** (-float(gamma))  # L_l^r
     alpha2 = (system.rcs_m2**2 * rho * lt[:, None] * lr[None, :] * c**2
               / ((4 * math.pi) ** 3 * system.carrier_hz**2) * gains[:, None])  # eq. (2)
     info = 8 * math.pi**2 * M_r * alpha2 * betas[:, None] ** 2  # eq. (13): 1 / var_kl [s^-2]
@@ -167,12 +179,12 @@ def range_noise_std_m(tx_xy, rx_xy, target_xy, *, M_t, M_r, rho_s_db, gamma,
         return c / np.sqrt(info)  # range units: c * sqrt(var_kl)
 
 
-def fim_range(tx_xy, rx_xy, target_xy, sigma_m):
+def fim_range(tx_xy, rx_xy, target_xy, sigma_m, target_z_m: float = 0.0):
     """FIM on d_s in range units, S = sum_kl (u_k + u_l)(u_k + u_l)^T / sigma_kl^2 [m^-2].
 
     Identical to eq. (15) (v_kl = (u_k + u_l)/c and var_kl = sigma_kl^2 / c^2); shape (2, 2).
     """
-    _, jac = bistatic_jacobian(tx_xy, rx_xy, target_xy)
+    _, jac = bistatic_jacobian(tx_xy, rx_xy, target_xy, target_z_m=target_z_m)
     jw = jac / np.asarray(sigma_m, float)[..., None]
     return np.einsum("kli,klj->ij", jw, jw)  # eq. (15)
 
@@ -182,8 +194,9 @@ def fim_range(tx_xy, rx_xy, target_xy, sigma_m):
 
 
 def _frame(tx, rx):
-    """Centre and scale of a layout: coordinates are normalized before the linear algebra."""
-    sites = np.concatenate([tx, rx])
+    """Centre and scale of a layout's ground plane: coordinates are normalized before the
+    linear algebra."""
+    sites = np.concatenate([tx[:, :2], rx[:, :2]])
     lo, hi = sites.min(axis=0), sites.max(axis=0)
     centre = 0.5 * (lo + hi)
     scale = float(np.max(hi - lo))
@@ -192,13 +205,13 @@ def _frame(tx, rx):
     return centre, scale, lo, hi
 
 
-def init_closed_form(tx_xy, rx_xy, ranges_m, sigma_m=None):
+def init_closed_form(tx_xy, rx_xy, ranges_m, sigma_m=None, target_z_m: float = 0.0):
     """Closed-form position from bistatic ranges: two-pass weighted LS of the linearized ellipses.
 
     Parameters
     ----------
-    tx_xy, rx_xy : array_like, shapes (N_t, 2), (N_r, 2)
-        Sites [m].
+    tx_xy, rx_xy : array_like, shapes (N_t, 2 or 3), (N_r, 2 or 3)
+        Sites [m], [x, y] or [x, y, z] (the target at the known altitude ``target_z_m``).
     ranges_m : array_like, shape (..., N_t, N_r)
         Measured bistatic ranges c tau_kl [m] (any leading batch of trials).
     sigma_m : array_like, shape (N_t, N_r), optional
@@ -217,6 +230,8 @@ def init_closed_form(tx_xy, rx_xy, ranges_m, sigma_m=None):
         2 (b_l - a_k)^T d + 2 r_kl R_l = r_kl^2 + ||b_l||^2 - ||a_k||^2,
 
     N_t N_r equations in 2 + min(N_t, N_r) unknowns, exact at the true (d, R) without noise
+    (with heights, ||a_k||^2 and ||b_l||^2 also hold each site's squared height above the
+    target, dz^2: ||d - a_k||^2 = ||d - a_k||_xy^2 + dz_k^2, and d stays 2-D)
     (the "nuisance range" linearization of the bistatic ellipses; cf. [10] of [1], Dianat et al.).
     With range noise n_kl the equation error is -2 ||d - a_k|| n_kl - n_kl^2, so pass 1 weights
     row (k, l) by 1/sigma_kl and pass 2 re-weights it by 1 / (||d1 - a_k|| sigma_kl) with the
@@ -229,11 +244,15 @@ def init_closed_form(tx_xy, rx_xy, ranges_m, sigma_m=None):
     r = np.asarray(ranges_m, float)
     sig = np.ones(r.shape[-2:]) if sigma_m is None else np.asarray(sigma_m, float)
     centre, scale, _, _ = _frame(tx, rx)
-    a, b = (tx - centre) / scale, (rx - centre) / scale  # normalized frame
+    a, b = (tx[:, :2] - centre) / scale, (rx[:, :2] - centre) / scale  # normalized frame
+    # squared heights above the target, normalized (0 on the plane)
+    za2, zb2 = ((p[:, 2] - target_z_m) ** 2 / scale**2 if p.shape[-1] == 3
+                else np.zeros(len(p)) for p in (tx, rx))
     r = r / scale
     sig = sig / scale
     if len(rx) > len(tx):  # nuisance = the smaller side: swap roles (r_kl is symmetric in k, l)
         a, b = b, a
+        za2, zb2 = zb2, za2
         r = np.swapaxes(r, -1, -2)
         sig = sig.T
     na, nb = len(a), len(b)
@@ -244,7 +263,7 @@ def init_closed_form(tx_xy, rx_xy, ranges_m, sigma_m=None):
     A[..., 1] = 2.0 * (b[None, :, 1] - a[:, None, 1])
     eye = np.eye(nb)
     A[..., 2:] = 2.0 * r[..., None] * eye[None, :, :]
-    rhs = r**2 + (b**2).sum(-1)[None, :] - (a**2).sum(-1)[:, None]
+    rhs = r**2 + ((b**2).sum(-1) + zb2)[None, :] - ((a**2).sum(-1) + za2)[:, None]
     A = A.reshape(*batch, na * nb, 2 + nb)
     rhs = rhs.reshape(*batch, na * nb)
 
@@ -256,6 +275,8 @@ def init_closed_form(tx_xy, rx_xy, ranges_m, sigma_m=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         d1 = wls(1.0 / sig)  # pass 1
         da = np.hypot(d1[..., None, 0] - a[:, 0], d1[..., None, 1] - a[:, 1])  # (..., na)
+        if za2.any():
+            da = np.sqrt(da * da + za2)  # 3-D distance to the site
         da = np.maximum(da, 1e-3)  # ~1e-3 of the layout size: a site is never exactly on d1
         d2 = wls(1.0 / (da[..., :, None] * sig))  # pass 2
     d2 = np.where(np.isfinite(d2).all(-1, keepdims=True), d2, d1)
@@ -266,26 +287,27 @@ def init_closed_form(tx_xy, rx_xy, ranges_m, sigma_m=None):
 # Maximum likelihood: Levenberg-Marquardt over trials
 
 
-def _whitened(tx, rx, x, y, inv_sig, floor):
-    ranges, jac = bistatic_jacobian(tx, rx, x, floor)
+def _whitened(tx, rx, x, y, inv_sig, floor, z):
+    ranges, jac = bistatic_jacobian(tx, rx, x, floor, z)
     e = ((y - ranges) * inv_sig).reshape(len(x), -1)  # whitened residuals
     jw = (jac * inv_sig[..., None]).reshape(len(x), -1, 2)
     return e, jw
 
 
-def _cost(tx, rx, x, y, inv_sig):
-    e = (y - bistatic_ranges_m(tx, rx, x)) * inv_sig
+def _cost(tx, rx, x, y, inv_sig, z):
+    e = (y - bistatic_ranges_m(tx, rx, x, z)) * inv_sig
     return (e.reshape(len(x), -1) ** 2).sum(-1)
 
 
 def ml_estimate(tx_xy, rx_xy, ranges_m, sigma_m, x0, *, max_iter: int = MAX_ITER,
-                box=None, max_step_m=None) -> dict:
+                box=None, max_step_m=None, target_z_m: float = 0.0) -> dict:
     """ML position (weighted nonlinear LS over all (k, l)) by Levenberg-Marquardt, per trial.
 
     Parameters
     ----------
-    tx_xy, rx_xy : array_like, shapes (N_t, 2), (N_r, 2)
-        Sites [m].
+    tx_xy, rx_xy : array_like, shapes (N_t, 2 or 3), (N_r, 2 or 3)
+        Sites [m], [x, y] or [x, y, z] (the target's altitude ``target_z_m`` known: the
+        estimate is its ground position).
     ranges_m : array_like, shape (trials, N_t, N_r)
         Measured bistatic ranges [m].
     sigma_m : array_like, shape (N_t, N_r)
@@ -331,7 +353,7 @@ def ml_estimate(tx_xy, rx_xy, ranges_m, sigma_m, x0, *, max_iter: int = MAX_ITER
     n = len(y)
     x = np.clip(np.nan_to_num(np.asarray(x0, float), nan=0.0, posinf=0.0, neginf=0.0), lo, hi)
     x = np.where(np.isfinite(np.asarray(x0, float)).all(-1, keepdims=True), x, np.clip(centre, lo, hi))
-    cost = _cost(tx, rx, x, y, inv_sig)
+    cost = _cost(tx, rx, x, y, inv_sig, target_z_m)
     mu = np.full(n, MU_INIT)
     done = np.zeros(n, bool)
     conv = np.zeros(n, bool)  # stopped by the XTOL_STD test
@@ -341,7 +363,7 @@ def ml_estimate(tx_xy, rx_xy, ranges_m, sigma_m, x0, *, max_iter: int = MAX_ITER
         if act.size == 0:
             break
         xa, ya = x[act], y[act]
-        e, jw = _whitened(tx, rx, xa, ya, inv_sig, floor)
+        e, jw = _whitened(tx, rx, xa, ya, inv_sig, floor, target_z_m)
         hxx = (jw[..., 0] ** 2).sum(-1)
         hxy = (jw[..., 0] * jw[..., 1]).sum(-1)
         hyy = (jw[..., 1] ** 2).sum(-1)
@@ -362,7 +384,7 @@ def ml_estimate(tx_xy, rx_xy, ranges_m, sigma_m, x0, *, max_iter: int = MAX_ITER
         norm = np.hypot(sx, sy)
         cap = np.where(norm > max_step_m, max_step_m / np.maximum(norm, 1e-300), 1.0)
         xn = np.clip(xa + np.stack([sx * cap, sy * cap], -1), lo, hi)
-        cn = _cost(tx, rx, xn, ya, inv_sig)
+        cn = _cost(tx, rx, xn, ya, inv_sig, target_z_m)
         accept = ~stop & ~bad & (cn < cost[act])
         x[act] = np.where(accept[:, None], xn, xa)
         cost[act] = np.where(accept, cn, cost[act])
@@ -376,7 +398,7 @@ def ml_estimate(tx_xy, rx_xy, ranges_m, sigma_m, x0, *, max_iter: int = MAX_ITER
     on_box = (np.abs(x - lo) <= 1e-9 * side).any(-1) | (np.abs(x - hi) <= 1e-9 * side).any(-1)
     finite = np.isfinite(x).all(-1)
     sites = np.concatenate([tx, rx])
-    near = np.hypot(x[:, None, 0] - sites[:, 0], x[:, None, 1] - sites[:, 1]).min(-1)
+    near = _distances(x, sites, target_z_m)[1].min(-1)
     at_site = near <= AT_SITE_FRACTION * scale
     return {"d_hat": x, "converged": conv & ~on_box & finite, "iterations": iters,
             "on_box": on_box, "at_site": at_site, "cost": cost}
@@ -387,16 +409,20 @@ def ml_estimate(tx_xy, rx_xy, ranges_m, sigma_m, x0, *, max_iter: int = MAX_ITER
 
 
 def _layout_arrays(layout_kwargs: dict):
+    """(tx, rx, target ground position (2,), target altitude [m]) of a layout; with any z the
+    sites are all [x, y, z] (a missing z is 0)."""
     kw = dict(layout_kwargs)
     tx = as_points("tx", kw["tx_xy"])
     rx = as_points("rx", kw["rx_xy"])
     if tx.ndim != 2 or rx.ndim != 2:
         raise InputError("tx/rx", (tx.shape, rx.shape), "one layout: shapes (N_t, 2) and (N_r, 2)")
-    target = np.asarray(kw["target_xy"], float)
-    if target.shape != (2,) or not np.all(np.isfinite(target)):
-        raise InputError("target", kw["target_xy"], "must be [x, y] with finite numbers (metres)")
+    target = as_target(kw["target_xy"])
+    if target.ndim != 1:
+        raise InputError("target", kw["target_xy"], "one target: [x, y] or [x, y, z] (metres)")
+    tx, rx, target = with_heights(tx, rx, target)
     check_counts(kw["M_t"], kw["M_r"], kw["gamma"])
-    return tx, rx, target
+    z = float(target[2]) if target.shape[-1] == 3 else 0.0
+    return tx, rx, target[:2], z
 
 
 def check_layout(layout_kwargs: dict) -> None:
@@ -405,7 +431,7 @@ def check_layout(layout_kwargs: dict) -> None:
     Needs a finite CRLB (not every site collinear with the target), no site on the target and
     enough pairs for the closed-form initializer (N_t N_r >= 2 + min(N_t, N_r)).
     """
-    tx, rx, _ = _layout_arrays(layout_kwargs)
+    tx, rx, _, _ = _layout_arrays(layout_kwargs)
     kw = {k: v for k, v in layout_kwargs.items() if k not in ("name", "description")}
     c = float(crlb(**kw)["crlb_m2"])  # also rejects a site on the target
     if not (math.isfinite(c) and c > 0):
@@ -434,16 +460,17 @@ def simulate_estimates(layout_kwargs: dict, rho_s_db: float, trials: int, rng: n
     Returns
     -------
     dict with ``d_hat``, ``d_init`` (trials, 2) [m], ``converged`` (trials,) bool,
-    ``iterations`` (trials,), ``sigma_m`` (N_t, N_r) and ``target`` (2,) [m].
+    ``iterations`` (trials,), ``sigma_m`` (N_t, N_r) and ``target`` (2,) [m] (its ground
+    position; with [x, y, z] sites its altitude is known to the estimator).
     """
-    tx, rx, target = _layout_arrays(layout_kwargs)
+    tx, rx, target, z = _layout_arrays(layout_kwargs)
     kw = {k: layout_kwargs[k] for k in ("M_t", "M_r", "gamma")}
     kw.update({k: layout_kwargs[k] for k in ("system", "tx_gain", "tx_beta_hz") if k in layout_kwargs})
-    sigma = range_noise_std_m(tx, rx, target, rho_s_db=rho_s_db, **kw)
-    r0 = bistatic_ranges_m(tx, rx, target)
+    sigma = range_noise_std_m(tx, rx, target, rho_s_db=rho_s_db, target_z_m=z, **kw)
+    r0 = bistatic_ranges_m(tx, rx, target, z)
     y = r0 + sigma * rng.standard_normal((int(trials), len(tx), len(rx)))  # c (tau_kl + n_kl)
-    x0 = init_closed_form(tx, rx, y, sigma)
-    res = ml_estimate(tx, rx, y, sigma, x0)
+    x0 = init_closed_form(tx, rx, y, sigma, target_z_m=z)
+    res = ml_estimate(tx, rx, y, sigma, x0, target_z_m=z)
     return {"d_hat": res["d_hat"], "d_init": x0, "converged": res["converged"],
             "at_site": res["at_site"], "iterations": res["iterations"], "sigma_m": sigma,
             "target": target}

@@ -1,5 +1,11 @@
 """Layout JSON (``netsense crlb``, ``map``, ``estimate``): parse and validate, one clear error
-per mistake."""
+per mistake.
+
+Nodes are [x, y] or [x, y, z] points [m] (z: the antenna's height above the ground plane of
+the target; a node without z is on it), the target [x, y] or [x, y, z] (its altitude, known to
+the estimator: the CRLB is on its ground position). A layout with no z anywhere is the paper's
+plane, and every number is the same as before heights existed.
+"""
 
 from __future__ import annotations
 
@@ -26,17 +32,23 @@ def _number(name, v, *, integer=False, minimum=None, exclusive=False):
     return int(v) if integer else float(v)
 
 
+def _point(name, p):
+    if not isinstance(p, list) or len(p) not in (2, 3):
+        raise InputError(name, p, "must be an [x, y] or [x, y, z] point in metres")
+    return [_number(f"{name}[{j}]", c) for j, c in enumerate(p)]
+
+
 def _points(name, pts):
     if not isinstance(pts, list):
-        raise InputError(name, pts, "must be a list of [x, y] pairs in metres")
+        raise InputError(name, pts, "must be a list of [x, y] or [x, y, z] points in metres")
     if len(pts) == 0:
         raise InputError(name, pts, "must contain at least one node")
-    out = []
-    for i, p in enumerate(pts):
-        if not isinstance(p, list) or len(p) != 2:
-            raise InputError(f"{name}[{i}]", p, "must be an [x, y] pair in metres")
-        out.append([_number(f"{name}[{i}][{j}]", c) for j, c in enumerate(p)])
-    return out
+    return [_point(f"{name}[{i}]", p) for i, p in enumerate(pts)]
+
+
+def _with_z(points: list, three: bool) -> list:
+    """[x, y, z] for every point when any point of the layout has a z (0 where missing)."""
+    return [p + [0.0] * (3 - len(p)) for p in points] if three else points
 
 
 def parse_layout(doc, *, target: bool = True) -> dict:
@@ -47,8 +59,10 @@ def parse_layout(doc, *, target: bool = True) -> dict:
     """
     if not isinstance(doc, dict):
         raise InputError("layout", type(doc).__name__, "must be a JSON object")
-    if not target:
-        doc = {**doc, "target": [0.0, 0.0]}  # a placeholder: the map sweeps the target
+    if not target:  # a placeholder: the map sweeps the target (at its altitude, if given)
+        given = doc.get("target")
+        z = given[2:3] if isinstance(given, list) and len(given) == 3 else []
+        doc = {**doc, "target": [0.0, 0.0, *z]}
     for key in doc:
         if key not in REQUIRED + OPTIONAL:
             raise InputError(key, doc[key], f"unknown key; allowed: {list(REQUIRED + OPTIONAL)}")
@@ -57,10 +71,9 @@ def parse_layout(doc, *, target: bool = True) -> dict:
             raise InputError(key, None, "required key is missing")
     tx = _points("tx", doc["tx"])
     rx = _points("rx", doc["rx"])
-    pos = doc["target"]
-    if not isinstance(pos, list) or len(pos) != 2:
-        raise InputError("target", pos, "must be an [x, y] pair in metres")
-    pos = [_number(f"target[{j}]", c) for j, c in enumerate(pos)]
+    pos = _point("target", doc["target"])
+    three = any(len(p) == 3 for p in (*tx, *rx, pos))
+    tx, rx, pos = _with_z(tx, three), _with_z(rx, three), _with_z([pos], three)[0]
     system = doc.get("system") or {}
     if not isinstance(system, dict):
         raise InputError("system", system, "must be an object of system constants")
@@ -80,6 +93,8 @@ def parse_layout(doc, *, target: bool = True) -> dict:
             kw[opt] = [_number(f"{opt}[{i}]", x, minimum=0) for i, x in enumerate(v)]
     if not target:
         del kw["target_xy"]
+        if three:  # the altitude of every target of the map
+            kw["target_z_m"] = pos[2]
     return kw
 
 

@@ -34,8 +34,9 @@ def plot_crlb_map(ds, path_png=None, *, title: str | None = None):
     y = ds["y"].values[::k]
     rmse = ds["rmse_m"].values[::k, ::k]
     layout = json.loads(ds.attrs["layout"])
-    tx = np.asarray(layout["tx"], float).reshape(-1, 2)
-    rx = np.asarray(layout["rx"], float).reshape(-1, 2)
+    # sites as drawn on the ground plane: [x, y] of [x, y] or [x, y, z] points
+    tx = np.asarray(layout["tx"], float).reshape(len(layout["tx"]), -1)[:, :2]
+    rx = np.asarray(layout["rx"], float).reshape(len(layout["rx"]), -1)[:, :2]
 
     def edges(c):  # cell edges of the grid points [m]
         h = (c[1] - c[0]) if len(c) > 1 else 1.0
