@@ -93,9 +93,17 @@ FUNCS = {"heights": heights_plane, "heights_shadowed": heights_plane_shadowed,
 
 
 def table() -> list[dict]:
+    import time
+
     mp.mp.dps = DPS
-    return [{"case": name, "args": args, "value": float(FUNCS[name](**args)), "mpmath_dps": DPS}
-            for name, args in CASES]
+    out = []
+    for name, args in CASES:
+        t0 = time.perf_counter()
+        out.append({"case": name, "args": args, "value": float(FUNCS[name](**args)),
+                    "mpmath_dps": DPS})
+        print(f"{name} {args}: {out[-1]['value']!r} ({time.perf_counter() - t0:.0f} s)",
+              file=sys.stderr, flush=True)
+    return out
 
 
 if __name__ == "__main__":

@@ -144,7 +144,7 @@ def with_heights(*arrays):
     else each as [x, y, z] with z = 0 where a point had none."""
     if all(a.shape[-1] == 2 for a in arrays):
         return arrays
-    return tuple(a if a.shape[-1] == 3 else np.concatenate([a, np.zeros(a.shape[:-1] + (1,))],
+    return tuple(a if a.shape[-1] == 3 else np.concatenate([a, np.zeros((*a.shape[:-1], 1))],
                                                            axis=-1) for a in arrays)
 
 
