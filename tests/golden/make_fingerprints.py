@@ -1,6 +1,7 @@
 """Writes tests/golden/fingerprints.json: the fingerprint of what the sampling kernel computes
 (:func:`netsense.core.blocks.fingerprints`) for a table of cells covering every registered
-sampler kind with each of its parameters, the guard zone, the beam models and separate sides.
+sampler kind with each of its parameters, the guard zone, the link models, the beam models and
+separate sides.
 
 The cached blocks of a cell are stored under its fingerprint, so tests/core/test_fingerprints.py
 fails exactly when a change moves a sampled number of one of these cells: either the change is a
@@ -35,6 +36,20 @@ CELLS = [
      4.0, "full", None),
     ({"kind": "lattice", "noise_m": 0.0}, 1 / 900, None, 2.5, "full", None),
     ({"kind": "lattice", "noise_m": 10.0, "guard_m": 20.0}, 1 / 900, None, 4.0, "fixed", 4),
+    # link models (issue 29): each model on the plane, every kind under one, separate sides
+    ({"kind": "plane", "nearest": 32, "height_m": 10.0}, 1 / 900, None, 3.0, "full", None),
+    ({"kind": "plane", "nearest": 32, "shadowing_db": 8.0}, 1 / 900, None, 3.0, "full", None),
+    ({"kind": "plane", "height_m": 10.0, "blockage_per_m": 0.01, "shadowing_db": 6.0}, 1 / 900,
+     None, 3.0, "full", None),
+    ({"kind": "plane", "nearest": 16, "height_t_m": 25.0, "guard_m": 5.0}, 1 / 900, 1 / 400,
+     2.5, "codebook", 4),
+    ({"kind": "disk", "radius_m": 150.0, "height_m": 10.0, "blockage_per_m": 0.02}, 1 / 400,
+     None, 4.0, "full", None),
+    ({"kind": "matern", "hardcore_m": 8.0, "height_r_m": 6.0, "shadowing_db": 4.0}, 1 / 900,
+     None, 3.0, "full", None),
+    ({"kind": "thomas", "blockage_per_m": 0.01}, 1 / 900, None, 3.0, "full", None),
+    ({"kind": "lattice", "noise_m": 5.0, "height_m": 15.0, "blockage_per_m": 0.005,
+      "shadowing_db": 8.0}, 1 / 900, None, 3.0, "fixed", 4),
 ]
 BLOCK_TRIALS = 1000  # part of the stream keys
 
