@@ -256,11 +256,20 @@ _NEWTON_MAX = 60
 def _phi(x):
     """phi(x) = x - log1p(x) = -log q(x) (see :func:`los_radii`), accurate for small x."""
     x = np.asarray(x, float)
-    series = np.zeros_like(x)
-    for k in range(_PHI_TERMS, 1, -1):  # Horner: x^2 (1/2 - x (1/3 - x (1/4 - ...)))
-        series = 1.0 / k - x * series
-    series = x * x * series
-    return np.where(x < _PHI_SERIES, series, x - np.log1p(np.maximum(x, _PHI_SERIES)))
+    out = np.atleast_1d(x - np.log1p(x))
+    small = np.atleast_1d(x < _PHI_SERIES)
+    if small.any():
+        xs = np.atleast_1d(x)[small]
+        series = np.zeros_like(xs)
+        for k in range(_PHI_TERMS, 1, -1):  # Horner: x^2 (1/2 - x (1/3 - x (1/4 - ...)))
+            series = 1.0 / k - xs * series
+        out[small] = xs * xs * series
+    return out.reshape(x.shape)
+
+
+# Newton's relative step below which one more step reaches rounding (quadratic convergence:
+# the next error is ~ its square); rounding itself leaves steps of ~3e-15 that never vanish.
+_NEWTON_TOL = 1e-9
 
 
 def _phi_inverse(c):
@@ -272,7 +281,9 @@ def _phi_inverse(c):
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(x > 0, (_phi(x) - c) * (1.0 + x) / x, 0.0)  # phi'(x) = x / (1 + x)
         x = x - step
-        if not np.any(np.abs(step) > 4.0 * np.finfo(float).eps * x):
+        if not np.any(np.abs(step) > _NEWTON_TOL * x):
+            with np.errstate(divide="ignore", invalid="ignore"):  # one more: to rounding
+                x = x - np.where(x > 0, (_phi(x) - c) * (1.0 + x) / x, 0.0)
             break
     return np.maximum(x, 0.0)
 
