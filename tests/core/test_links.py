@@ -178,7 +178,7 @@ def test_drawn_shadowing_is_lognormal_with_median_0_db():
     ("height_m", dict(height_m=-1.0), "must be a finite number >= 0 (metres; 0 = none)"),
     ("blockage_per_m", dict(blockage_per_m=float("nan")), "must be a finite number >= 0"),
     ("shadowing_db", dict(shadowing_db=-3), "must be a finite number >= 0 (dB"),
-    ("shadowing_db", dict(shadowing_db=45.0), "must be <= 40 dB"),
+    ("shadowing_db", dict(shadowing_db=25.0), "must be <= 20 dB"),
     ("height_m", dict(height_m="10"), "must be a finite number >= 0"),
 ])
 def test_bad_link_values_are_one_line(field, kw, rule):

@@ -100,7 +100,7 @@ def test_keys_labels_and_mappings_of_link_models():
     ({"height_m": -3}, "sampler.height_m", ">= 0"),
     ({"height_r_m": float("inf")}, "sampler.height_r_m", ">= 0"),
     ({"blockage_per_m": -0.1}, "sampler.blockage_per_m", ">= 0"),
-    ({"shadowing_db": 50}, "sampler.shadowing_db", "<= 40 dB"),
+    ({"shadowing_db": 50}, "sampler.shadowing_db", "<= 20 dB"),
 ])
 def test_bad_link_entries_are_one_line(entry, field, rule):
     with pytest.raises(InputError) as exc:
