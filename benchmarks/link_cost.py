@@ -27,7 +27,9 @@ from netsense.core.samplers import sampler_from_mapping
 OUT = Path(__file__).resolve().parent / "results" / "link-cost.json"
 GAMMA = 3.0
 DENSITIES = {"1/900": 1 / 900, "1/100": 1 / 100}
-KINDS = {"plane": {"kind": "plane"}, "disk": {"kind": "disk"}, "matern": {"kind": "matern"},
+# matern at delta = 4 m: lam pi delta^2 < 1 up to lam = 1/50 (the default 10 m stops at 1/314)
+KINDS = {"plane": {"kind": "plane"}, "disk": {"kind": "disk"},
+         "matern": {"kind": "matern", "hardcore_m": 4.0},
          "thomas": {"kind": "thomas"}, "lattice": {"kind": "lattice"}}
 LINKS = {
     "none": {},

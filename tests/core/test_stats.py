@@ -446,3 +446,64 @@ def test_array_and_streaming_plain_mean_agree_on_every_case(x, cuts):
     assert _close(s["mean"], e.mean, REORDER_RTOL)
     assert _close(s["sem"], e.sem, REORDER_RTOL)
     assert _close(s["ci95"][0], e.ci_low, 1e-10) and _close(s["ci95"][1], e.ci_high, 1e-10)
+
+
+# ------------------------------------------------------------------------------------------
+# Distribution statistics (issue 29's minimum: proportions and quantiles with exact intervals)
+
+
+@pytest.mark.parametrize("k, n", [(0, 10), (3, 10), (10, 10), (517, 1000), (999, 1000)])
+def test_proportion_interval_is_clopper_pearson(k, n):
+    from scipy import stats
+
+    from netsense.core.stats import proportion_interval
+
+    lo, hi = proportion_interval(k, n)
+    want_lo = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
+    want_hi = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
+    assert lo == pytest.approx(want_lo, rel=1e-10, abs=1e-15)
+    assert hi == pytest.approx(want_hi, rel=1e-10, abs=1e-15)
+    # its defining property: each tail of the binomial at the bounds is 2.5%
+    if k > 0:
+        assert stats.binom.sf(k - 1, n, lo) == pytest.approx(0.025, rel=1e-8)
+    if k < n:
+        assert stats.binom.cdf(k, n, hi) == pytest.approx(0.025, rel=1e-8)
+
+
+@pytest.mark.parametrize("n, q", [(100, 0.5), (1000, 0.5), (501, 0.9), (50, 0.05), (5, 0.5)])
+def test_order_statistic_ranks_are_the_tightest_that_hold(n, q):
+    """P(B < l) <= 2.5% and P(B >= u) <= 2.5% (B ~ Binomial(n, q) trials below the quantile),
+    and neither rank can move inward without breaking its tail."""
+    from scipy import stats
+
+    from netsense.core.stats import order_statistic_ranks
+
+    lo, hi = order_statistic_ranks(n, q)
+    if lo >= 1:
+        assert stats.binom.cdf(lo - 1, n, q) <= 0.025 < stats.binom.cdf(lo, n, q)
+    else:
+        assert stats.binom.cdf(0, n, q) > 0.025
+    if hi <= n:
+        assert stats.binom.sf(hi - 1, n, q) <= 0.025 < stats.binom.sf(hi - 2, n, q)
+    else:
+        assert stats.binom.sf(n - 1, n, q) > 0.025
+    if (n, q) == (100, 0.5):
+        assert (lo, hi) == (40, 61)  # the textbook median interval, X_(40) .. X_(61)
+
+
+def test_quantile_estimate_counts_infinite_trials_and_covers():
+    from netsense.core.stats import order_statistic_ranks, quantile_estimate
+
+    x = np.array([3.0, np.inf, 1.0, np.nan, 2.0, np.inf, 5.0, 4.0, 6.0, np.inf])
+    v, lo, hi = quantile_estimate(x, 0.5)  # 9 trials: the NaN is missing, the infs are values
+    srt = np.sort(x[~np.isnan(x)])
+    assert v == 5.0 == srt[4]
+    rl, ru = order_statistic_ranks(9, 0.5)
+    assert (lo, hi) == (srt[rl - 1], srt[ru - 1]) and hi == np.inf
+    # coverage of the median interval over repetitions (continuous law): >= 95%
+    rng = np.random.default_rng(3)
+    hits = 0
+    for _ in range(COVERAGE_REPS):
+        _, lo, hi = quantile_estimate(rng.exponential(size=60), 0.5)
+        hits += lo <= math.log(2) <= hi
+    assert hits / COVERAGE_REPS >= 0.95 - COVERAGE_TOL
