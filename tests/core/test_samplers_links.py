@@ -154,6 +154,23 @@ def test_every_kind_has_the_campbell_means_under_its_link(kind, link):
     assert abs(z_of(st.txx + st.tyy, eb)) < Z_TOL
 
 
+def test_beyond_the_window_every_los_node_is_sampled():
+    """An empty window under blockage leaves the LOS nodes beyond R: a Poisson number with mean
+    lam int_R^inf e^(-beta r) 2 pi r dr (P(A = 0) = e^-mu) and E[A] the Campbell integral from R
+    (the mean alone would hide them: they weigh little in E[A] of a full window)."""
+    from netsense.core.links import Link
+    from netsense.core.samplers.window import window_link_stats
+
+    lam, beta, h, radius, n = LAM, 0.02, 10.0, 300.0, 20_000  # mu = 0.30 beyond R
+    empty = np.array([], dtype=int), np.array([]), np.array([])
+    st = window_link_stats(np.random.default_rng(6), *empty, n, lam, 3.0, radius,
+                           Link(h, beta, 0.0))
+    mu = los_count_mean(lam, beta, radius)
+    assert abs(z_of(st.A == 0, math.exp(-mu))) < Z_TOL
+    ea, eb = campbell(lam, 3.0, h, beta, 0.0, radius)
+    assert abs(z_of(st.A, ea)) < Z_TOL and abs(z_of(st.txx + st.tyy, eb)) < Z_TOL
+
+
 # ------------------------------------------------------------------------------------------
 # Heights
 
