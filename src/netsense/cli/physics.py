@@ -251,11 +251,11 @@ def register(sub) -> None:
                    help="TX density per m^2 (or 1/900)")
     t.add_argument("--lam-r", dest="lam_r", type=density, required=True,
                    help="RX density per m^2 (or 1/900)")
-    t.add_argument("--gamma", type=finite("--gamma"), required=True, help="path-loss exponent")
     for name, sch in LINK_PARAMS.items():  # the link models: a "links" section when given
         flag = f"--{name.replace('_', '-')}"
         t.add_argument(flag, dest=name, type=nonnegative(flag), default=sch["default"],
                        help=sch["description"])
+    t.add_argument("--gamma", type=finite("--gamma"), required=True, help="path-loss exponent")
     add_system_args(t)
     t.set_defaults(func=cmd_theory)
 
