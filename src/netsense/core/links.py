@@ -275,17 +275,18 @@ _NEWTON_TOL = 1e-9
 def _phi_inverse(c):
     """The x >= 0 with phi(x) = c >= 0, by Newton's method from above (phi is increasing and
     convex on x >= 0, and x0 = c + sqrt(2c) >= the root, so the iterates decrease to it)."""
-    c = np.asarray(c, float)
+    c = np.maximum(np.asarray(c, float), np.finfo(float).tiny)  # c = 0 only as 0 * E: x = 0+
     x = c + np.sqrt(2.0 * c)
     for _ in range(_NEWTON_MAX):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(x > 0, (_phi(x) - c) * (1.0 + x) / x, 0.0)  # phi'(x) = x / (1 + x)
-        x = x - step
+        step = _phi(x) - c
+        step *= 1.0 + x
+        step /= x  # phi'(x) = x / (1 + x)
+        x -= step
         if not np.any(np.abs(step) > _NEWTON_TOL * x):
-            with np.errstate(divide="ignore", invalid="ignore"):  # one more: to rounding
-                x = x - np.where(x > 0, (_phi(x) - c) * (1.0 + x) / x, 0.0)
+            step = (_phi(x) - c) * (1.0 + x) / x  # one more: to rounding
+            x -= step
             break
-    return np.maximum(x, 0.0)
+    return x
 
 
 def los_radii(rng: np.random.Generator, beta: float, r_min: float, size: int) -> np.ndarray:
