@@ -13,7 +13,7 @@ import pytest
 
 from netsense.core.mc import mc_point
 from netsense.core.memory import MAX_NODES_PER_BLOCK, check_block_memory, largest_block
-from netsense.core.samplers import DiskSampler, PlaneSampler
+from netsense.core.samplers import DiskSampler, PlaneSampler, sampler_from_mapping
 from netsense.errors import InputError
 
 NETSENSE = str(Path(sys.executable).parent / "netsense")
@@ -79,3 +79,17 @@ def test_netsense_mc_runs_a_block_under_the_cap():
     p = _mc("--lam", "1/900", "--radius-m", "100", "--trials", "200", "--json")
     assert p.returncode == 0, p.stderr
     assert '"trials": 200' in p.stdout
+
+
+def test_under_blockage_the_remedy_is_fewer_los_nodes():
+    """Every LOS node is held (mean 2 pi lam / beta^2): neither K nor another sampler helps."""
+    s = sampler_from_mapping({"kind": "plane", "blockage_per_m": 1 / 141})
+    lam = 0.1
+    assert s.nodes_per_trial(lam) == pytest.approx(2 * math.pi * lam * 141**2)
+    with pytest.raises(InputError) as exc:
+        check_block_memory(s, lam, 50_000, option=lambda p: "--" + p.replace("_", "-"),
+                           plane="--sampler plane")
+    msg = str(exc.value)
+    assert f"use block_trials <= {largest_block(s, lam)}" in msg
+    assert msg.endswith("or a larger --blockage-per-m") and "--nearest" not in msg
+    assert "--sampler plane" not in msg and "\n" not in msg

@@ -35,17 +35,21 @@ def check_block_memory(sampler, lam: float, block_trials: int, *, field: str = "
     remedies under the caller's names: ``block`` (the block-size option, with the largest value
     that fits), ``option(p)`` for each parameter that sets the size of a network
     (:attr:`~netsense.core.samplers.base.Sampler.SIZE_PARAMS`), and ``plane`` (a sampler whose
-    networks do not grow with the density) where the sampler's do.
+    networks do not grow with the density) where the sampler's do; under blockage, where every
+    LOS node is held (mean 2 pi lam / beta^2), a larger ``option("blockage_per_m")`` instead.
     """
     per_trial = sampler.nodes_per_trial(lam)
     if per_trial is None:
         return
     nodes = block_trials * per_trial
     if nodes > MAX_NODES_PER_BLOCK:
-        fixes = [f"use {block} <= {largest_block(sampler, lam)}",
-                 *(f"a smaller {option(p)}" for p in sampler.SIZE_PARAMS)]
-        if sampler.nodes_per_trial(2.0 * lam) > per_trial:
-            fixes.append(plane)
+        fixes = [f"use {block} <= {largest_block(sampler, lam)}"]
+        if sampler.blockage_per_m > 0:  # every LOS node is held: mu = 2 pi lam / beta^2
+            fixes.append(f"a larger {option('blockage_per_m')}")
+        else:
+            fixes += [f"a smaller {option(p)}" for p in sampler.SIZE_PARAMS]
+            if sampler.nodes_per_trial(2.0 * lam) > per_trial:
+                fixes.append(plane)
         raise InputError(
             field, block_trials if value is None else value,
             f"a {sampler.label()} block at lam = 1/{1 / lam:.6g} holds {nodes:.3g} nodes "
