@@ -114,20 +114,23 @@ def test_missing_and_infinite_trials(tied_cube, tmp_path):
     """A copy of the cube with one infinite eq. (18) trial beside a finite control (that point
     reports the plain estimate over its finite trials and counts the infinite one) and one
     missing pair at another point (counted as unfilled; the control variate stands on the
-    other pairs, folds by stored index)."""
+    other pairs, folds by stored index). The cube stores geometric factors (format 4): a
+    stored trial is that trial at every rho_s, so each fault shows at both rho_s points."""
     import zarr
 
     path = tmp_path / "cube.zarr"
     shutil.copytree(tied_cube.path, path)
-    crlb = zarr.open_array(path / "crlb_m2", mode="r+")
-    jensen = zarr.open_array(path / "jensen_m2", mode="r+")
-    crlb[0, 1, 1, 0, 0, 5] = np.inf  # plane-K8, M=4, rho 120, lam 1/900, gamma 2.5
-    crlb[0, 0, 0, 1, 1, 7] = jensen[0, 0, 0, 1, 1, 7] = np.nan  # M=1, rho 110, 4/900, 4.0
+    g18 = zarr.open_array(path / "g18", mode="r+")
+    g23 = zarr.open_array(path / "g23", mode="r+")
+    # (sampler, M, lam, gamma, trial): M shapes samples here (a codebook entry in the cube)
+    assert g18.metadata.dimension_names == ("sampler", "M", "lam", "gamma", "trial")
+    g18[0, 1, 0, 0, 5] = np.inf  # plane-K8, M=4, lam 1/900, gamma 2.5
+    g18[0, 0, 1, 1, 7] = g23[0, 0, 1, 1, 7] = np.nan  # M=1, 4/900, 4.0
     ds = netsense.open_cube(path)
     df = summarize(ds, where={"sampler": "plane-K8"}, stats=ALL_STATS)
     methods = check_rows(df, ds.sel(sampler=["plane-K8"]))
     assert methods == {"control_variate", "plain"}
-    assert df.attrs["nonfinite_trials"] == 1
+    assert df.attrs["nonfinite_trials"] == ds.sizes["rho_s_db"]
     inf_row = df[(df.M == 4) & (df.rho_s_db == 120) & (df.gamma == 2.5)
                  & np.isclose(df.lam, 1 / 900)].iloc[0]
     assert inf_row["crlb_m2_method"] == "plain" and inf_row["crlb_m2_count"] == 239

@@ -17,9 +17,16 @@ import numpy as np
 from ..core.stats import cv_estimate, interval_calibrated, mean_estimate, quantiles
 from ..errors import CubeError, InputError
 from ..pipeline.axes import AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM, param_dims
-from ..pipeline.cube import COMPLETE_ATTR, DATA_VARS, FORMAT_ATTR, local_scheduler, open_cube
+from ..pipeline.cube import (
+    COMPLETE_ATTR,
+    DATA_VARS,
+    FORMAT_ATTR,
+    factored,
+    local_scheduler,
+    open_cube,
+)
 from ..pipeline.integrity import reading
-from .estimates import CONTROLS, control_mean
+from .estimates import CONTROLS, control_mean, factor_control
 
 SELECT_DIMS = (SAMPLER_DIM, *PARAM_DIMS)  # of a cube with tied axes; see select_dims
 
@@ -184,6 +191,44 @@ def trial_quantiles(x, qs):
     return out.assign_coords(quantile=list(qs))
 
 
+# Fields of trial_estimates/trial_cv_estimates in the variable's units (scaled with it)
+_LOCATION = frozenset({"mean", "std", "sem", "ci_low", "ci_high", "plain_mean", "plain_std",
+                       "plain_sem", "plain_ci_low", "plain_ci_high"})
+
+
+class _Back:
+    """Takes a statistic of the trials :func:`_stored` returned back to the variable's points:
+    times the scale for a location statistic, repeated along the scaling axes for the others,
+    in the variable's dim order (identity when the trials are the variable's own)."""
+
+    def __init__(self, scale=None, order=()):
+        self.scale, self.order = scale, list(order)
+
+    def __call__(self, a, location: bool):
+        if self.scale is None:
+            return a
+        a = a * self.scale if location else a.broadcast_like(self.scale)
+        return a.transpose(*self.order, ...)
+
+    def control(self, control, like):
+        """The control's mean at the stored trials' points, in their units."""
+        if self.scale is None:
+            return control
+        return factor_control(control, self.scale, like.isel({TRIAL_DIM: 0}, drop=True))
+
+
+def _stored(sub, v: str, control: str | None):
+    """(trials of ``v`` to reduce, those of its control, :class:`_Back`): on a format-4 cube the
+    stored factors, so each statistic is computed once per sampled point and then scaled
+    (:func:`netsense.pipeline.cube.factored`); else the variables themselves."""
+    fy = factored(sub, v)
+    fx = factored(sub, control) if control is not None else None
+    if fy is None or (control is not None and fx is None):
+        return sub[v], (sub[control] if control is not None else None), _Back()
+    order = [d for d in sub[v].dims if d != TRIAL_DIM]
+    return fy[0], (fx[0] if fx is not None else None), _Back(fy[1], order)
+
+
 def summarize(ds, var=VARS, stats=DEFAULT_STATS, where=None, nearest: bool = False):
     """Statistics over ``trial`` as a tidy pandas DataFrame, one row per remaining point: the
     point's coordinates and exactly the statistics asked (what ``netsense query`` prints).
@@ -247,18 +292,19 @@ def _summarize(ds, var, stats, where, nearest):
     if "median" in stats:
         qs.insert(0, ("median", "median", 0.5))
     for v in var:
-        x = sub[v]
         with_cv = v in CONTROLS and CONTROLS[v] in sub and bool(_REPORTED & set(stats))
+        x, c, back = _stored(sub, v, CONTROLS[v] if with_cv else None)
         if with_cv:
             control = control_mean(sub) if control is None else control
-            e = trial_cv_estimates(x, sub[CONTROLS[v]], control)
+            e = trial_cv_estimates(x, c, back.control(control, x))
         else:  # the plain estimate is the reported one
             e = trial_estimates(x)
             e |= {f"plain_{f}": e[f] for f in ("mean", "std", "sem", "ci_low", "ci_high")}
             e |= {"variance_reduction": xr.ones_like(e["mean"]),
                   "cv_used": xr.zeros_like(e["n"], bool)}
+        e = {k: back(a, k in _LOCATION) for k, a in e.items()}
         nonfinite[v] = e["n_nonfinite"]
-        qv = trial_quantiles(x, [q for _, _, q in qs]) if qs else None
+        qv = back(trial_quantiles(x, [q for _, _, q in qs]), True) if qs else None
         for s in stats:
             if s == "mean":
                 cols[f"{v}_mean"] = e["mean"]
@@ -306,7 +352,11 @@ def _summarize(ds, var, stats, where, nearest):
         out = out.compute()
     n_bad = int(out["__nonfinite__"])
     out = out.drop_vars("__nonfinite__")
-    df = out.to_dataframe().reset_index()
+    # rows in the order of the cube's coordinates (a format-4 estimate is built from the
+    # factor's and the scale's, whose coordinates come in another order)
+    order = [c for c in sub.coords if c in out.dims]
+    df = out.to_dataframe(dim_order=[*order, *(d for d in out.dims if d not in order)])
+    df = df.reset_index()
     uncalibrated = {}
     for v in var:  # an interval whose coverage was not measured to hold says so
         if f"__n_{v}" not in df:
@@ -337,7 +387,8 @@ def info(path) -> dict:
     p = Path(path)
     size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
     with reading(p), local_scheduler():
-        filled = ds["crlb_m2"].notnull().sum(TRIAL_DIM).compute()
+        x, _, back = _stored(ds, "crlb_m2", None)  # format 4: counted once per sampled point
+        filled = back(x.notnull().sum(TRIAL_DIM), False).compute()
     dims = select_dims(ds)
     n_points = int(np.prod([ds.sizes[a] for a in dims]))
     n_trials = int(ds.sizes[TRIAL_DIM])

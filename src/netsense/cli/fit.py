@@ -7,13 +7,14 @@ import sys
 
 from ..analysis.fits import fit_slopes, fit_summary, write_slopes
 from ..core.samplers import sampler_from_mapping
-from ..pipeline.cube import open_cube
+from ..pipeline.cube import local_scheduler, open_cube
 
 
 def cmd_fit(args):
     """Fit every slope of the cube; write slopes.csv and slopes.json."""
     ds = open_cube(args.cube)
-    rows = fit_slopes(ds)
+    with local_scheduler():  # threads on this machine: no lookup of a distributed cluster
+        rows = fit_slopes(ds)
     write_slopes(rows, args.csv, args.json)
     labels = [str(v) for v in ds["sampler"].values]
     scale_free = {lab: sampler_from_mapping(json.loads(str(spec))).scale_free
