@@ -433,7 +433,9 @@ def _step_cpu(sweep: dict, repeats: int) -> dict:
     from netsense.pipeline.config import view_config
 
     run, cfg = sweep["run"], sweep["cfg"]
-    view = json.dumps(view_config(cfg.raw), sort_keys=True)
+    # the estimator study's layouts are not these steps' inputs (and not in the work dir)
+    view = json.dumps({k: v for k, v in view_config(cfg.raw).items() if k != "estimator"},
+                      sort_keys=True)
     cpu: dict = {}
     for _ in range(repeats):
         for fmt, src in sweep["srcs"].items():

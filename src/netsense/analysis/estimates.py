@@ -70,7 +70,7 @@ def factor_control(control, scale, like):
     to rounding: the mean is the factor's mean times the scale)."""
     c = control / scale
     c = c.sel({d: like[d].values for d in c.dims if d in like.coords})
-    return c.isel({d: 0 for d in c.dims if d not in like.dims}).transpose(*like.dims)
+    return c.isel({d: 0 for d in c.dims if d not in like.dims}, drop=True).transpose(*like.dims)
 
 
 # The fields of an estimate in the variable's units (scaled with it); the others (counts, the

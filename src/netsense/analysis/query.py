@@ -221,12 +221,17 @@ def _stored(sub, v: str, control: str | None):
     """(trials of ``v`` to reduce, those of its control, :class:`_Back`): on a format-4 cube the
     stored factors, so each statistic is computed once per sampled point and then scaled
     (:func:`netsense.pipeline.cube.factored`); else the variables themselves."""
+    # without the coordinates that are not dims (sampler_kind, ...): the output has none of
+    # them, and every merge of the estimates' coordinates compared them (a dask compute each)
     fy = factored(sub, v)
     fx = factored(sub, control) if control is not None else None
     if fy is None or (control is not None and fx is None):
-        return sub[v], (sub[control] if control is not None else None), _Back()
-    order = [d for d in sub[v].dims if d != TRIAL_DIM]
-    return fy[0], (fx[0] if fx is not None else None), _Back(fy[1], order)
+        y, x = sub[v], (sub[control] if control is not None else None)
+        back = _Back()
+    else:
+        y, x = fy[0], (fx[0] if fx is not None else None)
+        back = _Back(fy[1].reset_coords(drop=True), [d for d in sub[v].dims if d != TRIAL_DIM])
+    return y.reset_coords(drop=True), (x.reset_coords(drop=True) if x is not None else None), back
 
 
 def summarize(ds, var=VARS, stats=DEFAULT_STATS, where=None, nearest: bool = False):
@@ -291,20 +296,35 @@ def _summarize(ds, var, stats, where, nearest):
           if s.startswith("quantile:")]
     if "median" in stats:
         qs.insert(0, ("median", "median", 0.5))
+    staged = {}
     for v in var:
         with_cv = v in CONTROLS and CONTROLS[v] in sub and bool(_REPORTED & set(stats))
         x, c, back = _stored(sub, v, CONTROLS[v] if with_cv else None)
         if with_cv:
-            control = control_mean(sub) if control is None else control
+            control = control_mean(sub).reset_coords(drop=True) if control is None else control
             e = trial_cv_estimates(x, c, back.control(control, x))
         else:  # the plain estimate is the reported one
             e = trial_estimates(x)
             e |= {f"plain_{f}": e[f] for f in ("mean", "std", "sem", "ci_low", "ci_high")}
             e |= {"variance_reduction": xr.ones_like(e["mean"]),
                   "cv_used": xr.zeros_like(e["n"], bool)}
+        qv = trial_quantiles(x, [q for _, _, q in qs]) if qs else None
+        staged[v] = (e, qv, back)
+    if any(b.scale is not None for _, _, b in staged.values()):
+        # format 4: the statistics of the stored factors, one per sampled point, are small:
+        # computed here in one pass over the factors (a factor shared by two variables is read
+        # once), then scaled in memory
+        flat = {f"{v}\0{k}": a for v, (e, qv, _) in staged.items()
+                for k, a in [*e.items(), *([("__q", qv)] if qv is not None else [])]}
+        with reading(ds.encoding.get("source")):
+            done = xr.Dataset(flat).compute()
+        staged = {v: ({k: done[f"{v}\0{k}"] for k in e},
+                      done[f"{v}\0__q"] if qv is not None else None, back)
+                  for v, (e, qv, back) in staged.items()}
+    for v, (e, qv, back) in staged.items():
         e = {k: back(a, k in _LOCATION) for k, a in e.items()}
         nonfinite[v] = e["n_nonfinite"]
-        qv = back(trial_quantiles(x, [q for _, _, q in qs]), True) if qs else None
+        qv = back(qv, True) if qv is not None else None
         for s in stats:
             if s == "mean":
                 cols[f"{v}_mean"] = e["mean"]

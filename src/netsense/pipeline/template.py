@@ -165,7 +165,7 @@ def template(cfg: SweepConfig, attrs: dict):
               TRIAL_DIM: np.arange(cfg.trials, dtype=np.int64)}
     dims = cfg.dims
     data = {v.field: (fdims, da.full(shape, np.nan, chunks=shards), {
-        "units": "m^2 / scale_m2", "long_name": f"{v.long_name}, without its scale: "
+        "units": "1", "long_name": f"{v.long_name}, without its scale: "
         f"{v.name} = {v.field} * {SCALE_VAR}"}) for v in VARIABLES}
     data[SCALE_VAR] = (scale_dims(cfg), scales_m2(cfg), {
         "units": "m^2", "long_name": "c^2 / (M_t M_r eta(rho_s)): the scale of every per-trial "
