@@ -191,6 +191,11 @@ def trial_quantiles(x, qs):
     return out.assign_coords(quantile=list(qs))
 
 
+# A selection whose trials take at most this much memory is read at once and reduced in numpy
+# (a point query: the task graph cost more than its few MB of data); larger ones stay lazy and
+# are reduced chunk by chunk in dask.
+IN_MEMORY_BYTES = 256 * 2**20
+
 # Fields of trial_estimates/trial_cv_estimates in the variable's units (scaled with it)
 _LOCATION = frozenset({"mean", "std", "sem", "ci_low", "ci_high", "plain_mean", "plain_std",
                        "plain_sem", "plain_ci_low", "plain_ci_high"})
@@ -207,8 +212,13 @@ class _Back:
     def __call__(self, a, location: bool):
         if self.scale is None:
             return a
-        a = a * self.scale if location else a.broadcast_like(self.scale)
-        return a.transpose(*self.order, ...)
+        import xarray as xr
+
+        # on the variables (broadcast by dim name, no index alignment: both come from one cube)
+        s = self.scale.variable
+        v = a.variable * s if location else a.variable.set_dims({**s.sizes, **a.sizes})
+        v = v.transpose(*(d for d in self.order if d in v.dims), ...)
+        return xr.DataArray(v, coords={**dict(a.coords), **dict(self.scale.coords)})
 
     def control(self, control, like):
         """The control's mean at the stored trials' points, in their units."""
@@ -300,6 +310,10 @@ def _summarize(ds, var, stats, where, nearest):
     for v in var:
         with_cv = v in CONTROLS and CONTROLS[v] in sub and bool(_REPORTED & set(stats))
         x, c, back = _stored(sub, v, CONTROLS[v] if with_cv else None)
+        if x.nbytes + (c.nbytes if c is not None else 0) <= IN_MEMORY_BYTES:
+            with reading(ds.encoding.get("source")):  # one read, then numpy: no task graph
+                got = xr.Dataset({"x": x, **({"c": c} if c is not None else {})}).load()
+            x, c = got["x"], (got["c"] if c is not None else None)
         if with_cv:
             control = control_mean(sub).reset_coords(drop=True) if control is None else control
             e = trial_cv_estimates(x, c, back.control(control, x))
