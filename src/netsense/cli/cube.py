@@ -101,6 +101,16 @@ def _relative_interval(mean, lo, hi) -> str:
     return f"+-{below}%" if below == above else f"-{below}/+{above}%"
 
 
+# Statistics that are fractions of trials (coverage:R, localizable): their interval is shown as
+# its two bounds.
+FRACTION_STATS = ("coverage_", "localizable")
+
+
+def _absolute_interval(value, lo, hi) -> str:
+    """[lo, hi] to TABLE_DIGITS - 1 decimals (fractions: 0.9495 [0.9481, 0.9509])."""
+    return f"[{lo:.{TABLE_DIGITS - 1}f}, {hi:.{TABLE_DIGITS - 1}f}]"
+
+
 def _group(col: str, variables) -> tuple[str, str]:
     """(variable, statistic) of a column: crlb_m2_mean -> (crlb_m2, mean); ("", col) else."""
     for v in sorted(variables, key=len, reverse=True):
@@ -123,7 +133,9 @@ def format_table(df, coords, variables) -> str:
             continue  # joined to its _low
         if label.endswith("_ci95_low") and f"{group}_{label[:-9]}" in df:
             m = df[f"{group}_{label[:-9]}"]
-            cells = [_relative_interval(*t) for t in
+            # a fraction's interval as its bounds (a relative one reads badly near 1)
+            show = _absolute_interval if label.startswith(FRACTION_STATS) else _relative_interval
+            cells = [show(*t) for t in
                      zip(m, df[c], df[f"{group}_{label[:-4]}_high"], strict=True)]
             shown.append((group, label[:-4], cells, True))
             continue
