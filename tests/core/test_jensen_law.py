@@ -33,10 +33,11 @@ CLOSED_FORM_ATOL = 1e-10
 ITI0K0_ATOL = 1e-12
 # Monte Carlo agreement: within this many standard errors of a binomial fraction.
 MC_SIGMAS = 4.0
-# The plane sampler at K = 64 narrows the law of A: its CDF of eq. (23) departs from the
-# whole plane's by at most 3e-4 at the points measured (docs: guide/coverage.md), added to
-# the Monte Carlo tolerance of its comparison.
-PLANE_K64_BIAS = 3e-4
+# The plane sampler at K = 64 has not quite the whole plane's law of A: its CDF of eq. (23)
+# departs from the exact one by 0.7e-4 to 4.1e-4 at the points measured (4 million trials, gamma
+# 2.5 and 4, p 0.5 to 0.99; benchmarks/distribution_coverage.py, docs: guide/coverage.md),
+# added to the Monte Carlo tolerance of its comparison.
+PLANE_K64_BIAS = 5e-4
 # Probabilities at which the CDF is compared: both tails and the middle.
 PROBS = (0.01, 0.1, 0.5, 0.9, 0.99)
 

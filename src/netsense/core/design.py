@@ -28,6 +28,7 @@ The first density simulated is the exact answer for eq. (23) on the whole plane
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from ..errors import InputError
 from .jensen_law import jensen_quantile
@@ -64,6 +65,12 @@ def _step(lam, ratio, *, rmse_m, coverage, gamma, M_t, M_r, rho_s_db, sampler, t
     c = res["crlb_m2"]["coverage"][0]
     return {**_sides(lam, ratio), "lam": lam, "trials": trials, "quantile_m2": q["value_m2"],
             "quantile_ci95_m2": q["ci95"], "coverage": c["fraction"], "coverage_ci95": c["ci95"]}
+
+
+@lru_cache(maxsize=256)
+def _jensen_unit_quantile(coverage: float, gamma: float, scale: float) -> float:
+    """eq. (23)'s exact P-quantile at unit densities (m^2), cached: a root of a 2-D integral."""
+    return float(jensen_quantile(coverage, gamma=gamma, lam_t=1.0, lam_r=1.0, scale=scale))
 
 
 def _check(name, v, rule, ok):
@@ -107,7 +114,7 @@ def design_density(*, rmse_m: float, coverage: float, gamma: float, M_t: int, M_
     scale = float(system.error_scale_m2(M_t, M_r, db_to_lin(rho_s_db)))
     jensen_lam = None
     if gamma > 2:  # eq. (23)'s P-quantile scales as lam^-gamma: its exact answer in closed form
-        q23 = float(jensen_quantile(coverage, gamma=gamma, lam_t=1.0, lam_r=1.0, scale=scale))
+        q23 = _jensen_unit_quantile(float(coverage), float(gamma), scale)
         jensen_lam = (q23 / r2) ** (1.0 / gamma)
     if lam_start is not None:
         _check("lam_start", lam_start, "density must be finite and > 0 (per m^2)",

@@ -27,8 +27,9 @@ P(2 / (A_t A_r) <= y) = P(|Z_1 Z_2| <= w) = (2/pi) int_0^w K_0(t) dt, w = sqrt(c
 the general integral is tested against (tests/core/test_jensen_law.py).
 
 This is the law on the whole plane. The ``plane`` sampler (K nearest nodes plus the far field's
-mean) narrows the law of A a little (at K = 64, gamma = 3.3 its CDF of eq. 23 at the median is
-about 1.5e-3 below this one; docs: guide/coverage.md measures it per K).
+mean, exact for means) has not quite this law: at K = 64 its CDF of eq. (23) departs from this
+one by 0.7e-4 to 4.1e-4 at p = 0.5 ... 0.99, gamma 2.5 and 4 (4 million trials,
+benchmarks/distribution_coverage.py; docs: guide/coverage.md).
 """
 
 from __future__ import annotations
