@@ -59,15 +59,15 @@ def cmd_design(args):
             a, b = res[f"{side}_ci95"]
             print(f"  {side:17s} {_density(res[side])}, 95% CI [{a:.4g}, {b:.4g}]")
     how = ("exact scaling law from one simulated density" if res["method"] == "scaling" else
-           f"search over {len(res['steps'])} simulated densities (local slope "
-           f"{res['local_slope']:.3f})")
+           f"search over {len(res['steps'])} simulated densities, the last one the probe of the "
+           f"local slope ({res['local_slope']:.3f})")
     print(f"  method            {how}, {args.trials} trials each")
     if "jensen_m2_lam" in res:
         print(f"  eq. (23) instead  lam = {_density(res['jensen_m2_lam'])} (exact, whole plane)")
     if "check" in res:
         c = res["check"]
         a, b = (e["coverage"] for e in c["at_lam_ci95_ends"])
-        print(f"  check (seed {c['seed']})  coverage at lam {c['coverage']:.4f} 95% CI "
+        print(f"  {'check, seed ' + str(c['seed']):17s} coverage at lam {c['coverage']:.4f} 95% CI "
               f"[{c['coverage_ci95'][0]:.4f}, {c['coverage_ci95'][1]:.4f}]; at the ends of lam's "
               f"interval {a:.4f} .. {b:.4f}: target {args.coverage:g} "
               + ("met" if c["target_in_ci95"] else "NOT MET") + " within the intervals")
