@@ -82,7 +82,8 @@ def register(sub) -> None:
         "networks), with a 95% interval, in m^-2 and nodes per km^2. On the plane without a "
         "guard zone it is exact from one simulated density by the scaling law (eq. 18 goes as "
         "(lam_t lam_r)^(-gamma/2)); for other samplers the density is searched. Keeps every "
-        "trial of a simulated density: --trials x 16 bytes.")
+        "trial of a simulated density: --trials x 16 bytes, and about 30 more per trial while "
+        "sorting.")
     d.add_argument("--rmse-m", dest="rmse_m", type=finite("--rmse-m"), required=True,
                    help="accuracy R [m]: sqrt(eq. 18) <= R")
     d.add_argument("--coverage", type=finite("--coverage"), required=True,

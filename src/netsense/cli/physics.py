@@ -289,11 +289,13 @@ def register(sub) -> None:
                    default=None, metavar="R[,R...]",
                    help="also the fraction of networks (by ergodicity, of target positions) with "
                    "sqrt(eq. 18) <= R, and of eq. (23), each with a 95%% Clopper-Pearson "
-                   "interval, e.g. 0.5,1,2; keeps every trial: --trials x 16 bytes")
+                   "interval, e.g. 0.5,1,2; keeps every trial: --trials x 16 bytes, and about "
+                   "30 more per trial while sorting")
     m.add_argument("--quantiles", type=number_list("--quantiles", *QUANTILE_LIST), default=None,
                    metavar="Q[,Q...]",
                    help="also quantiles of eq. (18) and eq. (23) with 95%% order-statistic "
-                   "intervals, e.g. 0.5,0.9,0.95; keeps every trial: --trials x 16 bytes")
+                   "intervals, e.g. 0.5,0.9,0.95; keeps every trial: --trials x 16 bytes, and "
+                   "about 30 more per trial while sorting")
     m.add_argument("--json", action="store_true", help="print JSON")
     m.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
     add_system_args(m)

@@ -142,14 +142,14 @@ def quantile_estimate(x, q, axis: int = -1) -> QuantileEstimate:
     n = (~missing).sum(axis=-1)
     n_nonfinite = np.isinf(x).sum(axis=-1)
     s = np.sort(x, axis=-1)  # NaN last, +inf just before
-    pad = np.concatenate([np.full((*s.shape[:-1], 1), -np.inf), s,
-                          np.full((*s.shape[:-1], 1), np.inf)], axis=-1)
+    last = s.shape[-1] - 1
     lows, highs = [], []
     for qi in qs.reshape(-1):
-        lo, hi = order_statistic_ranks(n, qi)
-        hi = np.where(hi > n, s.shape[-1] + 1, hi)  # beyond the used trials: the +inf pad
-        lows.append(np.take_along_axis(pad, lo[..., None], axis=-1)[..., 0])
-        highs.append(np.take_along_axis(pad, hi[..., None], axis=-1)[..., 0])
+        lo, hi = order_statistic_ranks(n, qi)  # 1-based; 0 and n + 1: no bound on that side
+        at_lo = np.take_along_axis(s, np.clip(lo - 1, 0, last)[..., None], axis=-1)[..., 0]
+        at_hi = np.take_along_axis(s, np.clip(hi - 1, 0, last)[..., None], axis=-1)[..., 0]
+        lows.append(np.where(lo < 1, -np.inf, at_lo))
+        highs.append(np.where(hi > n, np.inf, at_hi))
     shape = qs.shape + n.shape
     ci_low = np.asarray(lows).reshape(shape)
     ci_high = np.asarray(highs).reshape(shape)
@@ -226,12 +226,17 @@ def coverage_estimate(x, threshold, axis: int = -1) -> ProportionEstimate:
     if not np.all(np.isfinite(ts) & (ts > 0)):
         raise InputError("threshold", threshold, "must be finite and > 0")
     x = np.moveaxis(np.asarray(x, float), axis, -1)
-    missing = np.isnan(x)
-    hits = [np.where(missing, np.nan, (x <= t).astype(float)) for t in ts.reshape(-1)]
-    e = proportion_estimate(np.asarray(hits), axis=-1)
-    shape = ts.shape + x.shape[:-1]
-    return ProportionEstimate(*(np.asarray(f).reshape(shape) for f in
-                                (e.value, e.ci_low, e.ci_high, e.k, e.n, e.n_missing)))
+    n_missing = np.isnan(x).sum(axis=-1)
+    n = x.shape[-1] - n_missing
+    # counts, one threshold at a time (a NaN is never <= t): a byte a trial at a time
+    k = np.asarray([(x <= t).sum(axis=-1) for t in ts.reshape(-1)]).reshape(ts.shape + n.shape)
+    lo, hi = proportion_interval(k, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+    shape = k.shape
+    return ProportionEstimate(value=value, ci_low=lo, ci_high=hi, k=k.astype(np.int64),
+                              n=np.broadcast_to(n, shape), n_missing=np.broadcast_to(n_missing,
+                                                                                     shape))
 
 
 def localizable_estimate(x, axis: int = -1) -> ProportionEstimate:
