@@ -17,14 +17,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from analysis_reference import control_mean, plain, reported, theorem2
+from scipy import stats
 
 import netsense
 from netsense.analysis.query import summarize
 from netsense.cli.main import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+COVERAGE_M = 0.05  # an accuracy [m] some trials of these small cubes reach and some do not
 ALL_STATS = ["mean", "median", "std", "sem", "ci95", "count", "filled", "quantile:0.9", "method",
-             "variance_reduction", "calibrated", "plain", "ratio", "closed_form"]
+             "variance_reduction", "calibrated", "plain", "ratio", "closed_form",
+             f"coverage:{COVERAGE_M}", "localizable"]
 # Means of 48 or 240 float64 values summed in another order; eq. (26) in float64.
 REL_TOL = 1e-12
 # The fold coefficients from np.cov against centred power sums (the control variate).
@@ -83,6 +86,20 @@ def check_rows(df, ds):
             stored = t[~np.isnan(t)]
             assert row[f"{v}_median"] == pytest.approx(np.median(stored), rel=REL_TOL)
             assert row[f"{v}_q0.9"] == pytest.approx(np.quantile(stored, 0.9), rel=REL_TOL)
+            n, srt = len(stored), np.sort(stored)  # +inf sorts last: a real trial, not covered
+            for name, q in (("median", 0.5), ("q0.9", 0.9)):
+                lo, hi = int(stats.binom.ppf(0.025, n, q)), int(stats.binom.ppf(0.975, n, q))
+                assert row[f"{v}_{name}_ci95_low"] == srt[lo - 1]
+                assert row[f"{v}_{name}_ci95_high"] == (srt[hi] if hi < n else np.inf)
+            k = int((stored <= COVERAGE_M ** 2).sum())
+            cov = f"{v}_coverage_{COVERAGE_M:g}m"
+            assert row[cov] == k / n
+            for key, ci in ((cov, stats.binomtest(k, n).proportion_ci(method="exact")),
+                            (f"{v}_localizable", stats.binomtest(
+                                int(np.isfinite(stored).sum()), n).proportion_ci(method="exact"))):
+                assert row[f"{key}_ci95_low"] == pytest.approx(ci.low, rel=INTERVAL_RTOL, abs=0)
+                assert row[f"{key}_ci95_high"] == pytest.approx(ci.high, rel=INTERVAL_RTOL)
+            assert row[f"{v}_localizable"] == np.isfinite(stored).sum() / n
             assert row[f"{v}_count"] == int(np.isfinite(t).sum())
             assert row[f"{v}_stored"] == n_trials
             assert row[f"{v}_unfilled"] == int(np.isnan(t).sum())

@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 
+from ..core.distribution import QUANTILE_SLOPE_GAMMAS, QUANTILE_SLOPE_MIN_TRIALS, quantile_slope
 from ..core.stats import (
     CV_INTERVAL,
     cv_corrected,
@@ -93,11 +94,22 @@ def _samplers(ds) -> list:
     return [str(v) for v in ds[SAMPLER_DIM].values] if SAMPLER_DIM in ds.dims else [None]
 
 
-def fit_slopes(ds) -> list[dict]:
+def _quantile_calibrated(gamma: float, n: int) -> bool:
+    """Whether a quantile slope's interval was measured to hold at ``gamma`` with ``n`` trials
+    per point (:data:`netsense.core.distribution.QUANTILE_SLOPE_MIN_TRIALS`)."""
+    lo, hi = QUANTILE_SLOPE_GAMMAS
+    return n >= QUANTILE_SLOPE_MIN_TRIALS and lo - 1e-12 <= gamma <= hi + 1e-12
+
+
+def fit_slopes(ds, quantile: float | None = None) -> list[dict]:
     """All slope rows for a cube (see the module docstring); loads one gamma slice at a time.
 
     Monte Carlo rows are per sampler; closed-form rows (no sampler) carry ``sampler = ""``.
     ``nonfinite`` counts the trials left out of a fit because a value was not finite.
+    ``quantile``: fit the log of that quantile of eq. (18) and eq. (23) instead of the mean
+    (quantities ``crlb_q0.9``, ``jensen_q0.9``; :func:`netsense.core.distribution.quantile_slope`).
+    On the plane its exponent is exactly the mean's (the law scales as a whole), so the
+    theory column is the same.
     """
     rows = []
     order = [d for d in param_dims(ds) if d != "gamma"]  # the array axes of one gamma slice
@@ -105,7 +117,10 @@ def fit_slopes(ds) -> list[dict]:
     control = control_mean(ds) if SAMPLER_DIM in ds.dims else None
     trials = ds.sizes["trial"]
     cv_ok: dict = {}  # sampler label -> its E[eq. 18] slopes use the control variate
-    factors = factored(ds, "crlb_m2") is not None and factored(ds, "jensen_m2") is not None
+    # format 4's factors give the mean fits once per sampled point; a quantile fit reads the
+    # variables (its order statistics are taken point by point)
+    factors = quantile is None and factored(ds, "crlb_m2") is not None \
+        and factored(ds, "jensen_m2") is not None
     for gi, g in enumerate(gammas):
         subs = [("", "closed_form", ds["closed_form_m2"].isel(gamma=gi).transpose(*order).values)]
         for label in _samplers(ds):
@@ -122,6 +137,9 @@ def fit_slopes(ds) -> list[dict]:
             sl = sl.transpose(*order, "trial").load()  # each variable read once per slice
             for q in ("crlb", "jensen"):
                 vals = sl[QUANTITIES[q]].values  # (*order, trial)
+                if quantile is not None:
+                    subs.append((label or "", f"{q}_q{quantile:g}", vals))
+                    continue
                 if QUANTITIES[q] in CONTROLS and label is not None:
                     mu = control.isel(gamma=gi).sel({SAMPLER_DIM: label}).transpose(*order)
                     vals, used = cv_corrected(vals, sl[CONTROLS[QUANTITIES[q]]].values,
@@ -147,6 +165,8 @@ def fit_slopes(ds) -> list[dict]:
                             if not np.all(np.isfinite(a)):
                                 continue
                             s, lo, hi, bad = slope_with_ci(x, means=a)
+                        elif quantile is not None:
+                            s, lo, hi, bad = quantile_slope(x, a, quantile)
                         else:
                             s, lo, hi, bad = slope_with_ci(x, X=a)
                     tol = EXACT_SLOPE_ATOL
@@ -161,10 +181,12 @@ def fit_slopes(ds) -> list[dict]:
                         # an exact slope (M, rho_s, closed form) has no Monte Carlo interval;
                         # a lam slope's holds where its estimator's was measured to
                         "interval_calibrated": bool(
-                            hi - lo < EXACT_SLOPE_ATOL or (math.isfinite(hi - lo) and
-                                                            interval_calibrated(
+                            hi - lo < EXACT_SLOPE_ATOL or (math.isfinite(hi - lo) and (
+                                _quantile_calibrated(float(g), int(trials) - int(bad))
+                                if quantile is not None else
+                                interval_calibrated(
                                 "control_variate" if q == "crlb" and cv_ok.get(label, False)
-                                else "plain", float(g), int(trials) - int(bad)))),
+                                else "plain", float(g), int(trials) - int(bad))))),
                     })
     return rows
 

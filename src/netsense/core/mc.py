@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..errors import InputError
 from .beam import check_beam
 from .blocks import simulate_block
 from .closed_form import lemma3_inv_sum, theorem2_m2
+from .distribution import coverage_estimate, localizable_estimate, quantile_estimate
 from .expectations import g23_mean
+from .jensen_law import jensen_cdf
 from .memory import check_block_memory
 from .samplers import PlaneSampler, Sampler, check_density, parameter_names
 from .stats import RunningCV, RunningMoments, calibrated_min_trials, interval_calibrated
 from .system import DEFAULT_SYSTEM, SystemParams, db_to_lin
 
 DEFAULT_BLOCK_TRIALS = 50_000  # trials per block of a long run: ~100-250 MB of temporaries
+# Coverage and quantiles need every trial: eq. (18) and eq. (23) of each, 8 bytes each, are kept
+# when they are asked (2.5e8 trials is 4 GB); sorting for the quantiles holds ~28 bytes a trial
+# more at its peak (tracemalloc, 1e6 trials, two accuracies and three quantiles).
+KEPT_TRIAL_BYTES = 16
+MAX_KEPT_TRIALS = 250_000_000
 
 
 def block_size(trials: int, block_trials: int | None) -> int:
@@ -51,11 +60,59 @@ def _pair(name: str, tied, t, r, check):
     return None, check(f"{name}_t", t), check(f"{name}_r", r)
 
 
+def _check_levels(coverage_m, quantiles) -> tuple[tuple, tuple]:
+    cov = tuple(float(r) for r in coverage_m)
+    qs = tuple(float(q) for q in quantiles)
+    for r in cov:
+        if not (math.isfinite(r) and r > 0):
+            raise InputError("coverage_m", r, "an accuracy must be finite and > 0 (metres)")
+    for q in qs:
+        if not 0.0 < q < 1.0:
+            raise InputError("quantiles", q, "a quantile must be strictly between 0 and 1")
+    return cov, qs
+
+
+def distribution_summary(g18, g23, scale: float, coverage_m=(), quantiles=(),
+                         whole_plane=None) -> dict:
+    """Coverage, quantiles and the localizable fraction of one point's trials, as
+    :func:`mc_point` reports them: ``g18``/``g23`` the geometric factors of eq. (18)/(23) of
+    every trial, ``scale`` their error scale [m^2] (the statistics are computed on the factors
+    and scaled, :mod:`.distribution`). ``whole_plane``: callable(thresholds in m^2) -> the exact
+    P(eq. 23 <= t) on the whole plane, reported beside eq. (23)'s coverage where given."""
+    out: dict = {}
+    r = np.asarray(coverage_m, float)
+    for name, g in (("crlb_m2", g18), ("jensen_m2", g23)):
+        d: dict = {}
+        if r.size:
+            c = coverage_estimate(g, r * r / scale)
+            d["coverage"] = [{"rmse_m": float(ri), "fraction": float(v), "ci95": [float(lo),
+                                                                                   float(hi)]}
+                             for ri, v, lo, hi in zip(r, c.value, c.ci_low, c.ci_high,
+                                                      strict=True)]
+            if name == "jensen_m2" and whole_plane is not None:
+                for row, p in zip(d["coverage"], whole_plane(r * r), strict=True):
+                    row["whole_plane_exact"] = float(p)
+        if len(quantiles):
+            e = quantile_estimate(g, list(quantiles)).times(scale)
+            d["quantiles"] = [{"q": float(q), "value_m2": float(v), "ci95": [float(lo), float(hi)],
+                               "rmse_m": math.sqrt(v), "rmse_ci95_m": [math.sqrt(lo),
+                                                                       math.sqrt(hi)]}
+                              for q, v, lo, hi in zip(quantiles, e.value, e.ci_low, e.ci_high,
+                                                      strict=True)]
+        out[name] = d
+    loc = localizable_estimate(g18)
+    out["localizable_fraction"] = {"value": float(loc.value),
+                                   "ci95": [float(loc.ci_low), float(loc.ci_high)],
+                                   "n": int(loc.n)}
+    return out
+
+
 def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rho_s_db: float,
              trials: int, seed: int = 0, sampler: Sampler = PlaneSampler(),
              block_trials: int | None = None, system: SystemParams = DEFAULT_SYSTEM, progress=None,
              beam: str = "full", lam_t: float | None = None, lam_r: float | None = None,
-             M_t: int | None = None, M_r: int | None = None) -> dict:
+             M_t: int | None = None, M_r: int | None = None, coverage_m=(), quantiles=()
+             ) -> dict:
     """Monte Carlo at one point; blocks are streamed.
 
     The densities are tied (``lam``: lam_t = lam_r, one stream for both sides,
@@ -91,6 +148,13 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
         TX beamforming model (see :func:`~.blocks.simulate_block`). ``closed_form_m2`` and the
         ratios to it are Theorem 2 of [1], i.e. always at full beamforming gain.
     progress : callable(done, total), optional
+    coverage_m : sequence of float, optional
+        Accuracies R [m]: report the fraction of trials with sqrt(eq. 18) <= R (and of eq. 23),
+        with 95% Clopper-Pearson intervals (:mod:`.distribution`; by ergodicity, the fraction
+        of target positions in one network).
+    quantiles : sequence of float, optional
+        Quantiles q in (0, 1) of eq. (18) and eq. (23), with 95% order-statistic intervals.
+        Either keeps every trial's eq. (18) and eq. (23): ``trials`` x 16 bytes.
 
     Returns
     -------
@@ -98,12 +162,22 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     :class:`~.stats.RunningCV` with eq. (23) as the control, its ``method``, the ``plain``
     estimate beside it and the ``variance_reduction``), ``jensen_m2`` (E[eq. 23]: the plain
     mean, the sampler check, with ``exact_m2``, its exact value for this sampler, where known),
-    in m^2, and, for gamma > 2, ``closed_form_m2`` with the ratios to it.
+    in m^2, and, for gamma > 2, ``closed_form_m2`` with the ratios to it. With ``coverage_m``
+    or ``quantiles``: ``coverage`` (list of {rmse_m, fraction, ci95}) and ``quantiles`` (list
+    of {q, value_m2, ci95, rmse_m, rmse_ci95_m}) in each of ``crlb_m2`` and ``jensen_m2``
+    (eq. 23's coverage with ``whole_plane_exact``, its exact value on the whole plane, where the
+    sampler is scale-free), and ``localizable_fraction`` ({value, ci95, n}: trials with a
+    finite eq. 18).
     """
     lam, lam_t, lam_r = _pair("lam", lam, lam_t, lam_r, _density)
     M, M_t, M_r = _pair("M", M, M_t, M_r, _count)
     if isinstance(trials, bool) or int(trials) != trials or trials < 2:
         raise InputError("trials", trials, "must be an integer >= 2")
+    coverage_m, quantiles = _check_levels(coverage_m, quantiles)
+    keep = bool(coverage_m or quantiles)
+    if keep and trials > MAX_KEPT_TRIALS:
+        raise InputError("trials", trials, f"coverage and quantiles keep every trial "
+                         f"({KEPT_TRIAL_BYTES} bytes each): at most {MAX_KEPT_TRIALS:.3g} trials")
     check_beam(beam)
     if not (math.isfinite(gamma) and gamma > 0):
         raise InputError("gamma", gamma, "must be finite and > 0")
@@ -121,12 +195,16 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
                        where="at the peak")
     n_blocks = -(-int(trials) // block_trials)
     done = 0
+    kept = np.empty((2, int(trials))) if keep else None
     for b in range(n_blocks):
         out = simulate_block(seed, sampler, lam_t, gamma, b, block_trials, beam=beam, M=M_t,
                              lam_r=None if lam is not None else lam_r)
         take = min(block_trials, int(trials) - done)
         m18.add(out["g18"][:take], out["g23"][:take])
         m23.add(out["g23"][:take])
+        if kept is not None:
+            kept[0, done:done + take] = out["g18"][:take]
+            kept[1, done:done + take] = out["g23"][:take]
         done += take
         if progress is not None:
             progress(done, int(trials))
@@ -143,6 +221,15 @@ def mc_point(*, lam: float | None = None, gamma: float, M: int | None = None, rh
     }
     if math.isfinite(control):
         result["jensen_m2"]["exact_m2"] = control * scale
+    if kept is not None:
+        exact = None
+        if sampler.scale_free and beam == "full" and gamma > 2:
+            def exact(t_m2):
+                return jensen_cdf(t_m2, gamma=gamma, lam_t=lam_t, lam_r=lam_r, scale=scale)
+        dist = distribution_summary(kept[0], kept[1], scale, coverage_m, quantiles, exact)
+        for name in ("crlb_m2", "jensen_m2"):
+            result[name].update(dist[name])
+        result["localizable_fraction"] = dist["localizable_fraction"]
     for s, method in ((result["crlb_m2"], result["crlb_m2"]["method"]),
                       (result["crlb_m2"]["plain"], "plain"), (result["jensen_m2"], "plain")):
         s["calibrated_min_trials"] = calibrated_min_trials(method, gamma)
