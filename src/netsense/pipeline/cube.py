@@ -46,6 +46,7 @@ writes it.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,7 +154,12 @@ def _with_variables(ds, path):
     for v in VARIABLES:
         if v.field not in ds or SCALE_VAR not in ds:
             raise CubeError(f"{path}: format-4 cube without its {v.field} or {SCALE_VAR}")
-        x = ds[v.field] * ds[SCALE_VAR]  # eq. (13): the variable at every (M_t, M_r, rho_s)
+        # one dask chunk per (M_t, M_r, rho_s), as format 3 stored them: a selection of one
+        # point computes only its own product
+        scale = ds[SCALE_VAR].chunk(dict.fromkeys(ds[SCALE_VAR].dims, 1))
+        with warnings.catch_warnings():  # more chunks than the factor's: that is the point
+            warnings.filterwarnings("ignore", message="Increasing number of chunks")
+            x = ds[v.field] * scale  # eq. (13): the variable at every (M_t, M_r, rho_s)
         order = [SAMPLER_DIM, *(d for d in ORDER if d in x.dims), TRIAL_DIM]
         ds[v.name] = x.transpose(*order).assign_attrs(VAR_ATTRS[v.name])
         ds[v.name].encoding.update({FACTOR_KEY: v.field, SCALE_KEY: SCALE_VAR})
