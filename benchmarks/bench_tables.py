@@ -118,6 +118,54 @@ def cpu_table(res: dict) -> str:
     return "\n".join(out)
 
 
+def format4_table(res: dict) -> str:
+    """Format 3 against format 4 of the same shards, measured in one run (benchmarks/run.py
+    --only format4), and the projection to a billion trials per cell."""
+    f = res["format4"]
+    q, d, pr = f["query_sweep"], f["default_sweep"], f["projection"]
+    st3, st4 = q["store"]["3"], q["store"]["4"]
+    qq = q["queries"]
+    gb = 1e9
+    out = ["| | format 3 | format 4 | ratio | target |", "| --- | --- | --- | --- | --- |",
+           f"| query sweep ({q['config']}, {q['cells']} cells x {q['points'] // q['cells']} "
+           f"(M, rho_s), {q['trials']} trials): bytes on disk | {st3['disk_bytes'] / gb:.3f} GB | "
+           f"{st4['disk_bytes'] / gb:.3f} GB | 1/{1 / q['bytes_ratio']:.1f} | <= 1/15 |",
+           f"| files in the store | {st3['files']} | {st4['files']} | "
+           f"{q['files_ratio']:.3f} | |",
+           f"| per-trial files per (cell, variable) | {st3['files_per_cell_and_variable']:.0f} | "
+           f"{st4['files_per_cell_and_variable']:.0f} | | <= 4 |",
+           f"| assembly from the same shards, wall | {q['assemble']['3']['wall_s']:.1f} s | "
+           f"{q['assemble']['4']['wall_s']:.1f} s | "
+           f"{q['assemble']['4']['wall_s'] / q['assemble']['3']['wall_s']:.2f} | |",
+           f"| point query (mean, sem, count, ratio, closed form) | {qq['point']['format3_s']:.3f} s | "
+           f"{qq['point']['format4_s']:.3f} s | {qq['point']['ratio']:.2f} | <= 0.5 |",
+           f"| whole-cube query, same stats | {qq['whole']['format3_s']:.1f} s, "
+           f"{qq['whole']['format3_bytes_read'] / gb:.2f} GB read | {qq['whole']['format4_s']:.1f} s, "
+           f"{qq['whole']['format4_bytes_read'] / gb:.2f} GB read | "
+           f"{qq['whole']['speedup']:.1f}x faster | >= 10x |"]
+    for label, sw in (("default sweep", d), ("query sweep", q)):
+        for step, v in sw["steps"].items():
+            out.append(f"| {label}: `netsense {step}`, CPU | {v['format3_cpu_s']:.2f} s | "
+                       f"{v['format4_cpu_s']:.2f} s | {v['ratio']:.2f} | <= 0.5 |")
+    out.append(f"| default sweep ({d['config']}): bytes / files | "
+               f"{d['store']['3']['disk_bytes'] / 1e6:.0f} MB / "
+               f"{d['store']['3']['files']} | {d['store']['4']['disk_bytes'] / 1e6:.1f} MB / "
+               f"{d['store']['4']['files']} | 1/{1 / d['bytes_ratio']:.1f} / "
+               f"{d['files_ratio']:.2f} | |")
+    out += ["", f"Projected to {pr['trials']:.0e} trials per cell, {pr['cells']} cells and "
+            f"{pr['scale_points']} (M, rho_s) pairs, linearly from the per-trial costs above:", "",
+            "| | format 3 | format 4 |", "| --- | --- | --- |",
+            f"| bytes on disk | {pr['format3_bytes'] / 1e12:.1f} TB | "
+            f"{pr['format4_bytes'] / 1e12:.2f} TB |",
+            f"| per-trial chunk files | {pr['format3_chunk_files']:,} | "
+            f"{pr['format4_chunk_files']:,} |",
+            f"| assembly (one process) | {pr['format3_assemble_s'] / 3600:.0f} h | "
+            f"{pr['format4_assemble_s'] / 3600:.0f} h |",
+            f"| whole-cube query (one process) | {pr['format3_whole_query_s'] / 3600:.0f} h | "
+            f"{pr['format4_whole_query_s'] / 3600:.0f} h |"]
+    return "\n".join(out)
+
+
 def render(res: dict) -> str:
     """The performance page's generated block (without markers)."""
     m = res["machine"]
@@ -129,6 +177,9 @@ def render(res: dict) -> str:
         "Accuracy per cost (pilot runs at lam = 1/900 m^-2, M = 4, rho_s = 120 dB):", "",
         accuracy_table(res), "",
         "Where the time goes, CPU seconds by process:", "", cpu_table(res),
+        *(["", "Format 3 against format 4 (issue 28), the same shards assembled by "
+           f"commit {res['format4']['format3_commit']}'s code and today's, runs alternated:", "",
+           format4_table(res)] if "format4" in res else []),
     ])
 
 

@@ -95,7 +95,6 @@ def bench_factorization(quick: bool) -> dict:
 # ---------------------------------------------------------------------------------------------
 def _workdir() -> Path:
     wd = Path(tempfile.mkdtemp(prefix="netsense-bench-"))
-    shutil.copy(ROOT / "Snakefile", wd / "Snakefile")
     shutil.copytree(ROOT / "workflow", wd / "workflow")
     shutil.copytree(ROOT / "config", wd / "config")
     shutil.copytree(ROOT / "profiles", wd / "profiles")
@@ -144,7 +143,7 @@ def _snakemake(wd: Path, configfile: str, cores: int, *extra, cpu: dict | None =
     # stderr to a file, not a pipe: nothing reads a pipe while the run is polled, and a full pipe
     # blocks every job that logs (the rules tee their logs to it).
     with tempfile.TemporaryFile(mode="w+") as errf:
-        proc = subprocess.Popen([snake, "--cores", str(cores), "--configfile", configfile, *extra],
+        proc = subprocess.Popen([snake, *extra, "--cores", str(cores), "--configfile", configfile],
                                 cwd=wd, stdout=subprocess.DEVNULL, stderr=errf, text=True)
         last: dict = {}
         if cpu is not None:
@@ -232,6 +231,14 @@ print(json.dumps({"seconds": t1 - t0, "bytes_read": r1 - r0, "rows": len(df),
 """
 
 
+def _copy_project(dst: Path) -> None:
+    """What a sweep runs from (workflow, configs, profiles, benchmark configs) into ``dst``."""
+    for item in ("workflow", "config", "profiles", "benchmarks"):
+        if (dst / item).exists():
+            shutil.rmtree(dst / item)
+        shutil.copytree(ROOT / item, dst / item, ignore=shutil.ignore_patterns("results"))
+
+
 def bench_query(quick: bool) -> dict:
     """A point query and a whole-cube query on a >= 1 GB cube: time, bytes read, peak memory."""
     configfile = "config/smoke.yaml" if quick else "benchmarks/query.yaml"
@@ -240,13 +247,7 @@ def bench_query(quick: bool) -> dict:
     name = "smoke" if quick else "bench-query"
     cube = cache / "results" / name / "cube.zarr"
     if not cube.exists():  # build it with the real workflow (kept for later runs)
-        for item in ("Snakefile", "workflow", "config", "profiles", "benchmarks"):
-            src, dst = ROOT / item, cache / item
-            if dst.exists():
-                shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
-            (shutil.copytree if src.is_dir() else shutil.copy)(
-                src, dst, **({"ignore": shutil.ignore_patterns("results")} if src.is_dir()
-                             else {}))
+        _copy_project(cache)
         _snakemake(cache, configfile, os.cpu_count() or 1)
     import netsense
 
@@ -274,23 +275,25 @@ def bench_query(quick: bool) -> dict:
 
 
 def _without_checksums(cube: Path, dst: Path) -> None:
-    """A copy of a format-3 cube with the crc32c codec removed from every array (each chunk
-    file loses its last 4 bytes, each zarr.json its codec): the same cube without checksums."""
+    """A copy of a cube with the crc32c codec left out of every array (the same chunk and
+    shard layout, the same zstd): the same cube without checksums, written by zarr."""
+    import zarr
+    from zarr.codecs import ZstdCodec
+
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(cube, dst)
-    root = json.loads((dst / "zarr.json").read_text())
-    for name, meta in root["consolidated_metadata"]["metadata"].items():
-        if meta.get("node_type") != "array":
-            continue
-        assert meta["codecs"][-1]["name"] == "crc32c", name
-        meta["codecs"] = meta["codecs"][:-1]
-        (dst / name / "zarr.json").write_text(json.dumps({**json.loads(
-            (dst / name / "zarr.json").read_text()), "codecs": meta["codecs"]}, indent=2))
-        for f in (dst / name / "c").rglob("*"):
-            if f.is_file():
-                f.write_bytes(f.read_bytes()[:-4])
-    (dst / "zarr.json").write_text(json.dumps(root, indent=2))
+    src = zarr.open_group(cube, mode="r")
+    for name, arr in src.arrays():
+        shutil.rmtree(dst / name)
+        out = zarr.create_array(
+            store=str(dst), name=name, shape=arr.shape, dtype=arr.dtype, chunks=arr.chunks,
+            shards=arr.shards, compressors=(ZstdCodec(level=0, checksum=False),),
+            fill_value=arr.fill_value, dimension_names=arr.metadata.dimension_names,
+            attributes=dict(arr.attrs), chunk_key_encoding={"name": "default",
+                                                            "separator": "/"})
+        out[...] = arr[...]
+    zarr.consolidate_metadata(str(dst))
 
 
 def bench_checksum_cost(quick: bool) -> dict:
@@ -340,6 +343,209 @@ def bench_checksum_cost(quick: bool) -> dict:
             "all_point_s": pt, "all_whole_s": whole, "scan_s": scan_s, "scan_chunks": n,
             "scan_problems": len(problems), "verify_s": verify_s, "verify_sound": rep.sound,
             "target": "point query <= 1.10x"}
+
+
+# ---- issue 28: format 3 against format 4 in one run ------------------------------------------
+# The last commit whose assembly writes format 3: its code assembles the format-3 cube from the
+# same shard files and answers the format-3 side of every comparison.
+FORMAT3_COMMIT = "0b25391"
+FORMAT4_WORK = ROOT / "benchmarks" / "results" / "format4-work"
+_CLI = "import sys; from netsense.cli.main import main; sys.exit(main())"
+
+
+def _format3_src() -> Path:
+    """The package source of FORMAT3_COMMIT (git archive), cached beside the work dirs."""
+    out = FORMAT4_WORK / f"src-{FORMAT3_COMMIT}"
+    if not (out / "src" / "netsense").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        arch = subprocess.run(["git", "-C", str(ROOT), "archive", FORMAT3_COMMIT, "src"],
+                              check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(out)], input=arch, check=True)
+    return out / "src"
+
+
+def _timed(args, src: Path, cwd: Path) -> tuple[float, float]:
+    """(wall s, CPU s of the child) of ``netsense <args>`` run with the package from ``src``."""
+    import resource
+
+    env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
+    r0, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", _CLI, *map(str, args)], cwd=cwd, env=env,
+                         capture_output=True, text=True)
+    wall, r1 = time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode:
+        sys.exit(f"netsense {args[0]} ({src}) failed:\n{out.stderr[-3000:]}")
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
+def _store_stats(cube: Path, cells: int) -> dict:
+    files = [f for f in cube.rglob("*") if f.is_file()]
+    chunk_files = [f for f in files if f.name != "zarr.json"]
+    per_var = {}
+    for var in ("crlb_m2", "jensen_m2", "g18", "g23"):
+        if (cube / var / "c").exists():
+            per_var[var] = sum(1 for f in (cube / var / "c").rglob("*") if f.is_file())
+    return {"disk_bytes": sum(f.stat().st_size for f in files), "files": len(files),
+            "chunk_files": len(chunk_files), "per_trial_variable_files": per_var,
+            "files_per_cell_and_variable": max(per_var.values()) / cells}
+
+
+def _sweep_cubes(configfile: str, name: str, repeats: int) -> dict:
+    """Shards of ``configfile`` sampled once (today's code, cached), assembled into a format-3
+    cube (FORMAT3_COMMIT's code) and a format-4 one (today's) from the same shard files, runs
+    alternated; each full assembly starts with no previous cube (no reuse)."""
+    from netsense.pipeline.config import cube_config, load
+    from netsense.pipeline.plan import cells
+
+    wd = FORMAT4_WORK / name
+    run = wd / "results" / name
+    if not (run / "cube.zarr" / "zarr.json").exists():
+        wd.mkdir(parents=True, exist_ok=True)
+        _copy_project(wd)
+        _snakemake(wd, configfile, os.cpu_count() or 1, f"results/{name}/cube.zarr")
+    cfg = load(ROOT / configfile)
+    cube_json = json.dumps(cube_config(cfg.raw), sort_keys=True)
+    srcs = {3: _format3_src(), 4: ROOT / "src"}
+    times: dict = {3: [], 4: []}
+    for _ in range(repeats):
+        for fmt, src in srcs.items():
+            out = run / f"cube{fmt}.zarr"
+            for p in (out, out.with_name(f".{out.name}.prev")):
+                shutil.rmtree(p, ignore_errors=True)
+            times[fmt].append(_timed(["assemble", "--config-json", cube_json, "--out", out],
+                                     src, wd))
+    n_cells = len(cells(cfg))
+    import netsense
+
+    ds = netsense.open_cube(run / "cube4.zarr")
+    points = int(np.prod([ds.sizes[d] for d in ds.crlb_m2.dims if d != "trial"]))
+    return {"config": configfile, "run": run, "srcs": srcs, "cfg": cfg, "cells": n_cells,
+            "points": points, "trials": cfg.trials,
+            "assemble": {f: {"wall_s": statistics.median(w for w, _ in t),
+                             "cpu_s": statistics.median(c for _, c in t)}
+                         for f, t in times.items()},
+            "store": {f: _store_stats(run / f"cube{f}.zarr", n_cells) for f in srcs}}
+
+
+def _step_cpu(sweep: dict, repeats: int) -> dict:
+    """CPU seconds of ``netsense fit``, ``figure`` and ``study`` on each format's cube with its
+    code, runs alternated (medians)."""
+    from netsense.pipeline.config import view_config
+
+    run, cfg = sweep["run"], sweep["cfg"]
+    # the estimator study's layouts are not these steps' inputs (and not in the work dir)
+    view = json.dumps({k: v for k, v in view_config(cfg.raw).items() if k != "estimator"},
+                      sort_keys=True)
+    cpu: dict = {}
+    for _ in range(repeats):
+        for fmt, src in sweep["srcs"].items():
+            out = run / f"steps{fmt}"
+            out.mkdir(exist_ok=True)
+            cube, slopes = run / f"cube{fmt}.zarr", out / "slopes.json"
+            steps = {
+                "fit": ["fit", cube, "--csv", out / "slopes.csv", "--json", slopes],
+                "figure": ["figure", cube, "--slopes", slopes, "--config-json", view,
+                           "--png", out / "fig1.png", "--pdf", out / "fig1.pdf"],
+                "study": ["study", cube, "--slopes", slopes, "--outdir", out,
+                          "--config-json", view]}
+            for step, args in steps.items():
+                cpu.setdefault(step, {}).setdefault(fmt, []).append(
+                    _timed(args, src, run.parents[1])[1])
+    return {step: {"format3_cpu_s": statistics.median(v[3]), "format4_cpu_s":
+                   statistics.median(v[4]), "ratio": statistics.median(
+                       a / b for a, b in zip(v[4], v[3], strict=True))}
+            for step, v in cpu.items()}
+
+
+def _query_times(sweep: dict, repeats: int, whole_repeats: int) -> dict:
+    """Point and whole-cube queries (the query benchmark's probe) on each format, alternated."""
+    run = sweep["run"]
+    import xarray as xr
+
+    ds = xr.open_zarr(run / "cube4.zarr")
+    point = {a: str(ds[a].values[len(ds[a]) // 2]) for a in ("M", "rho_s_db", "lam", "gamma")}
+
+    def probe(fmt, where):
+        env = {**os.environ, "PYTHONPATH": str(sweep["srcs"][fmt])}
+        out = subprocess.run([sys.executable, "-c", _QUERY_PROBE, str(run / f"cube{fmt}.zarr"),
+                              json.dumps(where)], check=True, capture_output=True, text=True,
+                             env=env)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    pts: dict = {3: [], 4: []}
+    whole: dict = {3: [], 4: []}
+    for _ in range(repeats):
+        for fmt in (3, 4):
+            pts[fmt].append(probe(fmt, point))
+    for _ in range(whole_repeats):
+        for fmt in (3, 4):
+            whole[fmt].append(probe(fmt, {}))
+    med = statistics.median
+    return {
+        "point": {f"format{f}_s": med(r["seconds"] for r in pts[f]) for f in (3, 4)}
+        | {"ratio": med(a["seconds"] / b["seconds"] for a, b in zip(pts[4], pts[3], strict=True)),
+           "format3_bytes_read": med(r["bytes_read"] for r in pts[3]),
+           "format4_bytes_read": med(r["bytes_read"] for r in pts[4])},
+        "whole": {f"format{f}_s": med(r["seconds"] for r in whole[f]) for f in (3, 4)}
+        | {"speedup": med(b["seconds"] / a["seconds"] for a, b in
+                          zip(whole[4], whole[3], strict=True)),
+           "format3_bytes_read": med(r["bytes_read"] for r in whole[3]),
+           "format4_bytes_read": med(r["bytes_read"] for r in whole[4]),
+           "format3_max_rss_mb": max(r["max_rss_mb"] for r in whole[3]),
+           "format4_max_rss_mb": max(r["max_rss_mb"] for r in whole[4])}}
+
+
+# The projection's sweep: a billion trials per cell, 100 geometric cells, 20 (M, rho_s) pairs
+PROJECT = {"trials": 10**9, "cells": 100, "scale_points": 20}
+
+
+def _projection(q: dict, sweep: dict) -> dict:
+    """Format 3 and 4 at PROJECT's size from the per-trial costs measured here (linear in the
+    trials and the points stored or reduced; file counts from each format's layout rules)."""
+    from netsense.pipeline.template import MAX_SHARDS_PER_CELL, SHARD_TRIALS
+
+    n, c, k = PROJECT["trials"], PROJECT["cells"], PROJECT["scale_points"]
+    st, trials = sweep["store"], sweep["trials"]
+    per3 = st[3]["disk_bytes"] / (sweep["points"] * trials)  # per stored (point, trial)
+    per4 = st[4]["disk_bytes"] / (sweep["cells"] * trials)  # per stored (cell, trial)
+    chunk3 = sweep["cfg"].trial_chunk
+    whole3 = q["whole"]["format3_s"] / (sweep["points"] * trials)
+    whole4 = q["whole"]["format4_s"] / (sweep["cells"] * trials)
+    asm3 = sweep["assemble"][3]["wall_s"] / (sweep["points"] * trials)
+    asm4 = sweep["assemble"][4]["wall_s"] / (sweep["cells"] * trials)
+    return {**PROJECT,
+            "format3_bytes": per3 * n * c * k, "format4_bytes": per4 * n * c,
+            "format3_chunk_files": 2 * c * k * -(-n // chunk3),
+            "format4_chunk_files": 2 * c * min(MAX_SHARDS_PER_CELL, -(-n // SHARD_TRIALS)),
+            "format3_whole_query_s": whole3 * n * c * k, "format4_whole_query_s": whole4 * n * c,
+            "format3_assemble_s": asm3 * n * c * k, "format4_assemble_s": asm4 * n * c}
+
+
+def bench_format4(quick: bool) -> dict:
+    """Issue 28: the query benchmark's sweep and the default sweep, each assembled in format 3
+    (FORMAT3_COMMIT) and format 4 (today) from the same shards: bytes, files, assembly time,
+    point and whole-cube queries, the fit/figure/study steps' CPU; and the projection to a
+    billion trials per cell."""
+    big = _sweep_cubes("config/smoke.yaml" if quick else "benchmarks/query.yaml",
+                       "smoke" if quick else "bench-query", 1 if quick else 2)
+    q = _query_times(big, 3 if quick else 5, 1 if quick else 2)
+    small = _sweep_cubes("config/smoke.yaml" if quick else "config/config.yaml",
+                         "smoke" if quick else "default", 1 if quick else 3)
+    out = {"format3_commit": FORMAT3_COMMIT}
+    for key, sw in (("query_sweep", big), ("default_sweep", small)):
+        out[key] = {k: sw[k] for k in ("config", "cells", "points", "trials", "assemble",
+                                       "store")}
+        st = sw["store"]
+        out[key]["bytes_ratio"] = st[4]["disk_bytes"] / st[3]["disk_bytes"]
+        out[key]["files_ratio"] = st[4]["files"] / st[3]["files"]
+    out["query_sweep"]["queries"] = q
+    out["default_sweep"]["steps"] = _step_cpu(small, 1 if quick else 3)
+    out["query_sweep"]["steps"] = _step_cpu(big, 1)
+    out["projection"] = _projection(q, big)
+    out["targets"] = {"bytes": "<= 1/15", "whole_query": ">= 10x faster",
+                      "point_query": "<= 0.5x", "files_per_cell_and_variable": "<= 4",
+                      "steps": "<= 0.5x CPU"}
+    return json.loads(json.dumps(out, default=str))
 
 
 def _variant(wd: Path, base: str, name: str, **changes) -> str:
@@ -525,7 +731,7 @@ BENCHES = {"factorization": bench_factorization, "kernel_floor": bench_kernel_fl
            "workers": bench_workers, "workers_large": bench_workers_large,
            "incremental": bench_incremental, "incremental_large": bench_incremental_large,
            "synchronous": bench_synchronous, "map": bench_map,
-           "checksum_cost": bench_checksum_cost}
+           "checksum_cost": bench_checksum_cost, "format4": bench_format4}
 
 
 def main(argv=None):

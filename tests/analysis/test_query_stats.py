@@ -17,14 +17,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from analysis_reference import control_mean, plain, reported, theorem2
+from scipy import stats
 
 import netsense
 from netsense.analysis.query import summarize
 from netsense.cli.main import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+COVERAGE_M = 0.05  # an accuracy [m] some trials of these small cubes reach and some do not
 ALL_STATS = ["mean", "median", "std", "sem", "ci95", "count", "filled", "quantile:0.9", "method",
-             "variance_reduction", "calibrated", "plain", "ratio", "closed_form"]
+             "variance_reduction", "calibrated", "plain", "ratio", "closed_form",
+             f"coverage:{COVERAGE_M}", "localizable"]
 # Means of 48 or 240 float64 values summed in another order; eq. (26) in float64.
 REL_TOL = 1e-12
 # The fold coefficients from np.cov against centred power sums (the control variate).
@@ -83,6 +86,20 @@ def check_rows(df, ds):
             stored = t[~np.isnan(t)]
             assert row[f"{v}_median"] == pytest.approx(np.median(stored), rel=REL_TOL)
             assert row[f"{v}_q0.9"] == pytest.approx(np.quantile(stored, 0.9), rel=REL_TOL)
+            n, srt = len(stored), np.sort(stored)  # +inf sorts last: a real trial, not covered
+            for name, q in (("median", 0.5), ("q0.9", 0.9)):
+                lo, hi = int(stats.binom.ppf(0.025, n, q)), int(stats.binom.ppf(0.975, n, q))
+                assert row[f"{v}_{name}_ci95_low"] == srt[lo - 1]
+                assert row[f"{v}_{name}_ci95_high"] == (srt[hi] if hi < n else np.inf)
+            k = int((stored <= COVERAGE_M ** 2).sum())
+            cov = f"{v}_coverage_{COVERAGE_M:g}m"
+            assert row[cov] == k / n
+            for key, ci in ((cov, stats.binomtest(k, n).proportion_ci(method="exact")),
+                            (f"{v}_localizable", stats.binomtest(
+                                int(np.isfinite(stored).sum()), n).proportion_ci(method="exact"))):
+                assert row[f"{key}_ci95_low"] == pytest.approx(ci.low, rel=INTERVAL_RTOL, abs=0)
+                assert row[f"{key}_ci95_high"] == pytest.approx(ci.high, rel=INTERVAL_RTOL)
+            assert row[f"{v}_localizable"] == np.isfinite(stored).sum() / n
             assert row[f"{v}_count"] == int(np.isfinite(t).sum())
             assert row[f"{v}_stored"] == n_trials
             assert row[f"{v}_unfilled"] == int(np.isnan(t).sum())
@@ -114,20 +131,23 @@ def test_missing_and_infinite_trials(tied_cube, tmp_path):
     """A copy of the cube with one infinite eq. (18) trial beside a finite control (that point
     reports the plain estimate over its finite trials and counts the infinite one) and one
     missing pair at another point (counted as unfilled; the control variate stands on the
-    other pairs, folds by stored index)."""
+    other pairs, folds by stored index). The cube stores geometric factors (format 4): a
+    stored trial is that trial at every rho_s, so each fault shows at both rho_s points."""
     import zarr
 
     path = tmp_path / "cube.zarr"
     shutil.copytree(tied_cube.path, path)
-    crlb = zarr.open_array(path / "crlb_m2", mode="r+")
-    jensen = zarr.open_array(path / "jensen_m2", mode="r+")
-    crlb[0, 1, 1, 0, 0, 5] = np.inf  # plane-K8, M=4, rho 120, lam 1/900, gamma 2.5
-    crlb[0, 0, 0, 1, 1, 7] = jensen[0, 0, 0, 1, 1, 7] = np.nan  # M=1, rho 110, 4/900, 4.0
+    g18 = zarr.open_array(path / "g18", mode="r+")
+    g23 = zarr.open_array(path / "g23", mode="r+")
+    # (sampler, M, lam, gamma, trial): M shapes samples here (a codebook entry in the cube)
+    assert g18.metadata.dimension_names == ("sampler", "M", "lam", "gamma", "trial")
+    g18[0, 1, 0, 0, 5] = np.inf  # plane-K8, M=4, lam 1/900, gamma 2.5
+    g18[0, 0, 1, 1, 7] = g23[0, 0, 1, 1, 7] = np.nan  # M=1, 4/900, 4.0
     ds = netsense.open_cube(path)
     df = summarize(ds, where={"sampler": "plane-K8"}, stats=ALL_STATS)
     methods = check_rows(df, ds.sel(sampler=["plane-K8"]))
     assert methods == {"control_variate", "plain"}
-    assert df.attrs["nonfinite_trials"] == 1
+    assert df.attrs["nonfinite_trials"] == ds.sizes["rho_s_db"]
     inf_row = df[(df.M == 4) & (df.rho_s_db == 120) & (df.gamma == 2.5)
                  & np.isclose(df.lam, 1 / 900)].iloc[0]
     assert inf_row["crlb_m2_method"] == "plain" and inf_row["crlb_m2_count"] == 239

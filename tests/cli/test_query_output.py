@@ -76,22 +76,62 @@ def point(cube):
     return pt["crlb_m2"].values, pt["jensen_m2"].values, float(pt["control_mean_m2"])
 
 
+def _order_stat_interval(y, q):
+    """The 95% order-statistic interval of the q-quantile, from scipy's binomial quantiles."""
+    from scipy import stats
+
+    n, s = len(y), np.sort(y)
+    return s[int(stats.binom.ppf(0.025, n, q)) - 1], s[int(stats.binom.ppf(0.975, n, q))]
+
+
 def test_query_prints_exactly_the_statistics_asked(cube, capsys):
-    """The user's case: quantiles and ci95, no mean. The interval is the mean's, and named so;
-    nothing that was not asked comes beside it."""
+    """The user's case: quantiles and ci95, no mean. Each quantile comes with its own
+    interval and the mean's interval is the mean's, each named for what it bounds; nothing that
+    was not asked comes beside them."""
     df = csv(capsys, cube, *WHERE, "--var", "crlb_m2", "--stats", "median,quantile:0.9,ci95")
     assert list(df.columns) == ["sampler", "M", "rho_s_db", "lam", "gamma", "crlb_m2_median",
-                                "crlb_m2_q0.9", "crlb_m2_mean_ci95_low",
-                                "crlb_m2_mean_ci95_high"]
+                                "crlb_m2_median_ci95_low", "crlb_m2_median_ci95_high",
+                                "crlb_m2_q0.9", "crlb_m2_q0.9_ci95_low", "crlb_m2_q0.9_ci95_high",
+                                "crlb_m2_mean_ci95_low", "crlb_m2_mean_ci95_high"]
     y, x, mu = point(cube)
-    (row,) = df.itertuples(index=False)
-    assert row[5] == pytest.approx(np.median(y), rel=STAT_RTOL)
-    assert row[6] == pytest.approx(np.quantile(y, 0.9), rel=STAT_RTOL)
+    (row,) = df.to_dict(orient="records")
+    assert row["crlb_m2_median"] == pytest.approx(np.median(y), rel=STAT_RTOL)
+    assert row["crlb_m2_q0.9"] == pytest.approx(np.quantile(y, 0.9), rel=STAT_RTOL)
+    for name, q in (("median", 0.5), ("q0.9", 0.9)):
+        lo, hi = _order_stat_interval(y, q)
+        assert row[f"crlb_m2_{name}_ci95_low"] == lo and row[f"crlb_m2_{name}_ci95_high"] == hi
     e = cv_estimate(y, x, mu)  # the reported estimate of E[eq. 18], from the trials directly
     assert bool(e.cv_used)
-    assert row[7] == pytest.approx(float(e.ci_low), rel=STAT_RTOL)
-    assert row[8] == pytest.approx(float(e.ci_high), rel=STAT_RTOL)
-    assert row[7] < float(e.mean) < row[8]
+    assert row["crlb_m2_mean_ci95_low"] == pytest.approx(float(e.ci_low), rel=STAT_RTOL)
+    assert row["crlb_m2_mean_ci95_high"] == pytest.approx(float(e.ci_high), rel=STAT_RTOL)
+    assert row["crlb_m2_mean_ci95_low"] < float(e.mean) < row["crlb_m2_mean_ci95_high"]
+
+
+def test_coverage_and_localizable_with_their_intervals(cube, capsys):
+    """The issue's query: coverage at an accuracy and a quantile, each with its interval and
+    nothing else; coverage against numpy's count and scipy's exact binomial interval."""
+    from scipy import stats
+
+    y, _, _ = point(cube)
+    r = float(np.sqrt(np.quantile(y, 0.7)) * 1.001)  # an accuracy near 70% coverage
+    df = csv(capsys, cube, *WHERE, "--var", "crlb_m2",
+             "--stats", f"coverage:{r!r},quantile:0.9,localizable")
+    c = f"crlb_m2_coverage_{r:g}m"
+    assert list(df.columns) == ["sampler", "M", "rho_s_db", "lam", "gamma", c, f"{c}_ci95_low",
+                                f"{c}_ci95_high", "crlb_m2_q0.9", "crlb_m2_q0.9_ci95_low",
+                                "crlb_m2_q0.9_ci95_high", "crlb_m2_localizable",
+                                "crlb_m2_localizable_ci95_low", "crlb_m2_localizable_ci95_high"]
+    (row,) = df.to_dict(orient="records")
+    k, n = int((y <= r * r).sum()), len(y)
+    assert row[c] == k / n
+    ci = stats.binomtest(k, n).proportion_ci(method="exact")
+    assert (row[f"{c}_ci95_low"], row[f"{c}_ci95_high"]) == pytest.approx((ci.low, ci.high),
+                                                                          rel=1e-10)
+    ci = stats.binomtest(n, n).proportion_ci(method="exact")
+    assert row["crlb_m2_localizable"] == 1.0
+    assert row["crlb_m2_localizable_ci95_low"] == pytest.approx(ci.low, rel=1e-10)
+    out, _ = query(capsys, cube, *WHERE, "--var", "crlb_m2", "--stats", f"coverage:{r!r}")
+    assert f"coverage_{r:g}m_ci95" in out and f"[{row[f'{c}_ci95_low']:.4f}, " in out
 
 
 def test_the_extra_statistics_by_name(cube, capsys):

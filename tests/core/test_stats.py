@@ -449,16 +449,16 @@ def test_array_and_streaming_plain_mean_agree_on_every_case(x, cuts):
 
 
 # ------------------------------------------------------------------------------------------
-# Distribution statistics (issue 29's minimum: proportions and quantiles with exact intervals)
+# netsense.core.distribution's proportions and quantiles, against scipy's binomial and beta laws
 
 
 @pytest.mark.parametrize("k, n", [(0, 10), (3, 10), (10, 10), (517, 1000), (999, 1000)])
 def test_proportion_interval_is_clopper_pearson(k, n):
     from scipy import stats
 
-    from netsense.core.stats import proportion_interval
+    from netsense.core.distribution import proportion_interval
 
-    lo, hi = proportion_interval(k, n)
+    lo, hi = (float(b) for b in proportion_interval(k, n))
     want_lo = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
     want_hi = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
     assert lo == pytest.approx(want_lo, rel=1e-10, abs=1e-15)
@@ -476,9 +476,9 @@ def test_order_statistic_ranks_are_the_tightest_that_hold(n, q):
     and neither rank can move inward without breaking its tail."""
     from scipy import stats
 
-    from netsense.core.stats import order_statistic_ranks
+    from netsense.core.distribution import order_statistic_ranks
 
-    lo, hi = order_statistic_ranks(n, q)
+    lo, hi = (int(r) for r in order_statistic_ranks(n, q))
     if lo >= 1:
         assert stats.binom.cdf(lo - 1, n, q) <= 0.025 < stats.binom.cdf(lo, n, q)
     else:
@@ -492,13 +492,18 @@ def test_order_statistic_ranks_are_the_tightest_that_hold(n, q):
 
 
 def test_quantile_estimate_counts_infinite_trials_and_covers():
-    from netsense.core.stats import order_statistic_ranks, quantile_estimate
+    from netsense.core.distribution import order_statistic_ranks
+    from netsense.core.distribution import quantile_estimate as estimate
+
+    def quantile_estimate(x, q):
+        e = estimate(x, q)
+        return float(e.value), float(e.ci_low), float(e.ci_high)
 
     x = np.array([3.0, np.inf, 1.0, np.nan, 2.0, np.inf, 5.0, 4.0, 6.0, np.inf])
     v, lo, hi = quantile_estimate(x, 0.5)  # 9 trials: the NaN is missing, the infs are values
     srt = np.sort(x[~np.isnan(x)])
     assert v == 5.0 == srt[4]
-    rl, ru = order_statistic_ranks(9, 0.5)
+    rl, ru = (int(r) for r in order_statistic_ranks(9, 0.5))
     assert (lo, hi) == (srt[rl - 1], srt[ru - 1]) and hi == np.inf
     # coverage of the median interval over repetitions (continuous law): >= 95%
     rng = np.random.default_rng(3)

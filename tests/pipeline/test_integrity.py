@@ -87,11 +87,31 @@ def array_names(cube: Path) -> list[str]:
     return sorted(k for k, v in meta.items() if v["node_type"] == "array")
 
 
-def flip_bit(file: Path, rng) -> None:
+def flip_bit(file: Path, rng, inner: int | None = None) -> None:
+    """Flip one bit of a chunk file; of inner chunk ``inner`` of a shard file (the factors of
+    format 4), found from the shard's index."""
     b = bytearray(file.read_bytes())
-    i = int(rng.integers(len(b)))
+    lo, hi = 0, len(b)
+    if inner is not None:
+        index = _shard_index(b)
+        lo, hi = int(index[inner][0]), int(index[inner][0] + index[inner][1])
+    i = lo + int(rng.integers(hi - lo))
     b[i] ^= 1 << int(rng.integers(8))
     file.write_bytes(bytes(b))
+
+
+def _shard_index(data) -> np.ndarray:
+    """The (offset, nbytes) pairs of a shard's inner chunks: 16 bytes each, then a CRC-32C, at
+    the end; as many as a factor's shard holds (the array's metadata says)."""
+    # the index is the last 16 n + 4 bytes: find n from the last entry's consistency
+    for n in range(1, 4097):
+        size = 16 * n + 4
+        if size > len(data):
+            break
+        idx = np.frombuffer(bytes(data[-size:-4]), dtype="<u8").reshape(n, 2)
+        if int.from_bytes(bytes(data[-4:]), "little") == crc32c_naive(bytes(data[-size:-4])):
+            return idx
+    raise AssertionError("no shard index")
 
 
 def test_crc32c_reference():
@@ -99,46 +119,60 @@ def test_crc32c_reference():
 
 
 def test_every_chunk_of_every_array_ends_in_its_crc32c(cube):
+    """Format 4: the factors' shard files, one per (sampler, lam, gamma) here, hold inner
+    chunks that each end in their CRC-32C, then an index with its own; every other array's
+    chunk file ends in its CRC-32C."""
     names = array_names(cube)
-    assert {"crlb_m2", "jensen_m2", "closed_form_m2", "control_mean_m2", "sampler", "M",
+    assert {"g18", "g23", "scale_m2", "closed_form_m2", "control_mean_m2", "sampler", "M",
             "rho_s_db", "lam", "gamma", "trial"} == set(names)
     n = 0
     for name in names:
         meta = json.loads((cube / name / "zarr.json").read_text())
-        assert [c["name"] for c in meta["codecs"]] == ["bytes", "zstd", "crc32c"], name
+        codecs = [c["name"] for c in meta["codecs"]]
         assert meta["data_type"] in ("float64", "int64"), name  # core zarr v3 types only
-        for f in sorted((cube / name / "c").rglob("*")):
-            if f.is_file() and n < 12:  # the bitwise reference is slow: a sample of files
+        files = sorted(f for f in (cube / name / "c").rglob("*") if f.is_file())
+        if name in ("g18", "g23"):
+            conf = meta["codecs"][0]["configuration"]
+            assert codecs == ["sharding_indexed"]
+            assert [c["name"] for c in conf["codecs"]] == ["bytes", "zstd", "crc32c"]
+            assert [c["name"] for c in conf["index_codecs"]] == ["bytes", "crc32c"]
+            assert len(files) == 2 * 2 * 2  # one shard file per (sampler, lam, gamma)
+            data = files[0].read_bytes()
+            for off, nb in _shard_index(data):  # 3 inner chunks of 256, 256 and 88 trials
+                chunk = data[int(off):int(off + nb)]
+                assert crc32c_naive(chunk[:-4]) == int.from_bytes(chunk[-4:], "little")
+        else:
+            assert codecs == ["bytes", "zstd", "crc32c"], name
+            for f in files[:2]:  # the bitwise reference is slow: a sample of files
                 data = f.read_bytes()
                 assert crc32c_naive(data[:-4]) == int.from_bytes(data[-4:], "little"), f
                 n += 1
     cfg = resolve(BASE)
-    per_var = len(cfg.samplers) * 2 * 2 * 2 * 2 * -(-cfg.trials // 256)
+    per_factor = len(cfg.samplers) * 2 * 2 * -(-cfg.trials // 256)  # inner chunks
     problems, checked = scan(cube)
-    assert problems == [] and checked == 2 * per_var + 8  # every chunk, 8 one-chunk arrays
+    assert problems == [] and checked == 2 * per_factor + 9  # every chunk, 9 one-chunk arrays
 
 
-@pytest.mark.parametrize("var, key, where", [
-    ("crlb_m2", "c/1/1/0/0/0/2", "sampler=disk-R300 M=4 rho_s_db=110 lam=0.00111111 gamma=2.5 "
-     "trials [512, 600)"),
-    ("jensen_m2", "c/0/0/1/1/1/0", "sampler=plane-K16 M=1 rho_s_db=120 lam=0.0025 gamma=4 "
-     "trials [0, 256)"),
-    ("lam", "c/0", "lam [0, 2)"),
-    ("sampler", "c/0", "sampler [0, 2)"),
-    ("closed_form_m2", "c/0/0/0/0", "M [0, 2) rho_s_db [0, 2) lam [0, 2) gamma [0, 2)"),
+@pytest.mark.parametrize("var, key, inner, where", [
+    ("g18", "c/1/0/0/0", 2, "sampler=disk-R300 lam=0.00111111 gamma=2.5 trials [512, 600)"),
+    ("g23", "c/0/1/1/0", 0, "sampler=plane-K16 lam=0.0025 gamma=4 trials [0, 256)"),
+    ("lam", "c/0", None, "lam [0, 2)"),
+    ("sampler", "c/0", None, "sampler [0, 2)"),
+    ("closed_form_m2", "c/0/0/0/0", None, "M [0, 2) rho_s_db [0, 2) lam [0, 2) gamma [0, 2)"),
+    ("scale_m2", "c/0/0", None, "M [0, 2) rho_s_db [0, 2)"),
 ])
-def test_flipped_bit_is_named_by_query_info_and_verify(copy, capsys, var, key, where):
-    flip_bit(copy / var / key, np.random.default_rng(FLIP_SEED))
+def test_flipped_bit_is_named_by_query_info_and_verify(copy, capsys, var, key, inner, where):
+    flip_bit(copy / var / key, np.random.default_rng(FLIP_SEED), inner)
     args = ["query", str(copy), "--where", "sampler=disk-R300", "--where", "M=4",
             "--where", "rho_s_db=110", "--where", "lam=1/900", "--where", "gamma=2.5"] \
-        if var == "crlb_m2" else ["query", str(copy)]
+        if var == "g18" else ["query", str(copy)]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"checksum mismatch: {var} at {where} ({var}/{key})" in err[0], err
     assert "nothing was computed from it" in err[0]
     # info reads the coordinates, the per-point variables (open_cube loads them) and crlb_m2
-    # (to count filled points), not jensen_m2
-    reads = var != "jensen_m2"
+    # (g18 and scale_m2, to count filled points), not jensen_m2's factor
+    reads = var != "g23"
     assert main(["info", str(copy)]) == (2 if reads else 0)
     assert (f"{var}/{key}" in capsys.readouterr().err) is reads
     assert main(["verify", str(copy), "--quiet"]) == 1
@@ -148,28 +182,29 @@ def test_flipped_bit_is_named_by_query_info_and_verify(copy, capsys, var, key, w
 
 
 def test_library_summarize_raises_one_cube_error(copy):
-    flip_bit(copy / "crlb_m2" / "c/0/1/1/0/1/1", np.random.default_rng(FLIP_SEED))
+    flip_bit(copy / "g18" / "c/0/0/1/0", np.random.default_rng(FLIP_SEED), 1)
     ds = netsense.open_cube(copy)
-    with pytest.raises(CubeError, match=r"crlb_m2 at sampler=plane-K16 M=4 rho_s_db=120 "
-                       r"lam=0.00111111 gamma=4 trials \[256, 512\)"):
+    with pytest.raises(CubeError, match=r"g18 at sampler=plane-K16 lam=0.00111111 gamma=4 "
+                       r"trials \[256, 512\)"):
         netsense.summarize(ds, where={"sampler": "plane-K16", "M": 4, "rho_s_db": 120})
-    # another point reads only its own chunks: sound, and answered
-    df = netsense.summarize(ds, where={"sampler": "plane-K16", "M": 1, "rho_s_db": 120})
-    assert len(df) == 4 and np.isfinite(df["crlb_m2_mean"]).all()
+    # another sampled point (another lam) reads only its own chunks: sound, and answered at
+    # every (M, rho_s)
+    df = netsense.summarize(ds, where={"sampler": "plane-K16", "lam": "1/400"})
+    assert len(df) == 8 and np.isfinite(df["crlb_m2_mean"]).all()
 
 
 def test_verify_sound_missing_and_metadata(cube, copy, capsys):
     assert main(["verify", str(cube), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "sound" in out and "format 3" in out
-    (copy / "jensen_m2" / "c/1/0/0/0/0/1").unlink()
+    assert "sound" in out and "format 4" in out
+    (copy / "g23" / "c/1/0/0/0").unlink()
     meta = json.loads((copy / "M" / "zarr.json").read_text())
     meta["shape"] = [3]
     (copy / "M" / "zarr.json").write_text(json.dumps(meta))
     rep = verify(copy, progress=False)
     lines = [p.line() for p in rep.problems]
-    assert "missing: jensen_m2 at sampler=disk-R300 M=1 rho_s_db=110 lam=0.00111111 " \
-        "gamma=2.5 trials [256, 512) (jensen_m2/c/1/0/0/0/0/1)" in lines
+    assert "missing: g23 at sampler=disk-R300 lam=0.00111111 gamma=2.5 trials [0, 600) " \
+        "(g23/c/1/0/0/0)" in lines
     assert "array metadata differs from the consolidated copy in zarr.json: M (M/zarr.json)" \
         in lines
     assert main(["verify", str(copy), "--json", "--quiet"]) == 1
@@ -210,21 +245,33 @@ def test_tensorstore_reads_every_array_and_checks_the_checksum(copy):
     for name in array_names(copy):
         a, b = ts_read(name), raw[name].values
         assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), name
-    flip_bit(copy / "crlb_m2" / "c/0/0/0/0/0/0", np.random.default_rng(FLIP_SEED))
+    flip_bit(copy / "g18" / "c/0/0/0/0", np.random.default_rng(FLIP_SEED), 0)
     with pytest.raises(ValueError, match=r"DATA_LOSS.*Digest mismatch"):
-        ts_read("crlb_m2")
+        ts_read("g18")
+    # and the variables are one multiplication away (the store's "variables" attribute)
+    readers = json.loads((copy / "zarr.json").read_text())["attributes"]["variables"]
+    assert {r["name"]: (r["factor"], r["scale"]) for r in readers} == {
+        "crlb_m2": ("g18", "scale_m2"), "jensen_m2": ("g23", "scale_m2")}
 
 
 # ---- cubes of older formats -------------------------------------------------------------------
 
 
+# A statistic of a format-4 cube is taken on the stored factor and then scaled, one rounding in
+# another order than the per-point statistic of formats 1-3 (measured: 1.6e-16 relative here;
+# tests/analysis/test_per_sampled_point.py bounds it on larger cubes).
+PER_SAMPLED_POINT_RTOL = 1e-11
+
+
 def test_old_formats_are_read_as_today_bit_for_bit(tmp_path):
-    """Both fixtures hold exactly what today's sampler gives for their sweep, so a cube of any
-    format answers a query with the same numbers as one written now."""
+    """Every fixture holds exactly what today's sampler gives for its sweep, bit for bit through
+    open_cube, so a cube of any format answers a query with the same numbers as one written now
+    (format 4's statistics to rounding: they are taken once per sampled point)."""
     raw = _tiny()
     cfg = resolve(raw)
     today = build(tmp_path / "now", raw)
-    cubes = {1: FIXTURES / "cube-format1.zarr", 2: FIXTURES / "cube-format2.zarr", 3: today}
+    cubes = {1: FIXTURES / "cube-format1.zarr", 2: FIXTURES / "cube-format2.zarr",
+             3: FIXTURES / "cube-format3.zarr", 4: today}
     scale = scales_m2(cfg)  # (M, rho)
     for fmt, path in cubes.items():
         ds = netsense.open_cube(path)
@@ -244,14 +291,17 @@ def test_old_formats_are_read_as_today_bit_for_bit(tmp_path):
     rows = {fmt: netsense.summarize(netsense.open_cube(p), stats=["mean", "ci95", "plain",
                                                                   "ratio"])
             for fmt, p in cubes.items()}
-    for fmt in (1, 2):
-        for col in ("crlb_m2_mean", "crlb_m2_mean_ci95_low", "crlb_m2_plain_mean",
-                    "jensen_m2_mean", "crlb_m2_mean_over_closed_form"):
+    for col in ("crlb_m2_mean", "crlb_m2_mean_ci95_low", "crlb_m2_plain_mean",
+                "jensen_m2_mean", "crlb_m2_mean_over_closed_form"):
+        for fmt in (1, 2):  # the same per-point statistics of the same numbers
             np.testing.assert_array_equal(rows[fmt][col].values, rows[3][col].values)
+        # format 4: taken once per sampled point on the stored factors, then scaled
+        np.testing.assert_allclose(rows[4][col].values, rows[3][col].values,
+                                   rtol=PER_SAMPLED_POINT_RTOL, atol=0)
 
 
 def test_old_format_through_the_cli(capsys):
-    for fmt in (1, 2):
+    for fmt in (1, 2, 3):
         path = FIXTURES / f"cube-format{fmt}.zarr"
         assert main(["query", str(path), "--where", "gamma=4", "--format", "json"]) == 0
         got = json.loads(capsys.readouterr().out)
@@ -259,19 +309,19 @@ def test_old_format_through_the_cli(capsys):
         assert {r["lam"] for r in got} == {1 / 400, 1 / 900}  # full precision, as in CSV
         assert main(["info", str(path)]) == 0
         assert f"format {fmt}" in capsys.readouterr().out
-        assert main(["verify", str(path), "--quiet"]) == 0  # readable; no checksums to check
-        assert "no chunk checksums" in capsys.readouterr().err
+        assert main(["verify", str(path), "--quiet"]) == 0  # readable (format 3: checksummed)
+        assert ("no chunk checksums" in capsys.readouterr().err) is (fmt < 3)
 
 
 def test_fit_on_a_corrupt_cube_is_one_line_and_writes_nothing(copy, tmp_path, capsys):
     """The workflow's analysis commands read through the same hook as query."""
-    flip_bit(copy / "jensen_m2" / "c/0/1/0/1/0/1", np.random.default_rng(FLIP_SEED))
+    flip_bit(copy / "g23" / "c/0/1/0/0", np.random.default_rng(FLIP_SEED), 1)
     out = tmp_path / "out"
     out.mkdir()
     assert main(["fit", str(copy), "--csv", str(out / "s.csv"), "--json", str(out / "s.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "checksum mismatch: jensen_m2 at sampler=plane-K16 M=4 " \
-        "rho_s_db=110 lam=0.0025 gamma=2.5 trials [256, 512) (jensen_m2/c/0/1/0/1/0/1)" in err[0]
+    assert len(err) == 1 and "checksum mismatch: g23 at sampler=plane-K16 lam=0.0025 " \
+        "gamma=2.5 trials [256, 512) (g23/c/0/1/0/0)" in err[0]
     assert list(out.iterdir()) == []
 
 
@@ -281,13 +331,13 @@ def test_figure_and_study_name_the_cube_they_read(cube, copy, tmp_path, capsys, 
     given, whatever other cube the process read before."""
     other = tmp_path / "other.zarr"
     shutil.copytree(cube, other)
-    flip_bit(other / "crlb_m2" / "c/0/0/0/0/0/0", np.random.default_rng(FLIP_SEED))
+    flip_bit(other / "g18" / "c/0/0/0/0", np.random.default_rng(FLIP_SEED), 0)
     with pytest.raises(CubeError, match=r"other\.zarr: corrupt chunk"):
         netsense.summarize(netsense.open_cube(other))
     rng = np.random.default_rng(FLIP_SEED)
-    for f in sorted((copy / "jensen_m2" / "c").rglob("*")):
+    for f in sorted((copy / "g23" / "c").rglob("*")):
         if f.is_file():
-            flip_bit(f, rng)
+            flip_bit(f, rng, 0)
     out = tmp_path / "out"
     out.mkdir()
     (tmp_path / "slopes.json").write_text("[]")
@@ -296,7 +346,7 @@ def test_figure_and_study_name_the_cube_they_read(cube, copy, tmp_path, capsys, 
     assert main([command, str(copy), "--slopes", str(tmp_path / "slopes.json"), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"netsense: error: {copy}: corrupt chunk, "
-                                               "checksum mismatch: jensen_m2 at "), err
+                                               "checksum mismatch: g23 at "), err
     assert list(out.iterdir()) == []
 
 
@@ -381,7 +431,7 @@ METADATA_CASES = [
      "no consolidated metadata"),
     ("an array's metadata unreadable", lambda c: (c / "gamma" / "zarr.json").write_text("{"),
      "array metadata unreadable (JSONDecodeError): gamma"),
-    ("a data variable missing", _drop_array("jensen_m2"), "array missing: jensen_m2"),
+    ("a stored factor missing", _drop_array("g23"), "array missing: g23"),
     ("trials against the attributes", _attrs(lambda a: a.__setitem__("trials", 601)),
      "600 trials stored, 601 in the attributes"),
     ("an axis against the stored config", _stored_sweep(lambda s: s["gamma"].append(5.0)),
@@ -451,11 +501,11 @@ def test_repair_marker_is_rewritten_for_each_kind_of_fault(copy, marker, fault):
     from netsense.pipeline.integrity import check_for_repair, repair_marker
 
     if fault == "flipped bit":
-        flip_bit(copy / "jensen_m2" / "c/1/0/1/0/1/0", np.random.default_rng(FLIP_SEED))
-        want = "checksum mismatch: jensen_m2 at sampler=disk-R300 M=1 rho_s_db=120"
+        flip_bit(copy / "g23" / "c/1/0/1/0", np.random.default_rng(FLIP_SEED), 0)
+        want = "checksum mismatch: g23 at sampler=disk-R300 lam=0.00111111 gamma=4 trials [0, 256)"
     elif fault == "missing chunk":
-        (copy / "crlb_m2" / "c/0/1/0/1/0/2").unlink()
-        want = "missing: crlb_m2 at sampler=plane-K16 M=4 rho_s_db=110"
+        (copy / "g18" / "c/0/1/0/0").unlink()
+        want = "missing: g18 at sampler=plane-K16 lam=0.0025 gamma=2.5"
     elif fault == "metadata":
         _attrs(lambda a: a.__setitem__("trials", 601))(copy)
         want = "600 trials stored, 601 in the attributes"
@@ -475,7 +525,7 @@ def test_repair_marker_alone_checks_nothing_and_each_check_checks_again(copy, ma
     workflow's (workflow/rules/common.smk), so each check here reads the cube again."""
     from netsense.pipeline.integrity import check_for_repair, repair_marker
 
-    (copy / "crlb_m2" / "c/0/1/0/1/0/2").unlink()
+    (copy / "g18" / "c/0/1/0/0").unlink()
     assert repair_marker(marker) == str(marker)
     assert _untouched(marker)
     check_for_repair(copy, marker)

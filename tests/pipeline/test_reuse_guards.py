@@ -24,6 +24,7 @@ import pytest
 from netsense.pipeline import template
 from netsense.pipeline.assembly import assemble
 from netsense.pipeline.config import resolve
+from netsense.pipeline.cubeformat import FACTORS
 from netsense.pipeline.plan import plan
 from netsense.pipeline.reuse import CHUNK_META_KEYS, SHARD_STATS, reusable_cells, snapshot_path
 from netsense.pipeline.shard import run_shard
@@ -36,7 +37,7 @@ RAW = {
     "sampler": [{"kind": "plane", "nearest": 8}, {"kind": "disk", "radius_m": 60}],
 }
 N_CELLS = 4
-DATA_VARS = ("crlb_m2", "jensen_m2")
+DATA_VARS = FACTORS  # the stored per-trial arrays (format 4: geometric factors)
 
 
 def raw(**sweep) -> dict:
@@ -145,9 +146,9 @@ ROOT_CASES = [
      "previous cube made by other code (software)"),
     ("format 2", _attr("netsense_format", 2), "previous cube has format 2"),
     ("no samplers attribute", _root(lambda d: d["attributes"].pop("samplers")),
-     "previous cube has format 3"),
+     "previous cube has format 4"),
     ("samplers attribute not a list", _attr("samplers", {"label": "plane-K8"}),
-     "previous cube has format 3"),
+     "previous cube has format 4"),
     ("a sampler entry more than the stored config", _samplers(lambda s: s.append(dict(s[0]))),
      "previous cube has another layout"),
     ("stored config unreadable", _attr("config_json", "{not json"),
@@ -248,7 +249,8 @@ def _meta_change(key):
         elif key == "fill_value":
             m[key] = 0.0
         elif key == "codecs":
-            next(c for c in m[key] if c["name"] == "zstd")["configuration"]["level"] = 3
+            inner = m[key][0]["configuration"]["codecs"]  # format 4: inside the sharding codec
+            next(c for c in inner if c["name"] == "zstd")["configuration"]["level"] = 3
         elif key == "dimension_names":
             m[key] = [*m[key][:-1], "sample"]
         elif key == "storage_transformers":
@@ -272,7 +274,7 @@ def test_each_chunk_metadata_key_refuses_alone(stored, run):
         change = _meta_change(key)
         prev = snapshot_path(run / "cube.zarr")
         edit_json(prev / "zarr.json", lambda d, c=change: c(
-            d["consolidated_metadata"]["metadata"]["jensen_m2"]))
+            d["consolidated_metadata"]["metadata"]["g23"]))
         log = build(run, RAW)
         assert f"{N_CELLS} of {N_CELLS} cell(s) written from shards, 0 taken" in log, key
         assert "nothing reused: previous cube encodes chunks differently" in log, key
@@ -293,17 +295,20 @@ def test_a_chunk_layout_other_than_one_file_per_chunk_refuses(stored, tmp_path, 
     build(r, RAW, blocks=stored / "blocks")
     log = build(r, RAW)
     assert f"{N_CELLS} of {N_CELLS} cell(s) written from shards, 0 taken" in log
-    assert "nothing reused: chunk layout is not one '/'-keyed file per chunk" in log
+    assert "nothing reused: chunk layout is not one '/'-keyed file per shard" in log
     assert "missing or corrupt" not in log
 
 
 def _one_cell_chunk(prev: Path, var: str) -> Path:
-    """A chunk file of the first stored cell (sampler 0, lam 0, gamma 0) of ``var``."""
+    """A shard file of the first stored cell (sampler 0, lam 0, gamma 0) of ``var``: format 4
+    keys its files c/<sampler>/<lam>/<gamma>/<shard> (no scale dims)."""
     return next(f for f in sorted((prev / var / "c" / "0").rglob("*"))
-                if f.is_file() and f.relative_to(prev / var / "c" / "0").parts[2:4] == ("0", "0"))
+                if f.is_file() and f.relative_to(prev / var / "c" / "0").parts[0:2] == ("0", "0"))
 
 
-@pytest.mark.parametrize("var, fault", [("jensen_m2", "missing"), ("crlb_m2", "corrupt")])
+# "corrupt" flips the shard's last byte (its index's CRC-32C), "inner" its first byte (the first
+# inner chunk's data: the index is at the end, zarr's default)
+@pytest.mark.parametrize("var, fault", [("g23", "missing"), ("g18", "corrupt"), ("g18", "inner")])
 def test_a_stored_cell_with_a_bad_chunk_is_read_from_its_shards(stored, run, var, fault):
     """Every other condition holds; one chunk file of one stored cell is missing or fails its
     CRC-32C: that cell alone is rebuilt from its shards, and the cube is as before."""
@@ -312,6 +317,8 @@ def test_a_stored_cell_with_a_bad_chunk_is_read_from_its_shards(stored, run, var
     f.unlink()  # the snapshot's file is a hard link to the cube's: replace it, never edit
     if fault == "corrupt":
         f.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    elif fault == "inner":
+        f.write_bytes(bytes([data[0] ^ 1]) + data[1:])
     log = build(run, RAW)
     assert f"1 of {N_CELLS} cell(s) written from shards, {N_CELLS - 1} taken" in log
     assert "1 stored cell(s) had a missing or corrupt chunk and were rebuilt from their " \

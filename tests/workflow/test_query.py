@@ -49,13 +49,11 @@ def cubes(tmp_path_factory):
     import xarray as xr
 
     g = samples[(label, None, c.lam[0], c.gamma[1])]
-    scale = netsense.pipeline.template.scales_m2(c)[None, :, :, None, None, None]
-    xr.Dataset({
-        "crlb_m2": (netsense.pipeline.axes.DIMS, scale * g["g18"][None, None, None, None, None, :1000]),
-        "jensen_m2": (netsense.pipeline.axes.DIMS, scale * g["g23"][None, None, None, None, None, :1000]),
-    }).to_zarr(part, region={"sampler": slice(0, 1), "M": slice(None), "rho_s_db": slice(None),
-                             "lam": slice(0, 1), "gamma": slice(1, 2), "trial": slice(0, 1000)},
-               mode="r+")
+    dims = netsense.pipeline.template.factor_dims(c)  # format 4: the factors, no (M, rho_s)
+    assert dims == ("sampler", "lam", "gamma", "trial")
+    xr.Dataset({f: (dims, g[f][None, None, None, :1000]) for f in ("g18", "g23")}).to_zarr(
+        part, region={"sampler": slice(0, 1), "lam": slice(0, 1), "gamma": slice(1, 2),
+                      "trial": slice(0, 1000)}, mode="r+")
     return {"full": run / "cube.zarr", "partial": part, "cfg": c}
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from wfhelpers import SMOKE_CUBE, make_workdir, run_snakemake, smoke_config, write_config
 
+from netsense.pipeline.cube import open_cube
+
 pytestmark = pytest.mark.slow
 NETSENSE = str(Path(sys.executable).parent / "netsense")
 FLIP_SEED = 7
@@ -54,18 +56,32 @@ def test_tensorstore_reads_every_array_of_a_workflow_cube(run):
     _, _, cube = run
     names = [k for k, v in json.loads((cube / "zarr.json").read_text())[
         "consolidated_metadata"]["metadata"].items() if v["node_type"] == "array"]
-    assert len(names) == 10
+    # the factors g18, g23 (sharded), scale_m2, closed_form_m2, control_mean_m2, 6 coordinates
+    assert len(names) == 11
     ds = xr.open_zarr(cube, decode_cf=False, mask_and_scale=False)
+    read = {}
     for name in names:
         spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(cube / name)}}
-        a = ts.open(spec, open=True).result().read().result()
+        read[name] = a = ts.open(spec, open=True).result().read().result()
         b = ds[name].values
         assert (a.dtype, a.shape) == (b.dtype, b.shape) and a.tobytes() == b.tobytes(), name
+    # what the docs tell a reader that is not netsense to multiply (docs/guide/integrity.md),
+    # done on tensorstore's arrays: netsense's crlb_m2 and jensen_m2, bit for bit
+    cube_ds = open_cube(cube)
+    dims = {n: json.loads((cube / n / "zarr.json").read_text())["dimension_names"]
+            for n in ("g18", "g23", "scale_m2")}
+    s = xr.DataArray(read["scale_m2"], dims=dims["scale_m2"])
+    for var, factor in (("crlb_m2", "g18"), ("jensen_m2", "g23")):
+        want = cube_ds[var].values
+        got = (xr.DataArray(read[factor], dims=dims[factor]) * s).transpose(
+            *cube_ds[var].dims).values
+        assert got.tobytes() == want.tobytes(), var
 
 
 @pytest.mark.parametrize("var, key, where, rebuilt", [
-    ("crlb_m2", "c/0/1/1/0/0/0", "crlb_m2 at sampler=plane-K32 M=4 rho_s_db=120 "
-     "lam=0.00111111 gamma=2.5 trials [0, 3000)", 1),
+    # format 4: a shard of the factor g18, keyed (sampler, lam, gamma, shard)
+    ("g18", "c/0/0/0/0", "g18 at sampler=plane-K32 lam=0.00111111 gamma=2.5 trials [0, 3000)",
+     1),
     ("gamma", "c/0", "gamma at gamma [0, 2)", 0),
 ])
 def test_flipped_bit_is_named_then_repaired_bit_identical(run, var, key, where, rebuilt):

@@ -21,7 +21,7 @@ from ..core.expectations import g23_mean
 from ..core.stats import cv_estimate, mean_estimate
 from ..core.variables import CONTROLS
 from ..pipeline.axes import PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM, param_dims
-from ..pipeline.cube import CONTROL_MEAN, entries
+from ..pipeline.cube import CONTROL_MEAN, entries, factored
 
 
 def control_factor(entry, lam: float, gamma: float) -> float:
@@ -63,20 +63,75 @@ def _aligned(control, like):
     return c.transpose(*[d for d in like.dims if d in c.dims])
 
 
+def factor_control(control, scale, like):
+    """The control's exact mean in the units of the stored factors (format 4): ``control`` (of
+    the variable) over the scale, at the points of ``like`` (a factor without ``trial``), taken
+    at the first value of a scaling axis the factor does not span (it is the same along it up
+    to rounding: the mean is the factor's mean times the scale)."""
+    c = control / scale
+    c = c.sel({d: like[d].values for d in c.dims if d in like.coords})
+    return c.isel({d: 0 for d in c.dims if d not in like.dims}, drop=True).transpose(*like.dims)
+
+
+# The fields of an estimate in the variable's units (scaled with it); the others (counts, the
+# variance reduction, the coefficient, which method) are the same at every scale
+_LOCATION = frozenset({"mean", "sem", "ci_low", "ci_high", "std"})
+
+
+def _rescaled(est, glead, lead, scale):
+    """An estimate over the factor's dims ``glead`` as the variable's over ``lead``: location
+    fields times the scale, the others repeated along the scaling axes."""
+    import dataclasses
+
+    import xarray as xr
+
+    def back(a, location):
+        a = xr.DataArray(np.asarray(a), dims=glead)
+        a = a * scale if location else a.broadcast_like(scale)
+        return a.transpose(*lead).values
+
+    out = {}
+    for f in dataclasses.fields(est):
+        v = getattr(est, f.name)
+        if f.name == "plain":
+            out[f.name] = _rescaled(v, glead, lead, scale)
+        elif f.name == "reason":
+            out[f.name] = v
+        else:
+            out[f.name] = back(v, f.name in _LOCATION)
+    return type(est)(**out)
+
+
 def estimate(sub, var: str, control=None, dims=None):
     """The reported estimate of E[``var``] at every point of the selection ``sub`` (a Dataset
     with a ``trial`` dim): a :class:`~netsense.core.stats.CVEstimate` for a variable with a
     control (``crlb_m2``) when ``control`` (:func:`control_mean` of the cube) is given, else a
     :class:`~netsense.core.stats.MeanEstimate`. ``dims``: order of the remaining dims
-    (default: ``sub``'s)."""
+    (default: ``sub``'s).
+
+    On a format-4 cube the estimate is taken once per sampled point, on the stored factors,
+    and scaled to every (M_t, M_r, rho_s) of ``sub`` (:func:`netsense.pipeline.cube.factored`):
+    the same estimate up to rounding."""
     y = sub[var]
     lead = list(dims) if dims is not None else [d for d in y.dims if d != TRIAL_DIM]
+    fy = factored(sub, var)
+    with_cv = var in CONTROLS and control is not None
+    fx = factored(sub, CONTROLS[var]) if with_cv else None
+    if fy is not None and (not with_cv or fx is not None):
+        (f, scale), glead = fy, [d for d in lead if d in fy[0].dims]
+        f = f.transpose(*glead, TRIAL_DIM)
+        if not with_cv:
+            return _rescaled(mean_estimate(f.values), glead, lead, scale)
+        mu = factor_control(control, scale, f.isel({TRIAL_DIM: 0}, drop=True))
+        est = cv_estimate(f.values, fx[0].transpose(*glead, TRIAL_DIM).values, mu.values)
+        return _rescaled(est, glead, lead, scale)
     y = y.transpose(*lead, TRIAL_DIM)
-    if var not in CONTROLS or control is None:
+    if not with_cv:
         return mean_estimate(y.values)
     x = sub[CONTROLS[var]].transpose(*lead, TRIAL_DIM)
     mu = _aligned(control, y.isel({TRIAL_DIM: 0}, drop=True))
     return cv_estimate(y.values, x.values, mu.values)
 
 
-__all__ = ["CONTROLS", "CONTROL_MEAN", "control_factor", "control_mean", "estimate"]
+__all__ = ["CONTROLS", "CONTROL_MEAN", "control_factor", "control_mean", "estimate",
+           "factor_control"]

@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 
+from ..core.distribution import QUANTILE_SLOPE_GAMMAS, QUANTILE_SLOPE_MIN_TRIALS, quantile_slope
 from ..core.stats import (
     CV_INTERVAL,
     cv_corrected,
@@ -38,7 +39,8 @@ from ..core.stats import (
     sample_kurtosis,
 )
 from ..pipeline.axes import AXES, LAM_PRODUCT_FIT, SAMPLER_DIM, fit_axes, param_dims
-from .estimates import CONTROLS, control_mean
+from ..pipeline.cube import factored
+from .estimates import CONTROLS, control_mean, factor_control
 
 # Along M and rho_s the slope is exact up to float rounding of a few logs.
 EXACT_SLOPE_ATOL = 1e-9
@@ -92,11 +94,22 @@ def _samplers(ds) -> list:
     return [str(v) for v in ds[SAMPLER_DIM].values] if SAMPLER_DIM in ds.dims else [None]
 
 
-def fit_slopes(ds) -> list[dict]:
+def _quantile_calibrated(gamma: float, n: int) -> bool:
+    """Whether a quantile slope's interval was measured to hold at ``gamma`` with ``n`` trials
+    per point (:data:`netsense.core.distribution.QUANTILE_SLOPE_MIN_TRIALS`)."""
+    lo, hi = QUANTILE_SLOPE_GAMMAS
+    return n >= QUANTILE_SLOPE_MIN_TRIALS and lo - 1e-12 <= gamma <= hi + 1e-12
+
+
+def fit_slopes(ds, quantile: float | None = None) -> list[dict]:
     """All slope rows for a cube (see the module docstring); loads one gamma slice at a time.
 
     Monte Carlo rows are per sampler; closed-form rows (no sampler) carry ``sampler = ""``.
     ``nonfinite`` counts the trials left out of a fit because a value was not finite.
+    ``quantile``: fit the log of that quantile of eq. (18) and eq. (23) instead of the mean
+    (quantities ``crlb_q0.9``, ``jensen_q0.9``; :func:`netsense.core.distribution.quantile_slope`).
+    On the plane its exponent is exactly the mean's (the law scales as a whole), so the
+    theory column is the same.
     """
     rows = []
     order = [d for d in param_dims(ds) if d != "gamma"]  # the array axes of one gamma slice
@@ -104,15 +117,29 @@ def fit_slopes(ds) -> list[dict]:
     control = control_mean(ds) if SAMPLER_DIM in ds.dims else None
     trials = ds.sizes["trial"]
     cv_ok: dict = {}  # sampler label -> its E[eq. 18] slopes use the control variate
+    # format 4's factors give the mean fits once per sampled point; a quantile fit reads the
+    # variables (its order statistics are taken point by point)
+    factors = quantile is None and factored(ds, "crlb_m2") is not None \
+        and factored(ds, "jensen_m2") is not None
     for gi, g in enumerate(gammas):
         subs = [("", "closed_form", ds["closed_form_m2"].isel(gamma=gi).transpose(*order).values)]
         for label in _samplers(ds):
+            if factors:  # format 4: the stored factors, corrected once per sampled point
+                trials_of = _factor_trials(ds, gi, label, order, control)
+                for q, (vals, used) in trials_of.items():
+                    if used is not None:
+                        cv_ok[label or ""] = used
+                    subs.append((label or "", q, vals))
+                continue
             sl = ds[["crlb_m2", "jensen_m2"]].isel(gamma=gi)
             if label is not None:
                 sl = sl.sel({SAMPLER_DIM: label})
             sl = sl.transpose(*order, "trial").load()  # each variable read once per slice
             for q in ("crlb", "jensen"):
                 vals = sl[QUANTITIES[q]].values  # (*order, trial)
+                if quantile is not None:
+                    subs.append((label or "", f"{q}_q{quantile:g}", vals))
+                    continue
                 if QUANTITIES[q] in CONTROLS and label is not None:
                     mu = control.isel(gamma=gi).sel({SAMPLER_DIM: label}).transpose(*order)
                     vals, used = cv_corrected(vals, sl[CONTROLS[QUANTITIES[q]]].values,
@@ -122,19 +149,26 @@ def fit_slopes(ds) -> list[dict]:
         for name, span, x, theory in _fits(ds, order, float(g)):
             ax = [order.index(d) for d in span]
             others = [d for d in order if d not in span]
+            done: dict = {}  # format 4: the fits whose data is the same at several rows
             for idx in np.ndindex(*(ds.sizes[d] for d in others)):
                 fixed = {d: ds[d].values[i] for d, i in zip(others, idx, strict=True)}
                 for label, q, arr in subs:
-                    a = np.moveaxis(arr, ax, list(range(len(ax))))
-                    if len(ax) == 2:  # the diagonal of the (lam_t, lam_r) grid
-                        a = a[np.arange(a.shape[0]), np.arange(a.shape[0])]
-                    a = a[(slice(None), *idx)]
-                    if q == "closed_form":
-                        if not np.all(np.isfinite(a)):
-                            continue
-                        s, lo, hi, bad = slope_with_ci(x, means=a)
+                    if isinstance(arr, _Scaled):
+                        s, lo, hi, bad = arr.slope(x, span, dict(zip(others, idx, strict=True)),
+                                                   done, (label, q))
                     else:
-                        s, lo, hi, bad = slope_with_ci(x, X=a)
+                        a = np.moveaxis(arr, ax, list(range(len(ax))))
+                        if len(ax) == 2:  # the diagonal of the (lam_t, lam_r) grid
+                            a = a[np.arange(a.shape[0]), np.arange(a.shape[0])]
+                        a = a[(slice(None), *idx)]
+                        if q == "closed_form":
+                            if not np.all(np.isfinite(a)):
+                                continue
+                            s, lo, hi, bad = slope_with_ci(x, means=a)
+                        elif quantile is not None:
+                            s, lo, hi, bad = quantile_slope(x, a, quantile)
+                        else:
+                            s, lo, hi, bad = slope_with_ci(x, X=a)
                     tol = EXACT_SLOPE_ATOL
                     rows.append({
                         "sampler": label, "quantity": q, "axis": name,
@@ -147,12 +181,94 @@ def fit_slopes(ds) -> list[dict]:
                         # an exact slope (M, rho_s, closed form) has no Monte Carlo interval;
                         # a lam slope's holds where its estimator's was measured to
                         "interval_calibrated": bool(
-                            hi - lo < EXACT_SLOPE_ATOL or (math.isfinite(hi - lo) and
-                                                            interval_calibrated(
+                            hi - lo < EXACT_SLOPE_ATOL or (math.isfinite(hi - lo) and (
+                                _quantile_calibrated(float(g), int(trials) - int(bad))
+                                if quantile is not None else
+                                interval_calibrated(
                                 "control_variate" if q == "crlb" and cv_ok.get(label, False)
-                                else "plain", float(g), int(trials) - int(bad)))),
+                                else "plain", float(g), int(trials) - int(bad))))),
                     })
     return rows
+
+
+def _span(a, dims, span):
+    """``a`` (over ``dims``, then maybe ``trial``) with the fit's points first: the span dim, or
+    the diagonal of a two-dim span."""
+    a = np.moveaxis(a, [dims.index(d) for d in span], list(range(len(span))))
+    return a[np.arange(a.shape[0]), np.arange(a.shape[0])] if len(span) == 2 else a
+
+
+class _Scaled:
+    """A quantity's trials on a format-4 cube: ``z`` (the stored factors, or their
+    control-variate corrected trials) over the dims that shape samples (``zdims``) and
+    ``trial``, and the scale over the fit's dims (``scale``, ``sdims``). A point's trials are
+    z times its scale, and a fit is computed from what its data depend on:
+
+    * along a scaling axis only (M, rho_s with full beam gain): every point holds the same
+      trials times its scale, so the slope is that of the scales times one mean, exactly
+      (the interval has no width, as the paired formula gives up to rounding);
+    * along axes the scale does not vary on (lam): log-log slopes and their intervals do not
+      change under a common positive factor, so the fit is computed once per sampled point
+      and repeated along the scaling axes;
+    * otherwise (M with a non-full beam) from z times the scale, point by point.
+    """
+
+    def __init__(self, z, zdims, scale, sdims):
+        self.z, self.zdims, self.scale, self.sdims = z, list(zdims), scale, list(sdims)
+
+    def _at(self, a, dims, fixed):
+        return a[tuple(fixed[d] if d in fixed else slice(None) for d in dims)], \
+            [d for d in dims if d not in fixed]
+
+    def slope(self, x, span, fixed, done: dict, key):
+        zf = {d: i for d, i in fixed.items() if d in self.zdims}
+        sf = {d: i for d, i in fixed.items() if d in self.sdims}
+        z, zd = self._at(self.z, self.zdims, zf)
+        sc, sd = self._at(self.scale, self.sdims, sf)
+        if not set(span) & set(self.zdims):  # one set of trials times each point's scale
+            fin = np.isfinite(z)
+            bad = int((~fin).sum())
+            if fin.sum() < 2:
+                return math.nan, math.nan, math.nan, bad
+            s, lo, hi, _ = slope_with_ci(x, means=_span(sc, sd, span) * z[fin].mean())
+            return s, lo, hi, bad
+        varies = set(span) & set(self.sdims)
+        k = (*key, tuple(span), tuple(sorted(zf.items())),
+             _span(sc, sd, span).tobytes() if varies else None)
+        if k not in done:
+            X = _span(z, zd, span)
+            if varies:
+                X = X * _span(sc, sd, span)[:, None]
+            done[k] = slope_with_ci(x, X=X)
+        return done[k]
+
+
+def _factor_trials(ds, gi: int, label, order, control) -> dict:
+    """{quantity: (:class:`_Scaled`, whether the control variate was used or None)} of one
+    gamma and sampler of a format-4 cube: the stored factors read once, E[eq. 18]'s corrected
+    trials (:func:`netsense.core.stats.cv_corrected`) computed once per sampled point."""
+    import xarray as xr
+
+    fy, fx = factored(ds, "crlb_m2"), factored(ds, "jensen_m2")
+    scale = fy[1]
+    zdims = [d for d in order if d in fy[0].dims]
+    sl = xr.Dataset({"crlb_m2": fy[0], "jensen_m2": fx[0]}).isel(gamma=gi)
+    if label is not None:
+        sl = sl.sel({SAMPLER_DIM: label})
+    sl = sl.transpose(*zdims, "trial").load()
+    sdims = [d for d in order if d in scale.dims]
+    sc = scale.transpose(*sdims).values
+    out = {}
+    for q in ("crlb", "jensen"):
+        v = QUANTITIES[q]
+        vals, used = sl[v].values, None
+        if v in CONTROLS and label is not None:
+            mu = factor_control(control.isel(gamma=gi).sel({SAMPLER_DIM: label}), scale,
+                                sl[v].isel(trial=0, drop=True))
+            vals, ok = cv_corrected(vals, sl[CONTROLS[v]].values, mu.values, return_usable=True)
+            used = bool(np.all(ok))
+        out[q] = (_Scaled(vals, zdims, sc, sdims), used)
+    return out
 
 
 def _fits(ds, order, gamma: float):
@@ -180,6 +296,12 @@ def _fit_key(r, beams: dict) -> tuple:
     return (r["sampler"], r["quantity"], r["axis"], r["gamma"], *(r[k] for k in fixed))
 
 
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), summed exactly term by term (scipy.stats would cost
+    ``netsense fit`` 0.8 s of imports for one number)."""
+    return math.fsum(math.comb(n, j) * p**j * (1.0 - p) ** (n - j) for j in range(max(k, 0), n + 1))
+
+
 def fit_summary(rows, scale_free: dict, beams: dict | None = None) -> list[str]:
     """What ``netsense fit`` logs: the distinct fits (slopes.csv repeats a fit over the values of
     the axes that do not change its data: the lam slope of one sampler and gamma is the same for
@@ -187,8 +309,6 @@ def fit_summary(rows, scale_free: dict, beams: dict | None = None) -> list[str]:
     whether its sampler is scale-free (:attr:`netsense.core.samplers.base.Sampler.scale_free`:
     E[eq. 18] then scales exactly as (lam_t lam_r)^(-gamma/2), and a lam slope tests the Monte
     Carlo alone) / its beam model}."""
-    from scipy.stats import binom
-
     beams = beams or {}
     distinct = list({_fit_key(r, beams): r for r in rows}.values())
     # a non-full beam model samples each M (M_t): its antenna slope is Monte Carlo and
@@ -224,7 +344,7 @@ def fit_summary(rows, scale_free: dict, beams: dict | None = None) -> list[str]:
             # with the fits of tests/analysis/test_fits.py), so the fits are close to
             # independent and the binomial tail is a fair summary. Fits
             # that share a side (separate densities) are correlated more; it is then a guide.
-            chance = (f"; the chance of {k} or more is {float(binom.sf(k - 1, len(mc), 0.05)):.2f}"
+            chance = (f"; the chance of {k} or more is {binomial_tail(k, len(mc), 0.05):.2f}"
                       " if the fits were independent") if k else ""
             out.append(f"{head}; {0.05 * len(mc):.1f} expected by chance when the theory holds"
                        + chance)

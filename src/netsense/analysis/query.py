@@ -14,12 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.distribution import coverage_estimate, localizable_estimate, quantile_estimate
 from ..core.stats import cv_estimate, interval_calibrated, mean_estimate, quantiles
 from ..errors import CubeError, InputError
 from ..pipeline.axes import AXES, PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM, param_dims
-from ..pipeline.cube import COMPLETE_ATTR, DATA_VARS, FORMAT_ATTR, local_scheduler, open_cube
+from ..pipeline.cube import (
+    COMPLETE_ATTR,
+    DATA_VARS,
+    FORMAT_ATTR,
+    factored,
+    local_scheduler,
+    open_cube,
+)
 from ..pipeline.integrity import reading
-from .estimates import CONTROLS, control_mean
+from .estimates import CONTROLS, control_mean, factor_control
 
 SELECT_DIMS = (SAMPLER_DIM, *PARAM_DIMS)  # of a cube with tied axes; see select_dims
 
@@ -49,8 +57,15 @@ STATS = {
     "filled": "trials stored, unfilled (not written) and infinite: <var>_stored, "
               "<var>_unfilled, <var>_nonfinite",
     "std": "standard deviation of the trials: <var>_std",
-    "median": "median of the trials: <var>_median",
-    "quantile:Q": "quantile Q of the trials, e.g. quantile:0.9: <var>_q0.9",
+    "median": "median of the trials with its 95% order-statistic interval: <var>_median, "
+              "<var>_median_ci95_low/_high",
+    "quantile:Q": "quantile Q of the trials with its 95% order-statistic interval, e.g. "
+                  "quantile:0.9: <var>_q0.9, <var>_q0.9_ci95_low/_high",
+    "coverage:R": "the fraction of trials (of target positions) with sqrt(<var>) <= R metres, "
+                  "with its 95% Clopper-Pearson interval, e.g. coverage:1.0: "
+                  "<var>_coverage_1m, <var>_coverage_1m_ci95_low/_high",
+    "localizable": "the fraction of stored trials with a finite value, with its 95% "
+                   "Clopper-Pearson interval: <var>_localizable, <var>_localizable_ci95_low/_high",
 }
 DEFAULT_STATS = ("mean", "ci95", "count", "ratio", "closed_form")
 # Statistics of the reported estimate: a variable with a control variate needs its estimator.
@@ -110,6 +125,15 @@ def _parse_stats(stats) -> list[str]:
                                  ) from None
             if not 0.0 <= q <= 1.0:
                 raise InputError("--stats", s, "quantile must be in [0, 1]")
+        elif s.startswith("coverage:"):
+            try:
+                r = float(s.split(":", 1)[1])
+            except ValueError:
+                raise InputError("--stats", s, "coverage needs an accuracy in metres, e.g. "
+                                 "coverage:1.0") from None
+            if not (np.isfinite(r) and r > 0):
+                raise InputError("--stats", s, "coverage's accuracy must be finite and > 0 "
+                                 "(metres)")
         elif s not in STATS:
             raise InputError("--stats", s, f"unknown statistic; allowed: {list(STATS)}")
         out.append(s)
@@ -184,6 +208,100 @@ def trial_quantiles(x, qs):
     return out.assign_coords(quantile=list(qs))
 
 
+# A selection whose trials take at most this much memory is read at once and reduced in numpy
+# (a point query: the task graph cost more than its few MB of data); larger ones stay lazy and
+# are reduced chunk by chunk in dask.
+IN_MEMORY_BYTES = 256 * 2**20
+
+# Fields of trial_estimates/trial_cv_estimates in the variable's units (scaled with it)
+_LOCATION = frozenset({"mean", "std", "sem", "ci_low", "ci_high", "plain_mean", "plain_std",
+                       "plain_sem", "plain_ci_low", "plain_ci_high"})
+
+
+class _Back:
+    """Takes a statistic of the trials :func:`_stored` returned back to the variable's points:
+    times the scale for a location statistic, repeated along the scaling axes for the others,
+    in the variable's dim order (identity when the trials are the variable's own)."""
+
+    def __init__(self, scale=None, order=()):
+        self.scale, self.order = scale, list(order)
+
+    def __call__(self, a, location: bool):
+        if self.scale is None:
+            return a
+        import xarray as xr
+
+        # on the variables (broadcast by dim name, no index alignment: both come from one cube)
+        s = self.scale.variable
+        v = a.variable * s if location else a.variable.set_dims({**s.sizes, **a.sizes})
+        v = v.transpose(*(d for d in self.order if d in v.dims), ...)
+        return xr.DataArray(v, coords={**dict(a.coords), **dict(self.scale.coords)})
+
+    def control(self, control, like):
+        """The control's mean at the stored trials' points, in their units."""
+        if self.scale is None:
+            return control
+        return factor_control(control, self.scale, like.isel({TRIAL_DIM: 0}, drop=True))
+
+
+def _stored(sub, v: str, control: str | None):
+    """(trials of ``v`` to reduce, those of its control, :class:`_Back`): on a format-4 cube the
+    stored factors, so each statistic is computed once per sampled point and then scaled
+    (:func:`netsense.pipeline.cube.factored`); else the variables themselves."""
+    # without the coordinates that are not dims (sampler_kind, ...): the output has none of
+    # them, and every merge of the estimates' coordinates compared them (a dask compute each)
+    fy = factored(sub, v)
+    fx = factored(sub, control) if control is not None else None
+    if fy is None or (control is not None and fx is None):
+        y, x = sub[v], (sub[control] if control is not None else None)
+        back = _Back()
+    else:
+        y, x = fy[0], (fx[0] if fx is not None else None)
+        back = _Back(fy[1].reset_coords(drop=True), [d for d in sub[v].dims if d != TRIAL_DIM])
+    return y.reset_coords(drop=True), (x.reset_coords(drop=True) if x is not None else None), back
+
+
+def trial_quantile_estimates(x, qs) -> dict:
+    """:func:`netsense.core.distribution.quantile_estimate` over ``trial`` per point (lazily):
+    {"value", "ci_low", "ci_high": DataArray with dim ``quantile``}."""
+    import xarray as xr
+
+    def kernel(a):
+        e = quantile_estimate(a, qs, axis=-1)
+        return tuple(np.moveaxis(f, 0, -1) for f in (e.value, e.ci_low, e.ci_high))
+
+    out = xr.apply_ufunc(kernel, _one_trial_chunk(x), input_core_dims=[[TRIAL_DIM]],
+                         output_core_dims=[["quantile"]] * 3, dask="parallelized",
+                         output_dtypes=[float] * 3,
+                         dask_gufunc_kwargs={"output_sizes": {"quantile": len(qs)}})
+    return {k: o.assign_coords(quantile=list(qs))
+            for k, o in zip(("value", "ci_low", "ci_high"), out, strict=True)}
+
+
+def trial_fractions(x, thresholds) -> dict:
+    """Per point, the coverage fractions ``x <= t`` for each of ``thresholds`` (dim
+    ``threshold``) and the localizable fraction (finite trials), each with its 95%
+    Clopper-Pearson interval (:mod:`netsense.core.distribution`), lazily."""
+    import xarray as xr
+
+    k = len(thresholds)
+
+    def kernel(a):
+        c = [coverage_estimate(a, thresholds, axis=-1)] if k else []
+        loc = localizable_estimate(a, axis=-1)
+        cov = tuple(np.moveaxis(getattr(c[0], f), 0, -1) if k else
+                    np.zeros((*a.shape[:-1], 0)) for f in ("value", "ci_low", "ci_high"))
+        return (*cov, loc.value, loc.ci_low, loc.ci_high)
+
+    out = xr.apply_ufunc(kernel, _one_trial_chunk(x), input_core_dims=[[TRIAL_DIM]],
+                         output_core_dims=[["threshold"]] * 3 + [[]] * 3, dask="parallelized",
+                         output_dtypes=[float] * 6,
+                         dask_gufunc_kwargs={"output_sizes": {"threshold": k}})
+    names = ("coverage", "coverage_ci_low", "coverage_ci_high", "localizable",
+             "localizable_ci_low", "localizable_ci_high")
+    return dict(zip(names, out, strict=True))
+
+
 def summarize(ds, var=VARS, stats=DEFAULT_STATS, where=None, nearest: bool = False):
     """Statistics over ``trial`` as a tidy pandas DataFrame, one row per remaining point: the
     point's coordinates and exactly the statistics asked (what ``netsense query`` prints).
@@ -201,7 +319,10 @@ def summarize(ds, var=VARS, stats=DEFAULT_STATS, where=None, nearest: bool = Fal
         ``ci95`` are of the reported estimate (:mod:`netsense.analysis.estimates`: E[eq. 18] by
         the control variate where it is usable, E[eq. 23] plain), and so is ``ratio`` (the mean
         over Theorem 2); every interval column is named for what it bounds
-        (``crlb_m2_mean_ci95_low``). ``std`` and the quantiles describe the trials themselves.
+        (``crlb_m2_mean_ci95_low``, ``crlb_m2_q0.9_ci95_low``). ``std``, the quantiles,
+        ``coverage:R`` (the fraction of trials with sqrt(value) <= R m) and ``localizable`` (the
+        fraction with a finite value) describe the trials themselves, the last three with
+        distribution-free 95% intervals (:mod:`netsense.core.distribution`).
         Default :data:`DEFAULT_STATS`.
     where : dict, optional
         {axis: value} selections (values as text or numbers; ``lam`` also ``1/900``).
@@ -246,19 +367,47 @@ def _summarize(ds, var, stats, where, nearest):
           if s.startswith("quantile:")]
     if "median" in stats:
         qs.insert(0, ("median", "median", 0.5))
+    covs = [(s, f"coverage_{float(s.split(':')[1]):g}m", float(s.split(":")[1])) for s in stats
+            if s.startswith("coverage:")]
+    staged = {}
     for v in var:
-        x = sub[v]
         with_cv = v in CONTROLS and CONTROLS[v] in sub and bool(_REPORTED & set(stats))
+        x, c, back = _stored(sub, v, CONTROLS[v] if with_cv else None)
+        if x.nbytes + (c.nbytes if c is not None else 0) <= IN_MEMORY_BYTES:
+            with reading(ds.encoding.get("source")):  # one read, then numpy: no task graph
+                got = xr.Dataset({"x": x, **({"c": c} if c is not None else {})}).load()
+            x, c = got["x"], (got["c"] if c is not None else None)
         if with_cv:
-            control = control_mean(sub) if control is None else control
-            e = trial_cv_estimates(x, sub[CONTROLS[v]], control)
+            control = control_mean(sub).reset_coords(drop=True) if control is None else control
+            e = trial_cv_estimates(x, c, back.control(control, x))
         else:  # the plain estimate is the reported one
             e = trial_estimates(x)
             e |= {f"plain_{f}": e[f] for f in ("mean", "std", "sem", "ci_low", "ci_high")}
             e |= {"variance_reduction": xr.ones_like(e["mean"]),
                   "cv_used": xr.zeros_like(e["n"], bool)}
+        # quantiles and their intervals scale with the trials (a positive constant per point);
+        # coverage thresholds do not (R^2 against each point's own values): those fractions
+        # are taken on the variable itself, at every point
+        qv = trial_quantile_estimates(x, [q for _, _, q in qs]) if qs else None
+        y = sub[v].reset_coords(drop=True) if back.scale is not None else x
+        fr = trial_fractions(y, [r * r for _, _, r in covs]) \
+            if covs or "localizable" in stats else None
+        staged[v] = (e, qv, fr, back)
+    if any(b.scale is not None for *_, b in staged.values()):
+        # format 4: the statistics of the stored factors, one per sampled point, are small:
+        # computed here in one pass over the factors (a factor shared by two variables is read
+        # once), then scaled in memory
+        flat = {f"{v}\0{k}": a for v, (e, qv, _, _) in staged.items()
+                for k, a in [*e.items(), *((f"q\0{n}", q) for n, q in (qv or {}).items())]}
+        with reading(ds.encoding.get("source")):
+            done = xr.Dataset(flat).compute()
+        staged = {v: ({k: done[f"{v}\0{k}"] for k in e},
+                      {n: done[f"{v}\0q\0{n}"] for n in qv} if qv is not None else None, fr, back)
+                  for v, (e, qv, fr, back) in staged.items()}
+    for v, (e, qv, fr, back) in staged.items():
+        e = {k: back(a, k in _LOCATION) for k, a in e.items()}
         nonfinite[v] = e["n_nonfinite"]
-        qv = trial_quantiles(x, [q for _, _, q in qs]) if qs else None
+        qv = {n: back(q, True) for n, q in qv.items()} if qv is not None else None
         for s in stats:
             if s == "mean":
                 cols[f"{v}_mean"] = e["mean"]
@@ -292,7 +441,18 @@ def _summarize(ds, var, stats, where, nearest):
                 cols[f"{v}_std"] = e["plain_std"]
             elif s == "median" or s.startswith("quantile:"):
                 i, name = next((i, name) for i, (k, name, _) in enumerate(qs) if k == s)
-                cols[f"{v}_{name}"] = qv.isel(quantile=i, drop=True)
+                cols[f"{v}_{name}"] = qv["value"].isel(quantile=i, drop=True)
+                cols[f"{v}_{name}_ci95_low"] = qv["ci_low"].isel(quantile=i, drop=True)
+                cols[f"{v}_{name}_ci95_high"] = qv["ci_high"].isel(quantile=i, drop=True)
+            elif s.startswith("coverage:"):
+                i, name = next((i, name) for i, (k, name, _) in enumerate(covs) if k == s)
+                for suffix, f in (("", "coverage"), ("_ci95_low", "coverage_ci_low"),
+                                  ("_ci95_high", "coverage_ci_high")):
+                    cols[f"{v}_{name}{suffix}"] = fr[f].isel(threshold=i, drop=True)
+            elif s == "localizable":
+                for suffix, f in (("", "localizable"), ("_ci95_low", "localizable_ci_low"),
+                                  ("_ci95_high", "localizable_ci_high")):
+                    cols[f"{v}_localizable{suffix}"] = fr[f]
         if {"ci95", "calibrated"} & set(stats):
             hidden[f"__n_{v}"] = e["n"]
             hidden[f"__cvused_{v}"] = e["cv_used"]
@@ -306,7 +466,11 @@ def _summarize(ds, var, stats, where, nearest):
         out = out.compute()
     n_bad = int(out["__nonfinite__"])
     out = out.drop_vars("__nonfinite__")
-    df = out.to_dataframe().reset_index()
+    # rows in the order of the cube's coordinates (a format-4 estimate is built from the
+    # factor's and the scale's, whose coordinates come in another order)
+    order = [c for c in sub.coords if c in out.dims]
+    df = out.to_dataframe(dim_order=[*order, *(d for d in out.dims if d not in order)])
+    df = df.reset_index()
     uncalibrated = {}
     for v in var:  # an interval whose coverage was not measured to hold says so
         if f"__n_{v}" not in df:
@@ -337,7 +501,8 @@ def info(path) -> dict:
     p = Path(path)
     size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
     with reading(p), local_scheduler():
-        filled = ds["crlb_m2"].notnull().sum(TRIAL_DIM).compute()
+        x, _, back = _stored(ds, "crlb_m2", None)  # format 4: counted once per sampled point
+        filled = back(x.notnull().sum(TRIAL_DIM), False).compute()
     dims = select_dims(ds)
     n_points = int(np.prod([ds.sizes[a] for a in dims]))
     n_trials = int(ds.sizes[TRIAL_DIM])

@@ -101,6 +101,16 @@ def _relative_interval(mean, lo, hi) -> str:
     return f"+-{below}%" if below == above else f"-{below}/+{above}%"
 
 
+# Statistics that are fractions of trials (coverage:R, localizable): their interval is shown as
+# its two bounds.
+FRACTION_STATS = ("coverage_", "localizable")
+
+
+def _absolute_interval(value, lo, hi) -> str:
+    """[lo, hi] to TABLE_DIGITS - 1 decimals (fractions: 0.9495 [0.9481, 0.9509])."""
+    return f"[{lo:.{TABLE_DIGITS - 1}f}, {hi:.{TABLE_DIGITS - 1}f}]"
+
+
 def _group(col: str, variables) -> tuple[str, str]:
     """(variable, statistic) of a column: crlb_m2_mean -> (crlb_m2, mean); ("", col) else."""
     for v in sorted(variables, key=len, reverse=True):
@@ -123,7 +133,9 @@ def format_table(df, coords, variables) -> str:
             continue  # joined to its _low
         if label.endswith("_ci95_low") and f"{group}_{label[:-9]}" in df:
             m = df[f"{group}_{label[:-9]}"]
-            cells = [_relative_interval(*t) for t in
+            # a fraction's interval as its bounds (a relative one reads badly near 1)
+            show = _absolute_interval if label.startswith(FRACTION_STATS) else _relative_interval
+            cells = [show(*t) for t in
                      zip(m, df[c], df[f"{group}_{label[:-4]}_high"], strict=True)]
             shown.append((group, label[:-4], cells, True))
             continue
@@ -221,6 +233,27 @@ def cmd_plot(args):
         raise InputError("--out", args.out, f"directory '{out.parent}' does not exist")
     ds = open_cube(args.cube)
     var = [v for v in args.var.split(",") if v]
+    if args.cdf and args.coverage_m is not None:
+        raise InputError("--cdf", "--coverage-m", "draw one of them: the CDF by --x, or the "
+                         "coverage at one accuracy against --x")
+    if args.coverage_m is not None and not (math.isfinite(args.coverage_m)
+                                            and args.coverage_m > 0):
+        raise InputError("--coverage-m", args.coverage_m, "must be finite and > 0 (metres)")
+    if args.cdf:
+        from ..analysis.figures.plot import plot_cdf
+
+        res = plot_cdf(ds, args.x, _where(args.where), out, var=var[0], nearest=args.nearest)
+        _say_nearest(res["nearest_taken"])
+        print(f"netsense: wrote {out} ({len(res['series'])} curve(s))", file=sys.stderr)
+        return
+    if args.coverage_m is not None:
+        from ..analysis.figures.plot import plot_coverage
+
+        res = plot_coverage(ds, args.x, _where(args.where), args.coverage_m, out, var=var,
+                            nearest=args.nearest)
+        _say_nearest(res["nearest_taken"])
+        print(f"netsense: wrote {out} ({len(res['series'])} series)", file=sys.stderr)
+        return
     res = plot_cube(ds, args.x, _where(args.where), out, var=var, ratio=args.ratio,
                     nearest=args.nearest)
     _say_nearest(res["nearest_taken"])
@@ -292,6 +325,13 @@ def register(sub) -> None:
     p.add_argument("--var", default="crlb_m2,jensen_m2", help="comma-separated variables")
     p.add_argument("--ratio", action="store_true", help="plot each mean over Theorem 2 "
                    "(linear y axis)")
+    p.add_argument("--cdf", action="store_true",
+                   help="draw the CDF of the RMSE bound sqrt(var) instead, one curve per value "
+                   "of --x (the fraction of target positions located within R, against R; first "
+                   "variable of --var), with 95%% bands and the exact eq. (23) law dashed")
+    p.add_argument("--coverage-m", dest="coverage_m", type=float, default=None, metavar="R",
+                   help="draw the fraction of target positions within R metres against --x "
+                   "instead of the means, with 95%% bands")
     p.add_argument("--nearest", action="store_true", help="take the nearest stored value")
     p.add_argument("--out", required=True, help="the figure to write (.png, .pdf or .svg)")
     p.set_defaults(func=cmd_plot)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from ..analysis.figures.fig1 import fig1
+from ..pipeline.cube import local_scheduler
 from .view import add_view_args, cube_view
 
 
 def cmd_figure(args):
     """Draw Fig. 1 (error against M, rho_s, lam, gamma; every sampler; 95% bands; slopes)."""
     ds, cfg, slopes = cube_view(args)
+    with local_scheduler():  # threads on this machine: no lookup of a distributed cluster
+        _draw(ds, cfg, slopes, args)
+
+
+def _draw(ds, cfg, slopes, args):
     fig1(ds, cfg.reference, slopes, title=f"netsense: {cfg.name} ({', '.join(cfg.sampler_labels)}; "
          f"{cfg.trials} trials per point; bands: 95% CI)", path_png=args.png, path_pdf=args.pdf)
 

@@ -7,13 +7,17 @@ import sys
 
 from ..analysis.fits import fit_slopes, fit_summary, write_slopes
 from ..core.samplers import sampler_from_mapping
-from ..pipeline.cube import open_cube
+from ..errors import InputError
+from ..pipeline.cube import local_scheduler, open_cube
 
 
 def cmd_fit(args):
     """Fit every slope of the cube; write slopes.csv and slopes.json."""
+    if args.quantile is not None and not 0.0 < args.quantile < 1.0:
+        raise InputError("--quantile", args.quantile, "must be strictly between 0 and 1")
     ds = open_cube(args.cube)
-    rows = fit_slopes(ds)
+    with local_scheduler():  # threads on this machine: no lookup of a distributed cluster
+        rows = fit_slopes(ds, quantile=args.quantile)
     write_slopes(rows, args.csv, args.json)
     labels = [str(v) for v in ds["sampler"].values]
     scale_free = {lab: sampler_from_mapping(json.loads(str(spec))).scale_free
@@ -31,4 +35,8 @@ def register(sub) -> None:
     f.add_argument("cube", help="a cube (results/<name>/cube.zarr)")
     f.add_argument("--csv", required=True, help="slopes.csv to write")
     f.add_argument("--json", required=True, help="slopes.json to write")
+    f.add_argument("--quantile", type=float, default=None,
+                   help="fit the log of this quantile of eq. (18) and eq. (23) (e.g. 0.9; "
+                   "quantities crlb_q0.9, jensen_q0.9) instead of the mean; on the plane its "
+                   "exponent is exactly the mean's")
     f.set_defaults(func=cmd_fit)

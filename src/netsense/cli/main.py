@@ -19,7 +19,7 @@ position (eq. 18), Monte Carlo over Poisson networks, and the closed-form bounds
 # Every command, by use: the closing section of `netsense --help` (tests/cli/test_help.py checks
 # that it names each registered command).
 COMMAND_GROUPS = (
-    ("the numerical core", ("crlb", "theory", "mc", "tightness")),
+    ("the numerical core", ("crlb", "theory", "mc", "design", "tightness")),
     ("fixed deployments", ("map", "estimate")),
     ("sweeps", ("init", "run", "validate", "schema")),
     ("stored cubes", ("info", "query", "verify", "plot")),
@@ -33,7 +33,7 @@ EPILOG = "commands by use:\n" + "".join(
 netsense COMMAND --help shows each command's arguments and defaults."""
 
 # The command modules of this package (each has register(subparsers)), in --help order.
-CORE_COMMANDS = ("physics", "map", "estimate", "tightness")
+CORE_COMMANDS = ("physics", "design", "map", "estimate", "tightness")
 PIPELINE_COMMANDS = ("cube", "run", "findings", "shard", "assemble", "fit", "figure", "study")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import textwrap
@@ -29,8 +30,31 @@ def cmd_crlb(args):
                 "system": kw["system"].to_dict()})
 
 
+def number_list(flag: str, rule: str, ok):
+    """An argparse type: comma-separated numbers (fractions like 1/2 too), each passing ``ok``;
+    the one-line error names ``flag``, the value and ``rule``."""
+    from ..inputs import parse_number
+
+    def conv(text):
+        try:
+            vals = [parse_number(flag, t) for t in str(text).split(",") if t.strip()]
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(f"got {text!r}; {exc.rule}") from None
+        if not vals or not all(ok(v) for v in vals):
+            raise argparse.ArgumentTypeError(f"got {text!r}; {rule}")
+        return vals
+    return conv
+
+
+RMSE_LIST = ("comma-separated accuracies, each finite and > 0 (metres)",
+             lambda v: math.isfinite(v) and v > 0)
+QUANTILE_LIST = ("comma-separated quantiles, each strictly between 0 and 1",
+                 lambda v: 0.0 < v < 1.0)
+
+
 def cmd_theory(args):
-    """Print the closed forms (Lemma 3, Theorem 2, eq. 28-30) at one point, as JSON."""
+    """Print the closed forms (Lemma 3, Theorem 2, eq. 28-30) at one point, as JSON; with
+    ``--coverage-m``, the exact P(sqrt(eq. 23) <= R) on the whole plane."""
     system = system_from_args(args)
     for name in ("lam_t", "lam_r"):
         v = getattr(args, name)
@@ -44,6 +68,19 @@ def cmd_theory(args):
               lam_r=args.lam_r, gamma=args.gamma, system=system)
     cmp = compare_mimo_single(**kw)
     links = _theory_links(args, kw)
+    extra = {}
+    if args.coverage_m:
+        from ..core.jensen_law import jensen_coverage
+
+        if not args.gamma > 2:
+            raise InputError("--gamma", args.gamma, "the exact law of eq. (23) needs gamma > 2")
+        p = jensen_coverage(args.coverage_m, **{k: v for k, v in kw.items()})
+        extra["jensen_m2_coverage"] = [
+            {"rmse_m": float(r), "probability": float(v)}
+            for r, v in zip(args.coverage_m, p, strict=True)]
+        extra["jensen_m2_coverage_note"] = (
+            "exact P(sqrt(eq. 23) <= rmse_m) over PPP networks on the whole plane (by "
+            "ergodicity, the fraction of target positions), from the stable law of A")
     print_json({
         "closed_form_m2": float(theorem2_m2(**kw)),
         "lemma3_tx": float(lemma3_inv_sum(args.lam_t, args.gamma)),
@@ -51,6 +88,7 @@ def cmd_theory(args):
         "single_antenna_equal_antennas_m2": float(cmp["single_m2"]),
         "ratio_mimo_over_single": float(cmp["ratio_mimo_over_single"]),
         "eq30_holds": bool(cmp["eq30_holds"]),
+        **extra,
         "inputs": {k: v for k, v in kw.items() if k != "system"},
         "system": system.to_dict(),
         **({"links": links} if links is not None else {}),
@@ -115,7 +153,7 @@ def _theory_links(args, kw) -> dict | None:
     return out
 
 
-def _progress_printer(stream):
+def progress_printer(stream):
     def show(done, total):
         width = 30
         fill = int(width * done / total)
@@ -126,7 +164,7 @@ def _progress_printer(stream):
     return show
 
 
-def _tied_or_sides(args, name: str, flag: str, flag_t: str, flag_r: str) -> dict:
+def tied_or_sides(args, name: str, flag: str, flag_t: str, flag_r: str) -> dict:
     """{name: v} or {name_t: v, name_r: v} from the flags (both forms at once, or one of a
     pair alone, is one line); {} when none is given."""
     tied = getattr(args, name)
@@ -145,17 +183,16 @@ def cmd_mc(args):
     """Monte Carlo of eq. (18) and eq. (23) at one point; a table, or JSON with ``--json``."""
     from ..core.mc import block_size, mc_point
 
-    sampler = sampler_from_mapping({"kind": args.sampler,
-                                    **{p: getattr(args, p) for p in parameter_names()}})
+    sampler = sampler_from_args(args)
     system = system_from_args(args)
-    dens = _tied_or_sides(args, "lam", "--lam", "--lam-t", "--lam-r")
+    dens = tied_or_sides(args, "lam", "--lam", "--lam-t", "--lam-r")
     for flag, v in dens.items():
         if not v > 0:
             raise InputError(f"--{flag.replace('_', '-')}", v, "density must be > 0 (per m^2)")
     if not dens:
         raise InputError("--lam", None, "a density is needed: --lam (both sides) or --lam-t "
                          "with --lam-r")
-    counts = _tied_or_sides(args, "M", "--M", "--M-t", "--M-r") or {"M": 4}
+    counts = tied_or_sides(args, "M", "--M", "--M-t", "--M-r") or {"M": 4}
     sampler.check_gamma("--gamma", args.gamma)
     given = args.block_trials is not None  # else the block is min(50000, --trials)
     check_block_memory(sampler, max(dens.values()), block_size(args.trials, args.block_trials),
@@ -164,11 +201,12 @@ def cmd_mc(args):
                        block="--block-trials", option=lambda p: "--" + p.replace("_", "-"),
                        plane="--sampler plane",
                        where="at the peak")
-    progress = _progress_printer(sys.stderr) if sys.stderr.isatty() and not args.no_progress \
+    progress = progress_printer(sys.stderr) if sys.stderr.isatty() and not args.no_progress \
         else None
     res = mc_point(**dens, **counts, gamma=args.gamma, rho_s_db=args.rho_s_db,
                    trials=args.trials, seed=args.seed, sampler=sampler,
-                   block_trials=args.block_trials, system=system, progress=progress)
+                   block_trials=args.block_trials, system=system, progress=progress,
+                   coverage_m=args.coverage_m or (), quantiles=args.quantiles or ())
     if args.json:
         print_json(res)
         return
@@ -212,10 +250,19 @@ def cmd_mc(args):
         if s["n_inf"] and "conditional" not in s:
             print(f"  warning: {s['n_inf']} trial(s) of {label} are infinite (singular FIM); "
                   "the mean is over the finite ones", file=sys.stderr)
+        for c in s.get("coverage", []):
+            exact = (f"  (whole plane, exact: {c['whole_plane_exact']:.4f})"
+                     if "whole_plane_exact" in c else "")
+            print(f"  {'':15s} coverage at {c['rmse_m']:g} m: {c['fraction']:.4f} "
+                  f"95% CI [{c['ci95'][0]:.4f}, {c['ci95'][1]:.4f}]{exact}")
+        for q in s.get("quantiles", []):
+            print(f"  {'':15s} quantile {q['q']:g}: {q['value_m2']:.6e} m^2 95% CI "
+                  f"[{q['ci95'][0]:.6e}, {q['ci95'][1]:.6e}] (rmse {q['rmse_m']:.4g} m "
+                  f"[{q['rmse_ci95_m'][0]:.4g}, {q['rmse_ci95_m'][1]:.4g}])")
     loc = res.get("localizable_fraction")
     if loc is not None:
-        exact = "" if loc["exact"] is None else f"  exact {loc['exact']:.6f}"
-        print(f"  localizable fraction {loc['value']:.6f}  95% CI [{loc['ci95'][0]:.6f}, "
+        exact = "" if loc.get("exact") is None else f"  exact {loc['exact']:.6f}"
+        print(f"  localizable fraction (finite eq. 18) {loc['value']:.6f}  95% CI [{loc['ci95'][0]:.6f}, "
               f"{loc['ci95'][1]:.6f}]{exact}")
     if closed is not None:
         print(f"  eq. (26) Theorem 2 closed form {closed:.6e} m^2")
@@ -225,6 +272,25 @@ def _paragraphs(*texts: str) -> str:
     """A description of several paragraphs, each wrapped (the commands keep the line breaks of
     their descriptions)."""
     return "\n\n".join(textwrap.fill(t, 92) for t in texts)
+
+
+def add_sampler_args(p) -> None:
+    """``--sampler`` and every registered kind's parameters as flags (``--nearest`` ...)."""
+    p.add_argument("--sampler", choices=list(SAMPLERS), default=DEFAULT_KIND, help="sampler kind")
+    for cls in SAMPLERS.values():
+        for name, sch in cls.PARAMS.items():
+            kind = int if sch["type"] == "integer" else finite(f"--{name.replace('_', '-')}")
+            p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
+                           default=sch["default"], help=f"{cls.kind}: {sch['description']}")
+    for name, sch in COMMON_PARAMS.items():
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=finite(f"--{name.replace('_', '-')}"),
+                       default=sch["default"], help=sch["description"])
+
+
+def sampler_from_args(args):
+    """The sampler :func:`add_sampler_args`' flags describe."""
+    return sampler_from_mapping({"kind": args.sampler,
+                                 **{p: getattr(args, p) for p in parameter_names()}})
 
 
 def register(sub) -> None:
@@ -256,6 +322,10 @@ def register(sub) -> None:
         t.add_argument(flag, dest=name, type=nonnegative(flag), default=sch["default"],
                        help=sch["description"])
     t.add_argument("--gamma", type=finite("--gamma"), required=True, help="path-loss exponent")
+    t.add_argument("--coverage-m", dest="coverage_m", type=number_list("--coverage-m", *RMSE_LIST),
+                   default=None, metavar="R[,R...]",
+                   help="also print the exact P(sqrt(eq. 23) <= R) on the whole plane (the "
+                   "stable law of A; gamma > 2), e.g. 0.5,1,2")
     add_system_args(t)
     t.set_defaults(func=cmd_theory)
 
@@ -285,20 +355,23 @@ def register(sub) -> None:
     m.add_argument("--rho-s-db", dest="rho_s_db", type=finite("--rho-s-db"), default=120.0,
                    help="normalized SNR rho_s [dB]")
     m.add_argument("--trials", type=int, default=100_000, help="networks to sample")
-    m.add_argument("--sampler", choices=list(SAMPLERS), default=DEFAULT_KIND, help="sampler kind")
-    for cls in SAMPLERS.values():
-        for name, sch in cls.PARAMS.items():
-            kind = int if sch["type"] == "integer" else finite(f"--{name.replace('_', '-')}")
-            m.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
-                           default=sch["default"], help=f"{cls.kind}: {sch['description']}")
-    for name, sch in COMMON_PARAMS.items():  # the guard zone and the link models
-        m.add_argument(f"--{name.replace('_', '-')}", dest=name, type=finite(f"--{name.replace('_', '-')}"),
-                       default=sch["default"], help=sch["description"])
+    add_sampler_args(m)
     m.add_argument("--seed", type=int, default=0, help="user seed")
     m.add_argument("--block-trials", dest="block_trials", type=int, default=None,
                    help="trials per random-stream block (result-shaping; default min(50000, "
                    f"--trials)); a disk block holds block x lam pi R^2 nodes per side, "
                    f"{NODE_BYTES} bytes each")
+    m.add_argument("--coverage-m", dest="coverage_m", type=number_list("--coverage-m", *RMSE_LIST),
+                   default=None, metavar="R[,R...]",
+                   help="also the fraction of networks (by ergodicity, of target positions) with "
+                   "sqrt(eq. 18) <= R, and of eq. (23), each with a 95%% Clopper-Pearson "
+                   "interval, e.g. 0.5,1,2; keeps every trial: --trials x 16 bytes, and about "
+                   "30 more per trial while sorting")
+    m.add_argument("--quantiles", type=number_list("--quantiles", *QUANTILE_LIST), default=None,
+                   metavar="Q[,Q...]",
+                   help="also quantiles of eq. (18) and eq. (23) with 95%% order-statistic "
+                   "intervals, e.g. 0.5,0.9,0.95; keeps every trial: --trials x 16 bytes, and "
+                   "about 30 more per trial while sorting")
     m.add_argument("--json", action="store_true", help="print JSON")
     m.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
     add_system_args(m)

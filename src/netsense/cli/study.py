@@ -6,6 +6,7 @@ import json
 import warnings
 
 from ..analysis.studies import check_config, run_studies
+from ..pipeline.cube import local_scheduler
 from .view import add_view_args, cube_view
 
 
@@ -13,7 +14,7 @@ def cmd_study(args):
     """Write the tables and figures of the config's studies and findings.json."""
     ds, cfg, slopes = cube_view(args)
     check_config(cfg)  # the analyses and their preconditions, also for a hand-written config
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), local_scheduler():  # threads here: no cluster lookup
         warnings.filterwarnings("ignore", message="All-NaN slice")
         out = run_studies(ds, cfg.reference, slopes, cfg.analyses, args.outdir,
                           title=f"netsense: {cfg.name} ({cfg.trials} trials per point)")

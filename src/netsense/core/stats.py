@@ -391,52 +391,6 @@ def quantiles(x, q, axis: int = -1) -> np.ndarray:
 # intervals) supersedes these once both are merged.
 
 
-def proportion_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson (exact binomial) interval of a proportion from ``k`` successes in ``n``
-    trials: coverage >= ``level`` for every true proportion and every n."""
-    from scipy.special import betaincinv  # lazy, and not scipy.stats (slow to import)
-
-    k, n, a = int(k), int(n), (1.0 - level) / 2.0
-    if n < 1 or not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
-    lo = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, a))
-    hi = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1.0 - a))
-    return lo, hi
-
-
-def order_statistic_ranks(n: int, q: float, level: float = 0.95) -> tuple[int, int]:
-    """1-based ranks (l, u) with P(X_(l) <= x_q <= X_(u)) >= ``level`` for any continuous law:
-    with B ~ Binomial(n, q) the number of trials below the q-quantile, l is the largest rank
-    with P(B < l) <= alpha/2 and u the smallest with P(B >= u) <= alpha/2. l = 0 or u = n + 1
-    where n is too small for that bound."""
-    from scipy.special import bdtr  # P(B <= k)
-
-    a = (1.0 - level) / 2.0
-    k = np.arange(n + 1)
-    cdf = bdtr(k, n, q)  # P(B <= k)
-    below = np.nonzero(cdf <= a)[0]  # P(B <= l - 1) <= a
-    low = int(below[-1]) + 1 if below.size else 0
-    above = np.nonzero(cdf >= 1.0 - a)[0]  # P(B >= u) = 1 - P(B <= u - 1) <= a
-    high = int(above[0]) + 1 if above.size else n + 1
-    return low, high
-
-
-def quantile_estimate(x, q: float, level: float = 0.95) -> tuple[float, float, float]:
-    """(value, low, high): the q-quantile of the trials (:func:`quantiles`) and its
-    distribution-free interval between two order statistics (:func:`order_statistic_ranks`).
-    Infinite trials are values (above every finite one); NaN trials are left out. A bound is
-    -inf/+inf where the trials are too few for it."""
-    x = np.sort(np.asarray(x, float)[~np.isnan(np.asarray(x, float))])
-    n = x.size
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    value = float(quantiles(x, q))
-    lo_rank, hi_rank = order_statistic_ranks(n, q, level)
-    lo = float(x[lo_rank - 1]) if lo_rank >= 1 else -math.inf
-    hi = float(x[hi_rank - 1]) if hi_rank <= n else math.inf
-    return value, lo, hi
-
-
 @dataclass(frozen=True)
 class PairedSample:
     """Per-point means of trials that are paired across points (the same trial index is the

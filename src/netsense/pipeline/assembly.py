@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .cells import read_shards, write_cell
 from .config import SweepConfig
-from .cube import COMPLETE_ATTR, DATA_VARS
+from .cube import COMPLETE_ATTR, FACTORS
 from .plan import cell_slots, cells
 from .reuse import (
     CHUNK_META_KEYS,
@@ -57,21 +57,19 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     tmp = out_path.with_name(out_path.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
-    chunks = write_template(cfg, tmp, attrs)
+    shards = write_template(cfg, tmp, attrs)
     if reuse:
         old_meta = meta(prev)["consolidated_metadata"]["metadata"]
-        new_meta = {v: meta(tmp / v) for v in DATA_VARS}
-        if any({k: old_meta[v].get(k) for k in CHUNK_META_KEYS} !=
-               {k: new_meta[v].get(k) for k in CHUNK_META_KEYS} for v in DATA_VARS):
+        new_meta = {v: meta(tmp / v) for v in FACTORS}
+        if any({k: old_meta.get(v, {}).get(k) for k in CHUNK_META_KEYS} !=
+               {k: new_meta[v].get(k) for k in CHUNK_META_KEYS} for v in FACTORS):
             reuse, why = {}, "previous cube encodes chunks differently"
-        elif any(new_meta[v].get("chunk_key_encoding") != DEFAULT_KEYS or any(
-                c.get("name") == "sharding_indexed" for c in new_meta[v].get("codecs", []))
-                for v in DATA_VARS):
-            reuse, why = {}, "chunk layout is not one '/'-keyed file per chunk"
+        elif any(new_meta[v].get("chunk_key_encoding") != DEFAULT_KEYS for v in FACTORS):
+            reuse, why = {}, "chunk layout is not one '/'-keyed file per shard"
     bad = []
     if reuse:  # a stored cell with a missing or corrupted chunk is read from its shards again
         for cell, _, m, _ in cell_slots(cfg):
-            if cell.key in reuse and not cell_sound(cfg, prev, reuse[cell.key], m, chunks):
+            if cell.key in reuse and not cell_sound(cfg, prev, reuse[cell.key], m, shards):
                 bad.append(cell.describe())
                 del reuse[cell.key]
     todo = {c.key for c in cells(cfg) if c.key not in reuse}
@@ -82,14 +80,14 @@ def assemble(cfg: SweepConfig, shard_files, out_path, extra_attrs: dict | None =
     for cell, k, m, idx in cell_slots(cfg):
         key = cell.key
         if key in reuse:
-            for v in DATA_VARS:
-                linked += link_cell(cfg, prev, tmp, v, reuse[key], (k, idx), m, chunks)
+            for v in FACTORS:
+                linked += link_cell(cfg, prev, tmp, v, reuse[key], (k, idx), m, shards)
         else:
-            write_cell(cfg, tmp, chunks, k, idx, samples[key], m)
+            write_cell(cfg, tmp, shards, k, idx, samples[key], m)
     if log is not None:
         n = len(reuse) + len(todo)
         print(f"netsense: assemble: {len(todo)} of {n} cell(s) written from shards, "
-              f"{len(reuse)} taken from the previous cube ({linked} chunk files linked)"
+              f"{len(reuse)} taken from the previous cube ({linked} shard files linked)"
               + (f"; nothing reused: {why}" if why and shard_cells else ""), file=log)
         if bad:
             print(f"netsense: assemble: {len(bad)} stored cell(s) had a missing or corrupt chunk "

@@ -1,10 +1,9 @@
 """A cube's cells: their per-trial factors read from the shard files, written into the cube's
-per-trial arrays at every scale, and the chunk files each cell occupies.
+stored factors, and the shard files each cell occupies.
 
 A cell (:class:`netsense.pipeline.plan.Cell`) is one (sampler entry, shape values) of the sweep,
-and for a non-full beam model one M_t. Its slab of a per-trial variable spans the scale dims
-(the antennas and rho_s: one layout serves them all, scaled exactly) at the cell's own index of
-every shape dim.
+and for a non-full beam model one M_t. The cube stores its factors once (format 4): the scale
+dims (the antennas and rho_s) are a multiplication away (``scale_m2``, :mod:`.cube`).
 """
 
 from __future__ import annotations
@@ -17,11 +16,12 @@ import numpy as np
 
 from ..core.variables import VARIABLES
 from ..errors import CorruptFileError, CubeError
-from .axes import AXES, SAMPLER_DIM, TRIAL_DIM
+from .axes import SAMPLER_DIM, TRIAL_DIM
 from .config import SweepConfig
+from .cubeformat import FACTORS
 from .plan import Cell, cells
 from .store import load_arrays
-from .template import scale_dims, scales_m2
+from .template import factor_dims
 
 
 def read_shards(cfg: SweepConfig, shard_files, only=None) -> dict:
@@ -63,63 +63,48 @@ def read_shards(cfg: SweepConfig, shard_files, only=None) -> dict:
     return out
 
 
-def _tx_antenna_dim(cfg: SweepConfig) -> str:
-    """The dim that sets M_t (``M`` tied, ``M_t`` separate): a non-full beam samples each value."""
-    (d,) = [d for d in cfg.m_dims if "M_t" in AXES[d].sets]
-    return d
-
-
 def cell_region(cfg: SweepConfig, s: int, m: int | None, idx: dict) -> dict:
-    """The cube region of a cell, without the trials: {dim: slice}. Every scale dim is whole,
-    but for a non-full beam model the M_t dim at the cell's ``m``; every shape dim at the
-    cell's index (``idx``: {shape dim: index})."""
-    region = {SAMPLER_DIM: slice(s, s + 1)}
-    for d in cfg.dims[1:-1]:
-        if d in idx:
+    """The region of a cell in the stored factors (:func:`~.template.factor_dims`), without the
+    trials: the sampler's index, the cell's index of every shape dim, and along the TX antenna
+    dim (where the factors have one) the cell's ``m`` (a non-full beam model) or all of it (a
+    full-beam entry: one layout serves every M)."""
+    region = {}
+    for d in factor_dims(cfg)[:-1]:
+        if d == SAMPLER_DIM:
+            region[d] = slice(s, s + 1)
+        elif d in idx:
             region[d] = slice(idx[d], idx[d] + 1)
-        elif m is not None and d == _tx_antenna_dim(cfg):
-            region[d] = slice(m, m + 1)
         else:
-            region[d] = slice(None)
+            region[d] = slice(None) if m is None else slice(m, m + 1)
     return region
 
 
-def write_cell(cfg: SweepConfig, path, chunks, s: int, idx: dict, samples: dict,
+def write_cell(cfg: SweepConfig, path, shards, s: int, idx: dict, samples: dict,
                m: int | None = None) -> None:
-    """Write a cell's slab (:func:`cell_region`) from its per-trial factors, every variable its
-    factor times the scale, in trial windows aligned to whole chunks (concurrent writers of
-    distinct cells never share a chunk)."""
+    """Write a cell's factors (its slab of :func:`cell_region`) from its per-trial factors,
+    one shard window at a time (concurrent writers of distinct cells never share a shard)."""
     import xarray as xr
 
-    dims = cfg.dims
+    fdims = factor_dims(cfg)
     region = cell_region(cfg, s, m, idx)
-    sdims = scale_dims(cfg)
-    scale = scales_m2(cfg)[tuple(region[d] for d in sdims)]
-    full = [1] * len(dims)  # the scale broadcast over the cube's dims (scale dims in order)
-    for d, n in zip(sdims, scale.shape, strict=True):
-        full[dims.index(d)] = n
-    scale = scale.reshape(full)
-    per_trial = int(np.prod(scale.shape))
-    window = chunks[-1] * max(1, 2**24 // max(1, per_trial * chunks[-1]))  # ~128 MB per write
-    lead = (None,) * (len(dims) - 1)
+    n = [len(range(*sl.indices(len(cfg.samplers) if d == SAMPLER_DIM else len(cfg.values[d]))))
+         for d, sl in region.items()]
+    window = shards[-1]
     for a in range(0, cfg.trials, window):
         b = min(a + window, cfg.trials)
-        part = xr.Dataset({v.name: (dims, scale * samples[v.field][(*lead, slice(a, b))])
-                           for v in VARIABLES})
-        # every chunk is written, all-NaN ones too: a missing chunk file is then a fault
+        part = xr.Dataset({f: (fdims, np.broadcast_to(samples[f][a:b], (*n, b - a)))
+                           for f in FACTORS})
+        # every chunk is written, all-NaN ones too: a missing chunk is then a fault
         # (netsense.pipeline.integrity), never a cell that happened to be NaN
         part.to_zarr(path, region={**region, TRIAL_DIM: slice(a, b)}, mode="r+",
                      consolidated=False, write_empty_chunks=True)
 
 
-def cell_chunk_keys(cfg: SweepConfig, s: int, m: int | None, idx: dict, chunks) -> list[tuple]:
-    """The chunk index tuples (sampler, each parameter dim, trial chunk) of a cell's slab of
-    a per-trial variable, one chunk per trial window per point of its region."""
-    region = cell_region(cfg, s, m, idx)
+def cell_chunk_keys(cfg: SweepConfig, s: int, m: int | None, idx: dict, shards) -> list[tuple]:
+    """The shard index tuples (one per factor dim) of a cell's region: its files of a factor."""
     ranges = []
-    for d in cfg.dims[:-1]:
-        sl = region[d]
+    for d, sl in cell_region(cfg, s, m, idx).items():
         n = len(cfg.samplers) if d == SAMPLER_DIM else len(cfg.values[d])
         ranges.append(range(*sl.indices(n)))
-    n_trial = -(-cfg.trials // chunks[-1])
-    return [(*k, t) for k in itertools.product(*ranges) for t in range(n_trial)]
+    n_shard = -(-cfg.trials // shards[-1])
+    return [(*k, t) for k in itertools.product(*ranges) for t in range(n_shard)]

@@ -259,12 +259,17 @@ class SweepConfig:
         """The cube's ``sampler`` coordinate: one label per sampler entry."""
         return [model_label(s, b) for s, b in zip(self.samplers, self.beams, strict=True)]
 
+    @property
+    def tx_antenna_dim(self) -> str:
+        """The dim that sets M_t (``M`` tied, ``M_t`` separate)."""
+        (tx,) = [d for d in self.m_dims if "M_t" in AXES[d].sets]
+        return tx
+
     def sampled_M(self, beam: str) -> list[tuple[int | None, int | None]]:
         """(index into the TX antenna axis, M_t) of the separately sampled antenna counts of a
         beam model: [(None, None)] for ``full`` (one layout serves every M), every value of the
         axis that sets M_t otherwise (a beam model weights the TXs only)."""
-        (tx,) = [d for d in self.m_dims if "M_t" in AXES[d].sets]
-        return [(None, None)] if beam == "full" else list(enumerate(self.values[tx]))
+        return [(None, None)] if beam == "full" else list(enumerate(self.values[self.tx_antenna_dim]))
 
     def axes(self) -> dict:
         """{axis name: its sorted values}, in the cube's order."""

@@ -4,17 +4,20 @@ and :mod:`.integrity` (checking), which import nothing of each other's."""
 
 from __future__ import annotations
 
-from ..core.variables import NAMES
+from ..core.variables import FIELDS, NAMES
 from ..errors import CubeError
 from .axes import SAMPLER_DIM
 
 COMPLETE_ATTR = "netsense_complete"
 FORMAT_ATTR = "netsense_format"
-FORMAT = 3  # what assembly writes
-FORMATS = (1, 2, 3)  # what open_cube reads (module docstring)
-SAMPLERS_ATTR = "samplers"  # format 3: the sampler entries, in cube order
+FORMAT = 4  # what assembly writes
+FORMATS = (1, 2, 3, 4)  # what open_cube reads (module docstring)
+SAMPLERS_ATTR = "samplers"  # formats 3 and 4: the sampler entries, in cube order
 DATA_VARS = NAMES  # the per-trial variables (netsense.core.variables), over axes.DIMS
-CONTROL_MEAN = "control_mean_m2"  # format 3: exact E[jensen_m2] per point
+FACTORS = FIELDS  # format 4: what is stored per trial, each variable's geometric factor
+SCALE_VAR = "scale_m2"  # format 4: c^2 / (M_t M_r eta(rho_s)) over the scale dims
+VARIABLES_ATTR = "variables"  # format 4: each variable's factor and scale, for any reader
+CONTROL_MEAN = "control_mean_m2"  # formats 3 and 4: exact E[jensen_m2] per point
 SAMPLER_COORDS = ("sampler_kind", "sampler_beam", "sampler_spec", "sampler_code_version")
 
 

@@ -32,9 +32,20 @@ from pathlib import Path
 
 from ..errors import CubeError
 from .axes import SAMPLER_DIM, TRIAL_DIM
-from .cubeformat import COMPLETE_ATTR, DATA_VARS, FORMAT, FORMAT_ATTR, FORMATS, cube_format
+from .cubeformat import (
+    COMPLETE_ATTR,
+    DATA_VARS,
+    FACTORS,
+    FORMAT,
+    FORMAT_ATTR,
+    FORMATS,
+    SCALE_VAR,
+    cube_format,
+)
 
 CRC_CODEC = "crc32c"
+SHARDING = "sharding_indexed"
+EMPTY = 2**64 - 1  # an inner chunk absent from a shard
 # The message of zarr's crc32c codec on a mismatch, and numcodecs' on a zstd frame it cannot
 # decode (what a corrupted chunk of a store without checksums may raise instead).
 _CORRUPTION_MARKERS = ("checksum do not match", "zstd decompression error",
@@ -96,6 +107,18 @@ def has_checksum(meta: dict) -> bool:
     return bool(meta.get("codecs")) and meta["codecs"][-1].get("name") == CRC_CODEC
 
 
+def sharding(meta: dict) -> dict | None:
+    """The configuration of an array's sharding codec (format 4's factors), else None."""
+    codecs = meta.get("codecs") or []
+    return codecs[0]["configuration"] if codecs and codecs[0].get("name") == SHARDING else None
+
+
+def _crc_ok(data: bytes) -> bool:
+    import google_crc32c  # zarr's own dependency for its crc32c codec
+
+    return len(data) >= 4 and google_crc32c.value(data[:-4]) == int.from_bytes(data[-4:], "little")
+
+
 def check_file(file: Path, checksummed: bool) -> str | None:
     """Why a chunk file is not sound (None if it is): missing, unreadable, checksum."""
     try:
@@ -104,12 +127,67 @@ def check_file(file: Path, checksummed: bool) -> str | None:
         return "missing"
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
-    if checksummed:
-        import google_crc32c  # zarr's own dependency for its crc32c codec
-
-        if len(data) < 4 or google_crc32c.value(data[:-4]) != int.from_bytes(data[-4:], "little"):
-            return "checksum mismatch"
+    if checksummed and not _crc_ok(data):
+        return "checksum mismatch"
     return None
+
+
+def inner_grid(meta: dict, shard_idx: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The inner chunks of a shard that lie in the array, as global inner chunk indices."""
+    conf = sharding(meta)
+    inner, outer, shape = (conf["chunk_shape"], meta["chunk_grid"]["configuration"]["chunk_shape"],
+                           meta["shape"])
+    per = [o // i for o, i in zip(outer, inner, strict=True)]
+    return [tuple(s * p + k for s, p, k in zip(shard_idx, per, local, strict=True))
+            for local in product(*(range(p) for p in per))
+            if all((s * p + k) * i < n for s, p, k, i, n in zip(shard_idx, per, local, inner,
+                                                                shape, strict=True))]
+
+
+def check_shard(file: Path, meta: dict, shard_idx: tuple[int, ...]) -> list[tuple]:
+    """[(global inner chunk index or None for the whole shard, why)] of a shard file that is not
+    sound: missing or unreadable, an index that fails its CRC-32C, and each inner chunk that is
+    missing from the index (every chunk of a netsense cube is written) or fails its own CRC-32C
+    (zarr v3's sharding codec: the inner chunks, then an index of (offset, nbytes) uint64 pairs
+    and its CRC-32C, at the end)."""
+    import numpy as np
+
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return [(None, "missing")]
+    except OSError as exc:
+        return [(None, f"unreadable ({exc.strerror or exc})")]
+    conf = sharding(meta)
+    outer = meta["chunk_grid"]["configuration"]["chunk_shape"]
+    per = [o // i for o, i in zip(outer, conf["chunk_shape"], strict=True)]
+    n = int(np.prod(per))
+    size = 16 * n + 4
+    if conf.get("index_location", "end") != "end" or len(data) < size \
+            or not _crc_ok(data[-size:]):
+        return [(None, "shard index checksum mismatch")]
+    index = np.frombuffer(data[-size:-4], dtype="<u8").reshape(n, 2)
+    crc = bool(conf.get("codecs")) and conf["codecs"][-1].get("name") == CRC_CODEC
+    out = []
+    wanted = set(inner_grid(meta, shard_idx))
+    for j, local in enumerate(product(*(range(p) for p in per))):
+        g = tuple(s * p + k for s, p, k in zip(shard_idx, per, local, strict=True))
+        if g not in wanted:
+            continue
+        off, nb = (int(x) for x in index[j])
+        if off == EMPTY and nb == EMPTY:
+            out.append((g, "missing"))
+        elif off + nb > len(data) - size or (crc and not _crc_ok(data[off:off + nb])):
+            out.append((g, "checksum mismatch"))
+    return out
+
+
+def check_chunk_file(file: Path, meta: dict, idx: tuple[int, ...]) -> str | None:
+    """Why a chunk or shard file of an array is not sound (None if it is)."""
+    if sharding(meta) is None:
+        return check_file(file, has_checksum(meta))
+    bad = check_shard(file, meta, idx)
+    return bad[0][1] if bad else None
 
 
 class _Labels:
@@ -130,9 +208,12 @@ class _Labels:
             with suppress(Exception):  # a corrupt coordinate is reported on its own
                 self.values[name] = list(zarr.open_array(path / name, mode="r")[:])
 
-    def where(self, meta: dict, idx: tuple[int, ...]) -> str:
+    def where(self, meta: dict, idx: tuple[int, ...], inner: bool = False) -> str:
+        """The cell (and trial range) of chunk ``idx``: an inner chunk of a shard for
+        ``inner``."""
         dims = meta.get("dimension_names") or [f"dim{k}" for k in range(len(idx))]
-        chunks = meta["chunk_grid"]["configuration"]["chunk_shape"]
+        chunks = sharding(meta)["chunk_shape"] if inner else \
+            meta["chunk_grid"]["configuration"]["chunk_shape"]
         parts = []
         for d, i, c, n in zip(dims, idx, chunks, meta["shape"], strict=True):
             if d == TRIAL_DIM or c != 1:
@@ -192,20 +273,31 @@ def scan(path, *, first_only: bool = False, arrays=None, decode: bool = False,
             import zarr
 
             arr = zarr.open_array(path / name, mode="r")
-        chunks = meta["chunk_grid"]["configuration"]["chunk_shape"]
+        sharded = sharding(meta) is not None
+        chunks = sharding(meta)["chunk_shape"] if sharded else \
+            meta["chunk_grid"]["configuration"]["chunk_shape"]
         for idx in grids[name]:
             key = chunk_key(meta, idx)
-            why = check_file(path / name / key, crc)
-            if why is None and arr is not None:
-                sel = tuple(slice(i * c, (i + 1) * c) for i, c in zip(idx, chunks, strict=True))
-                try:
-                    arr[sel]
-                except Exception as exc:
-                    why = f"undecodable ({type(exc).__name__}: {str(exc)[:80]})"
-            n += 1
+            # (chunk index, why) of each unsound chunk; a shard holds many, each checked
+            if sharded:
+                bad = check_shard(path / name / key, meta, idx)
+                inner = inner_grid(meta, idx)
+            else:
+                why = check_file(path / name / key, crc)
+                bad, inner = ([] if why is None else [(idx, why)]), [idx]
+            if arr is not None and not any(b[0] is None for b in bad):
+                seen = {b[0] for b in bad}
+                for i in (i for i in inner if i not in seen):
+                    sel = tuple(slice(k * c, (k + 1) * c) for k, c in zip(i, chunks, strict=True))
+                    try:
+                        arr[sel]
+                    except Exception as exc:
+                        bad.append((i, f"undecodable ({type(exc).__name__}: {str(exc)[:80]})"))
+            n += len(inner)
             bar.step()
-            if why is not None:
-                problems.append(Problem(name, labels.where(meta, idx), f"{name}/{key}", why))
+            for i, why in bad:
+                where = labels.where(meta, idx) if i is None else labels.where(meta, i, sharded)
+                problems.append(Problem(name, where, f"{name}/{key}", why))
                 if first_only:
                     bar.close()
                     return problems, n
@@ -240,7 +332,7 @@ def _metadata_problems(path: Path, root: dict, metas: dict) -> tuple[list[Proble
                                 f"netsense reads {', '.join(map(str, FORMATS))})"))
     if FORMAT_ATTR not in attrs:
         notes.append(f"format {fmt}: no chunk checksums, so a corrupted chunk that still decodes "
-                     "cannot be found; re-run the workflow to rewrite it as format 3")
+                     f"cannot be found; re-run the workflow to rewrite it as format {FORMAT}")
     if not attrs.get(COMPLETE_ATTR):
         problems.append(Problem("", "", "zarr.json", "incomplete (no completeness marker: an "
                                 "interrupted assembly)"))
@@ -258,7 +350,8 @@ def _metadata_problems(path: Path, root: dict, metas: dict) -> tuple[list[Proble
         if root.get("consolidated_metadata") and mine != m:
             problems.append(Problem(name, "", f"{name}/zarr.json", "array metadata differs from "
                                     "the consolidated copy in zarr.json"))
-    for v in DATA_VARS:
+    stored = (*FACTORS, SCALE_VAR) if fmt == 4 else DATA_VARS if fmt in (1, 2, 3) else ()
+    for v in stored:
         if v not in metas:
             problems.append(Problem(v, "", "", "array missing"))
     size = {}
@@ -279,7 +372,7 @@ def _metadata_problems(path: Path, root: dict, metas: dict) -> tuple[list[Proble
             problems.append(Problem("", "", "zarr.json", f"dimension {d} has {size[d]} values, "
                                     f"the stored config {len(vals)}"))
     ents = attrs.get("samplers")
-    if fmt == 3 and (not isinstance(ents, list) or len(ents) != size.get(SAMPLER_DIM)):
+    if fmt in (3, 4) and (not isinstance(ents, list) or len(ents) != size.get(SAMPLER_DIM)):
         problems.append(Problem("", "", "zarr.json", "the 'samplers' attribute does not list "
                                 "one entry per sampler"))
     return problems, notes

@@ -17,7 +17,7 @@ from pathlib import Path
 from .axes import AXES_TABLE, SHAPE
 from .cells import cell_chunk_keys
 from .config import SweepConfig, resolve
-from .cube import COMPLETE_ATTR, DATA_VARS, FORMAT, FORMAT_ATTR, SAMPLERS_ATTR
+from .cube import COMPLETE_ATTR, FACTORS, FORMAT, FORMAT_ATTR, SAMPLERS_ATTR
 from .plan import cells
 from .template import cell_fingerprints, sampler_entries
 
@@ -143,23 +143,24 @@ def _chunk_path(store: Path, var: str, key: tuple) -> Path:
     return store.joinpath(var, "c", *map(str, key))
 
 
-def cell_sound(cfg: SweepConfig, old: Path, src: tuple, m: int | None, chunks) -> bool:
+def cell_sound(cfg: SweepConfig, old: Path, src: tuple, m: int | None, shards) -> bool:
     """Every chunk file of the stored cell ``src`` (old sampler index, {shape dim: old index})
     is there and passes its checksum."""
-    from .integrity import check_file
+    from .integrity import check_chunk_file
 
     old_cfg = _stored_config(old)
-    keys = cell_chunk_keys(old_cfg, src[0], m, src[1], chunks)
-    return all(_chunk_path(old, v, k).is_file() and not check_file(_chunk_path(old, v, k), True)
-               for v in DATA_VARS for k in keys)
+    keys = cell_chunk_keys(old_cfg, src[0], m, src[1], shards)
+    metas = {v: meta(old / v) for v in FACTORS}
+    return all(check_chunk_file(_chunk_path(old, v, k), metas[v], k) is None
+               for v in FACTORS for k in keys)
 
 
 def link_cell(cfg: SweepConfig, old: Path, new: Path, var: str, src: tuple, dst: tuple,
-              m: int | None, chunks) -> int:
+              m: int | None, shards) -> int:
     """Hard-link (else copy) one cell's chunk files of ``var`` from the old store (cell ``src``)
     to the new one (cell ``dst``: sampler index, {shape dim: index})."""
-    old_keys = cell_chunk_keys(_stored_config(old), src[0], m, src[1], chunks)
-    new_keys = cell_chunk_keys(cfg, dst[0], m, dst[1], chunks)
+    old_keys = cell_chunk_keys(_stored_config(old), src[0], m, src[1], shards)
+    new_keys = cell_chunk_keys(cfg, dst[0], m, dst[1], shards)
     for ko, kn in zip(old_keys, new_keys, strict=True):
         f, g = _chunk_path(old, var, ko), _chunk_path(new, var, kn)
         g.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.closed_form import theorem2_m2
 from ..core.system import db_to_lin
+from ..core.variables import VARIABLES
 from ..version import __version__
 from .axes import NETWORK_PARAMS, SAMPLER_DIM, SCALE, TRIAL_DIM, scale_factor
 from .config import SweepConfig, cube_config
@@ -23,11 +24,13 @@ from .cube import (
     COMPLETE_ATTR,
     CONTROL_MEAN,
     COORD_ATTRS,
-    DATA_VARS,
+    FACTORS,
     FORMAT,
     FORMAT_ATTR,
     SAMPLERS_ATTR,
+    SCALE_VAR,
     VAR_ATTRS,
+    VARIABLES_ATTR,
     sampler_entries_attr,
 )
 from .plan import cell_slots, cells
@@ -119,35 +122,71 @@ def codecs() -> dict:
     return {"compressors": (ZstdCodec(level=0, checksum=False), Crc32cCodec())}
 
 
+# A cell's trials of a factor are a few shard files, not one file per trial chunk: one shard for
+# up to SHARD_TRIALS trials (128 MB of float64), at most MAX_SHARDS_PER_CELL for any count (so a
+# billion trials are 4 files of 2 GB per cell and factor), each shard made of trial_chunk-sized
+# inner chunks that each carry their own CRC-32C (zarr v3's sharding codec).
+SHARD_TRIALS = 2**24
+MAX_SHARDS_PER_CELL = 4
+
+
+def factor_dims(cfg: SweepConfig) -> tuple[str, ...]:
+    """The dims of the stored factors (format 4): sampler, the TX antenna dim where a non-full
+    beam model makes it shape the samples (a full-beam entry's samples are repeated along it),
+    the shape dims, trial: the axes that shape samples, no scale dim."""
+    tx = [cfg.tx_antenna_dim] if any(b != "full" for b in cfg.beams) else []
+    return (SAMPLER_DIM, *tx, *cfg.shape_dims, TRIAL_DIM)
+
+
+def trial_chunks(cfg: SweepConfig) -> tuple[int, int]:
+    """(trials per inner chunk, trials per shard) of the stored factors."""
+    tchunk = min(cfg.trial_chunk, cfg.trials)
+    n_shards = min(MAX_SHARDS_PER_CELL, -(-cfg.trials // SHARD_TRIALS))
+    per_shard = -(-cfg.trials // n_shards)
+    return tchunk, tchunk * -(-per_shard // tchunk)
+
+
 def template(cfg: SweepConfig, attrs: dict):
-    """The cube as a lazy Dataset (NaN data), its encoding and its chunks."""
+    """The cube as a lazy Dataset (NaN factors), its encoding and its factors' chunk and shard
+    shapes (format 4, :mod:`.cube`)."""
     import dask.array as da
     import xarray as xr
 
-    shape = (len(cfg.samplers), *(len(v) for v in cfg.axes().values()), cfg.trials)
-    tchunk = min(cfg.trial_chunk, cfg.trials)
-    chunks = (*([1] * (len(shape) - 1)), tchunk)
     n_s = len(cfg.samplers)
+    fdims = factor_dims(cfg)
+    shape = tuple(n_s if d == SAMPLER_DIM else cfg.trials if d == TRIAL_DIM
+                  else len(cfg.values[d]) for d in fdims)
+    tchunk, tshard = trial_chunks(cfg)
+    chunks = (*([1] * (len(shape) - 1)), tchunk)
+    shards = (*([1] * (len(shape) - 1)), tshard)
     coords = {SAMPLER_DIM: np.arange(n_s, dtype=np.int64),  # codes; the labels are in attrs
-              **{a.name: np.asarray(getattr(cfg, a.name), np.int64 if a.integer else float)
+              **{a.name: np.asarray(cfg.values[a.name], np.int64 if a.integer else float)
                  for a in cfg.param_axes},
               TRIAL_DIM: np.arange(cfg.trials, dtype=np.int64)}
     dims = cfg.dims
-    data = {v: (dims, da.full(shape, np.nan, chunks=chunks), VAR_ATTRS[v]) for v in DATA_VARS}
+    data = {v.field: (fdims, da.full(shape, np.nan, chunks=shards), {
+        "units": "1", "long_name": f"{v.long_name}, without its scale: "
+        f"{v.name} = {v.field} * {SCALE_VAR}"}) for v in VARIABLES}
+    data[SCALE_VAR] = (scale_dims(cfg), scales_m2(cfg), {
+        "units": "m^2", "long_name": "c^2 / (M_t M_r eta(rho_s)): the scale of every per-trial "
+        "variable (eq. 13: the FIM is linear in M_t M_r rho_s with full beam gain)"})
     closed = closed_form_grid(cfg)
     data["closed_form_m2"] = (dims[1:-1], closed, VAR_ATTRS["closed_form_m2"])
     data[CONTROL_MEAN] = (dims[:-1], control_mean_grid(cfg, closed), VAR_ATTRS[CONTROL_MEAN])
+    readers = [{"name": v.name, "factor": v.field, "scale": SCALE_VAR, "units": v.units,
+                "long_name": v.long_name, "dims": list(dims)} for v in VARIABLES]
     ds = xr.Dataset(data, coords=coords,
-                    attrs={**attrs, FORMAT_ATTR: FORMAT, SAMPLERS_ATTR: sampler_entries(cfg)})
+                    attrs={**attrs, FORMAT_ATTR: FORMAT, SAMPLERS_ATTR: sampler_entries(cfg),
+                           VARIABLES_ATTR: readers})
     for c, a in COORD_ATTRS.items():
         if c in ds:
             ds[c].attrs.update(a)
     # a CF categorical coordinate: the codes and what they stand for
     ds[SAMPLER_DIM].attrs.update(flag_values=list(range(n_s)),
                                  flag_meanings=" ".join(cfg.sampler_labels))
-    encoding = {v: {**codecs(), **({"chunks": chunks} if v in DATA_VARS else {})}
+    encoding = {v: {**codecs(), **({"chunks": chunks, "shards": shards} if v in FACTORS else {})}
                 for v in (*ds.data_vars, *ds.coords)}
-    return ds, encoding, chunks
+    return ds, encoding, shards
 
 
 def _software() -> str:
@@ -183,10 +222,11 @@ def cube_attrs(cfg: SweepConfig, extra_attrs: dict | None = None) -> dict:
 
 
 def write_template(cfg: SweepConfig, path, attrs: dict) -> tuple:
-    """Metadata, coordinates and closed form only; data chunks stay unwritten (NaN)."""
-    ds, encoding, chunks = template(cfg, attrs)
+    """Metadata, coordinates, the scales and the closed forms; the factors' shards stay unwritten
+    (NaN). Returns the factors' shard shape."""
+    ds, encoding, shards = template(cfg, attrs)
     ds.to_zarr(path, mode="w", compute=False, encoding=encoding, zarr_format=3,
                consolidated=False, write_empty_chunks=True)
-    return chunks
+    return shards
 
 

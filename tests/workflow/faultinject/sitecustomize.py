@@ -3,7 +3,11 @@ hook). With this directory on PYTHONPATH and NETSENSE_TEST_BLOCK_FAULT="LAM,GAMM
 Python process of the run (Snakemake, the shard jobs, the Dask host and its workers) starts with
 netsense.core.blocks.sample_stream raising for that block of any stream at that density and
 gamma, as a block that fails where it runs would. The probe that fingerprints a cell (block 0
-with its own seed) is not touched unless BLOCK is 0."""
+with its own seed) is not touched unless BLOCK is 0.
+
+NETSENSE_TEST_ASSEMBLY_PAUSE="SECONDS": the assembly sleeps that long after writing each cell,
+so a test can stop it mid-write whatever the cube's size (format 4 writes a small cube in well
+under a second)."""
 
 import os
 
@@ -24,3 +28,20 @@ if _FAULT:
         return _real(seed, stream, gamma, block_index, block_trials)
 
     _blocks.sample_stream = sample_stream
+
+_PAUSE = os.environ.get("NETSENSE_TEST_ASSEMBLY_PAUSE")
+if _PAUSE:
+    import functools
+    import time
+
+    import netsense.pipeline.assembly as _assembly
+
+    _write = _assembly.write_cell
+
+    @functools.wraps(_write)
+    def write_cell(*args, **kwargs):
+        out = _write(*args, **kwargs)
+        time.sleep(float(_PAUSE))
+        return out
+
+    _assembly.write_cell = write_cell
