@@ -512,3 +512,24 @@ def test_quantile_estimate_counts_infinite_trials_and_covers():
         _, lo, hi = quantile_estimate(rng.exponential(size=60), 0.5)
         hits += lo <= math.log(2) <= hi
     assert hits / COVERAGE_REPS >= 0.95 - COVERAGE_TOL
+
+
+def test_quantiles_with_infinite_trials_are_the_order_statistics_interpolated():
+    """An unusable network (infinite eq. 18) is a value above every finite one: numpy's linear
+    interpolation gives NaN next to it (inf - inf, inf * 0); the quantile is inf once its
+    interpolation reaches an infinite order statistic, the lower one where it lands on it."""
+    from netsense.core.stats import quantiles
+
+    x = np.array([3.0, np.inf, 1.0, 2.0, np.inf, np.nan, np.inf])  # 6 values, 3 infinite
+    qs = [0.0, 0.2, 0.4, 0.5, 0.6, 0.9, 1.0]
+    s = np.sort(x[~np.isnan(x)])
+    want = []
+    for q in qs:  # the definition: position (n - 1) q between the order statistics
+        p = (s.size - 1) * q
+        i, t = int(np.floor(p)), p - np.floor(p)
+        want.append(s[i] if t == 0 or np.isinf(s[i]) else
+                    (np.inf if np.isinf(s[i + 1]) else s[i] + (s[i + 1] - s[i]) * t))
+    got = quantiles(x, qs)
+    assert got.tolist() == pytest.approx(want, rel=1e-15)
+    assert np.isinf(quantiles(np.array([1.0, np.inf]), 0.5))  # numpy: nan
+    assert quantiles(np.vstack([x, x]), [0.5], axis=-1).shape == (1, 2)

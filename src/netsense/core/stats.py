@@ -380,15 +380,20 @@ def quantiles(x, q, axis: int = -1) -> np.ndarray:
     Missing trials (NaN) are left out; infinite ones are real values and stay in. The
     quantiles form the leading axis of the result.
     """
-    with warnings.catch_warnings():
+    x, q = np.asarray(x, float), np.asarray(q, float)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing slice gives NaN
-        return np.nanquantile(np.asarray(x, float), np.asarray(q, float), axis=axis)
-
-
-# Distribution statistics that stay finite where a mean does not (a network without a usable
-# node under blockage: netsense mc with a link model). The minimum issue 29 needs; issue 30's
-# netsense.core.distribution (quantiles, coverage, localizable fractions with the same
-# intervals) supersedes these once both are merged.
+        out = np.asarray(np.nanquantile(x, q, axis=axis))
+        # numpy interpolates a + (b - a) t, NaN where b is infinite (inf - inf, inf * 0): the
+        # quantile is then the lower order statistic where t = 0 or both are infinite, else inf
+        bad = np.isnan(out) & (np.isinf(x).any(axis=axis) if x.ndim else np.isinf(x))
+        if bad.any():
+            lower = np.asarray(np.nanquantile(x, q, axis=axis, method="lower"))
+            n = (~np.isnan(x)).sum(axis=axis)
+            pos = (n - 1.0) * q.reshape(q.shape + (1,) * np.ndim(n))
+            exact = (pos == np.floor(pos)) | np.isinf(lower)
+            out = np.where(bad, np.where(exact, lower, np.inf), out)
+    return out
 
 
 @dataclass(frozen=True)

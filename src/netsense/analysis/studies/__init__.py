@@ -14,6 +14,8 @@ Adding a study is one module, one entry here and its report caption
 * ``asymmetric`` (:mod:`.asymmetric`): sweeps with separate lam_t, lam_r (and M_t, M_r):
   E[eq. 18] / Theorem 2 over (lam_t / lam_r, gamma), and Section II-C as a view of the cube.
 * ``deployments`` (:mod:`.deployments`): non-Poisson deployments and guard zones against the PPP.
+* ``lawwindow`` (:mod:`.lawwindow`): the local slope against density under antenna heights and
+  blockage, and where the paper's -gamma/2 holds.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ...errors import InputError
 from ...pipeline.axes import AXES, M_DIMS, param_dims
 from ..fits import MC_FITS
 from ..tables import write_rows
-from . import asymmetric, beams, deployments, gap, sec2c, tightness
+from . import asymmetric, beams, deployments, gap, lawwindow, sec2c, tightness
 from .common import Analysis, Study, StudyInput
 
 # Fig. 1's four panels, every sampler overlaid: drawn by the workflow's figure rule
@@ -43,6 +45,7 @@ ANALYSES: dict[str, Analysis] = {a.name: a for a in (
     beams.STUDY,
     deployments.STUDY,
     asymmetric.STUDY,
+    lawwindow.STUDY,
 )}
 STUDIES: dict[str, Study] = {name: a for name, a in ANALYSES.items() if a.rule == "study"}
 
