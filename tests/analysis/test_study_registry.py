@@ -90,9 +90,10 @@ def with_new_study(tmp_path_factory):
     (pkg / "analysis" / "studies" / "toy.py").write_text(NEW_STUDY)
     init = pkg / "analysis" / "studies" / "__init__.py"
     text = init.read_text()
-    for old, new in (("from . import asymmetric, beams, deployments, gap, sec2c, tightness\n",
-                      "from . import asymmetric, beams, deployments, gap, sec2c, tightness, toy\n"),
-                     ("    asymmetric.STUDY,\n", "    asymmetric.STUDY,\n    toy.STUDY,\n")):
+    for old, new in (("from . import asymmetric, beams, deployments, gap, lawwindow, sec2c, tightness\n",
+                      "from . import asymmetric, beams, deployments, gap, lawwindow, sec2c, tightness, "
+                      "toy\n"),
+                     ("    lawwindow.STUDY,\n", "    lawwindow.STUDY,\n    toy.STUDY,\n")):
         assert text.count(old) == 1, old
         text = text.replace(old, new)
     init.write_text(text)
@@ -124,7 +125,7 @@ def test_a_new_study_is_one_module_one_registry_line_and_a_caption(with_new_stud
     typo = _run(tmp, NETSENSE, "validate", _config(tmp_path, ["tyo"]))
     assert typo.returncode == 2 and typo.stderr.strip().endswith(
         "must be one of ['fig1', 'tightness', 'gap', 'sec2c', 'beams', 'deployments', "
-        "'asymmetric', 'toy']"), typo.stderr
+        "'asymmetric', 'lawwindow', 'toy']"), typo.stderr
     # its tied_only refuses a sweep with separate densities, as the tied studies do
     sep = {k: v for k, v in SWEEP["sweep"].items() if k != "lam"}
     sep = _config(tmp_path, ["toy"], sweep={**sep, "lam_t": ["1/900"], "lam_r": ["1/900"]},

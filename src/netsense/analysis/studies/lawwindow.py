@@ -94,7 +94,7 @@ def law_window(gamma: float, link, tol: float = LAW_TOL, span=LAM_SPAN) -> tuple
     local slope of E[eq. 23] is within ``tol`` gamma/2 of -gamma/2 (eq. 26), edges refined by
     bisection; an edge at the span's end means "beyond the span"; (nan, nan): nowhere."""
     lo, hi = (math.log10(v) for v in span)
-    grid = np.logspace(lo, hi, int(round((hi - lo) * WINDOW_GRID)) + 1)
+    grid = np.logspace(lo, hi, round((hi - lo) * WINDOW_GRID) + 1)
     ok = [_holds(v, gamma, link, tol) for v in grid]
     best, run = None, None
     for i, inside in enumerate(ok):
@@ -144,7 +144,7 @@ def rows(inp) -> list[dict]:
     for e in entries(ds):
         link = _link(e)
         h_t, h_r, beta, sigma = link
-        for g in ds["gamma"].values.astype(float):
+        for g in map(float, ds["gamma"].values):
             window = law_window(g, link)
             limits = thresholds(g)
             trials, means = [], []
@@ -192,7 +192,7 @@ def rows(inp) -> list[dict]:
 
 HEIGHT_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
 BLOCKAGE_STYLES = ("-", "--", ":", "-.")
-CURVE_POINTS_PER_DECADE = 4
+CURVE_POINTS_PER_DECADE = 8
 
 
 def figure(rows: list[dict], ref: dict, path_png, title=""):
@@ -203,11 +203,11 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
     gammas = sorted({r["gamma"] for r in rows})
     heights = sorted({max(r["height_t_m"], r["height_r_m"]) for r in rows})
     blockages = sorted({r["blockage_per_m"] for r in rows})
-    fig, axes = pyplot.subplots(1, len(gammas), figsize=(5.2 * len(gammas), 5.6), sharey=True,
+    fig, axes = pyplot.subplots(1, len(gammas), figsize=(5.2 * len(gammas), 6.4), sharey=True,
                                 squeeze=False, constrained_layout=True)
     lam_min = min(r["lam_low"] for r in rows)
     lam_max = max(r["lam_high"] for r in rows)
-    n = int(round(math.log10(lam_max / lam_min) * CURVE_POINTS_PER_DECADE)) + 1
+    n = round(math.log10(lam_max / lam_min) * CURVE_POINTS_PER_DECADE) + 1
     grid = np.logspace(math.log10(lam_min), math.log10(lam_max), n)
     for ax, g in zip(axes[0], gammas, strict=True):
         for smp in dict.fromkeys(r["sampler"] for r in rows if r["gamma"] == g):
@@ -238,7 +238,8 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
         ax.set_xlabel(r"density $\lambda = \lambda_t = \lambda_r$ [m$^{-2}$]")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel(r"local slope d log(error) / d log($\lambda_t\lambda_r$)")
-    axes[0][-1].legend(fontsize=7, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8)
     fig.suptitle(title or "Where the paper's law holds: lines exact E[eq. (23)] (conditional "
                  "under blockage); markers median of eq. (18), 95% CI (open: blockage)",
                  fontsize=10)
