@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import build
+from scipy.stats import binom
 
 import netsense
 from netsense.analysis import fits, query
@@ -123,6 +124,8 @@ def test_median_coverage_and_localizable_are_numpys(ds):
                 assert np.isfinite(r[f"{v}_{name}"])
                 np.testing.assert_allclose(r[f"{v}_{name}"], np.quantile(x, q), rtol=1e-12)
                 lo, hi = order_statistic_ranks(n, q)
+                # the ranks themselves, independently: binomial quantiles (scipy)
+                assert (lo, hi) == (int(binom.ppf(0.025, n, q)), int(binom.ppf(0.975, n, q)) + 1)
                 assert lo >= 1 and hi <= n
                 assert r[f"{v}_{name}_ci95_low"] == s[lo - 1]
                 assert r[f"{v}_{name}_ci95_high"] == s[hi - 1]
