@@ -18,10 +18,30 @@ import numpy as np
 
 from ..core.closed_form import lemma3_inv_sum
 from ..core.expectations import g23_mean
+from ..core.mc import BOTH_SIDES_USABLE
 from ..core.stats import cv_estimate, mean_estimate
 from ..core.variables import CONTROLS
 from ..pipeline.axes import PARAM_DIMS, SAMPLER_DIM, TRIAL_DIM, param_dims
 from ..pipeline.cube import CONTROL_MEAN, entries, factored
+
+# Under blockage (an entry whose mean_finite is False, :attr:`netsense.pipeline.cube.Entry.
+# mean_finite`) E[eq. 18] is infinite: no reader reports a mean of it (the median, quantiles,
+# coverage and localizable fraction instead), and E[eq. 23] over its finite trials is the mean
+# conditional on both sides having a LOS node. The notes say so (netsense.core.mc's, shortened).
+INFINITE_MEAN_VARS = ("crlb_m2",)
+CONDITIONAL_MEAN_VARS = ("jensen_m2",)
+INFINITE_MEAN_NOTE = ("no mean of eq. (18) under blockage: it is infinite (a side may have no "
+                      "LOS node; one TX with two RXs leaves the FIM nearly singular); the median, "
+                      "quantiles, coverage and localizable fraction are finite")
+CONDITIONAL_MEAN_NOTE = f"conditional on {BOTH_SIDES_USABLE}"
+
+
+def mean_finite(ds) -> dict:
+    """{sampler label: whether E[eq. 18] of the entry is finite} of a cube (every entry's
+    :attr:`~netsense.pipeline.cube.Entry.mean_finite`; {} for a Dataset without entries)."""
+    if "sampler_spec" not in ds.coords and "sampler_spec" not in ds:
+        return {}
+    return {e.label: e.mean_finite for e in entries(ds)}
 
 
 def control_factor(entry, lam: float, gamma: float) -> float:
@@ -133,5 +153,6 @@ def estimate(sub, var: str, control=None, dims=None):
     return cv_estimate(y.values, x.values, mu.values)
 
 
-__all__ = ["CONTROLS", "CONTROL_MEAN", "control_factor", "control_mean", "estimate",
-           "factor_control"]
+__all__ = ["CONDITIONAL_MEAN_NOTE", "CONDITIONAL_MEAN_VARS", "CONTROLS", "CONTROL_MEAN",
+           "INFINITE_MEAN_NOTE", "INFINITE_MEAN_VARS", "control_factor", "control_mean",
+           "estimate", "factor_control", "mean_finite"]

@@ -40,7 +40,7 @@ from ..core.stats import (
 )
 from ..pipeline.axes import AXES, LAM_PRODUCT_FIT, SAMPLER_DIM, fit_axes, param_dims
 from ..pipeline.cube import factored
-from .estimates import CONTROLS, control_mean, factor_control
+from .estimates import CONDITIONAL_MEAN_NOTE, CONTROLS, control_mean, factor_control, mean_finite
 
 # Along M and rho_s the slope is exact up to float rounding of a few logs.
 EXACT_SLOPE_ATOL = 1e-9
@@ -51,6 +51,10 @@ COLUMNS = ["sampler", "quantity", "axis", "M", "rho_s_db", "lam", "gamma", "slop
 ALL_COLUMNS = ["sampler", "quantity", "axis", "M", "M_t", "M_r", "rho_s_db", "lam", "lam_t",
                "lam_r", "gamma", "slope", "ci_low", "ci_high", "theory", "consistent",
                "nonfinite", "interval_calibrated"]
+# The quantity of E[eq. 23]'s slope rows of a blockage entry: its mean over the finite trials,
+# conditional on both sides having a LOS node (estimates.CONDITIONAL_MEAN_NOTE); such an entry
+# has no E[eq. 18] row, that mean being infinite (``fit --quantile 0.5`` fits the median).
+JENSEN_CONDITIONAL = "jensen_conditional"
 # The Monte Carlo slopes: along the density axes (each value sampled); the others are exact.
 MC_FITS = ("lam", "lam_t", "lam_r", LAM_PRODUCT_FIT)
 # The cube dims a fit runs along (the product fit: the diagonal of the (lam_t, lam_r) grid).
@@ -110,6 +114,12 @@ def fit_slopes(ds, quantile: float | None = None) -> list[dict]:
     (quantities ``crlb_q0.9``, ``jensen_q0.9``; :func:`netsense.core.distribution.quantile_slope`).
     On the plane its exponent is exactly the mean's (the law scales as a whole), so the
     theory column is the same.
+
+    Under blockage (an entry whose sampler has ``blockage_per_m`` > 0,
+    :func:`netsense.analysis.estimates.mean_finite`) E[eq. 18] is infinite: a mean fit has no
+    ``crlb`` row for that entry, and its eq. (23) rows are the mean over the finite trials,
+    conditional on both sides having a LOS node (quantity :data:`JENSEN_CONDITIONAL`). A
+    quantile fit is the same for every entry (the quantiles are finite).
     """
     rows = []
     order = [d for d in param_dims(ds) if d != "gamma"]  # the array axes of one gamma slice
@@ -121,6 +131,9 @@ def fit_slopes(ds, quantile: float | None = None) -> list[dict]:
     # variables (its order statistics are taken point by point)
     factors = quantile is None and factored(ds, "crlb_m2") is not None \
         and factored(ds, "jensen_m2") is not None
+    # entries without a finite E[eq. 18] (blockage); a quantile fit concerns none
+    blocked = {lab for lab, ok in mean_finite(ds).items() if not ok} if quantile is None \
+        else set()
     for gi, g in enumerate(gammas):
         subs = [("", "closed_form", ds["closed_form_m2"].isel(gamma=gi).transpose(*order).values)]
         for label in _samplers(ds):
@@ -146,6 +159,9 @@ def fit_slopes(ds, quantile: float | None = None) -> list[dict]:
                                               mu.values, return_usable=True)
                     cv_ok[label or ""] = bool(np.all(used))
                 subs.append((label or "", q, vals))
+        if blocked:  # no E[eq. 18] mean of a blockage entry; its E[eq. 23] is conditional
+            subs = [(lab, JENSEN_CONDITIONAL if lab in blocked and q == "jensen" else q, a)
+                    for lab, q, a in subs if not (lab in blocked and q == "crlb")]
         for name, span, x, theory in _fits(ds, order, float(g)):
             ax = [order.index(d) for d in span]
             others = [d for d in order if d not in span]
@@ -352,6 +368,10 @@ def fit_summary(rows, scale_free: dict, beams: dict | None = None) -> list[str]:
             out.append(f"{head}; this sampler is not scale-free (a window, a guard zone or a "
                        "length in the process) and the theory is for the whole plane: the "
                        "misses measure that difference")
+    for label in dict.fromkeys(r["sampler"] for r in rows if r["quantity"] == JENSEN_CONDITIONAL):
+        out.append(f"  {label} (blockage): no slope of E[eq. 18], which is infinite there "
+                   "(`netsense fit --quantile 0.5` fits its median); its E[eq. 23] rows "
+                   f"({JENSEN_CONDITIONAL}) are of the mean {CONDITIONAL_MEAN_NOTE}")
     return out
 
 

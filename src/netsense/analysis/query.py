@@ -27,7 +27,16 @@ from ..pipeline.cube import (
     open_cube,
 )
 from ..pipeline.integrity import reading
-from .estimates import CONTROLS, control_mean, factor_control
+from .estimates import (
+    CONDITIONAL_MEAN_NOTE,
+    CONDITIONAL_MEAN_VARS,
+    CONTROLS,
+    INFINITE_MEAN_NOTE,
+    INFINITE_MEAN_VARS,
+    control_mean,
+    factor_control,
+    mean_finite,
+)
 
 SELECT_DIMS = (SAMPLER_DIM, *PARAM_DIMS)  # of a cube with tied axes; see select_dims
 
@@ -71,6 +80,9 @@ DEFAULT_STATS = ("mean", "ci95", "count", "ratio", "closed_form")
 # Statistics of the reported estimate: a variable with a control variate needs its estimator.
 _REPORTED = frozenset({"mean", "sem", "ci95", "calibrated", "method", "variance_reduction",
                        "plain", "ratio"})
+# Statistics that describe a mean (or, std, the variance about it): under blockage eq. (18)'s
+# are blank (NaN) and eq. (23)'s are conditional (netsense.analysis.estimates).
+_MEAN_TYPE = _REPORTED | {"std"}
 # Stored float coordinates match a typed value within this relative tolerance (1/900 vs
 # 0.0011111 typed to 7 digits does not match; 0.0011111111111111111 does).
 MATCH_RTOL = 1e-9
@@ -337,6 +349,13 @@ def summarize(ds, var=VARS, stats=DEFAULT_STATS, where=None, nearest: bool = Fal
         {axis: (asked, stored value taken)} where ``nearest`` substituted a value.
         ``df.attrs["uncalibrated_intervals"]``: {variable: points} whose 95% interval (asked
         with ``ci95``) was not measured to hold (``calibrated`` shows which).
+        ``df.attrs["notes"]``: lines saying what the rows of a blockage entry report (its
+        sampler's ``blockage_per_m`` > 0, :func:`netsense.analysis.estimates.mean_finite`):
+        E[eq. 18] is infinite there, so every mean-type column of ``crlb_m2`` (``mean``,
+        ``sem``, ``ci95``, ``calibrated``, ``method``, ``variance_reduction``, ``plain``,
+        ``ratio``, ``std``) is NaN on those rows, and ``jensen_m2``'s mean is over its finite
+        trials, conditional on both sides having a LOS node; counts, quantiles, coverage and
+        the localizable fraction are unchanged.
     """
 
     with local_scheduler():
@@ -370,6 +389,7 @@ def _summarize(ds, var, stats, where, nearest):
     covs = [(s, f"coverage_{float(s.split(':')[1]):g}m", float(s.split(":")[1])) for s in stats
             if s.startswith("coverage:")]
     staged = {}
+    mean_cols = {v: [] for v in var}  # each variable's columns of a mean-type statistic
     for v in var:
         with_cv = v in CONTROLS and CONTROLS[v] in sub and bool(_REPORTED & set(stats))
         x, c, back = _stored(sub, v, CONTROLS[v] if with_cv else None)
@@ -409,6 +429,7 @@ def _summarize(ds, var, stats, where, nearest):
         nonfinite[v] = e["n_nonfinite"]
         qv = {n: back(q, True) for n, q in qv.items()} if qv is not None else None
         for s in stats:
+            before = set(cols)
             if s == "mean":
                 cols[f"{v}_mean"] = e["mean"]
             elif s == "sem":
@@ -453,6 +474,8 @@ def _summarize(ds, var, stats, where, nearest):
                 for suffix, f in (("", "localizable"), ("_ci95_low", "localizable_ci_low"),
                                   ("_ci95_high", "localizable_ci_high")):
                     cols[f"{v}_localizable{suffix}"] = fr[f]
+            if s in _MEAN_TYPE:
+                mean_cols[v] += [c for c in cols if c not in before]
         if {"ci95", "calibrated"} & set(stats):
             hidden[f"__n_{v}"] = e["n"]
             hidden[f"__cvused_{v}"] = e["cv_used"]
@@ -472,6 +495,10 @@ def _summarize(ds, var, stats, where, nearest):
     df = out.to_dataframe(dim_order=[*order, *(d for d in out.dims if d not in order)])
     df = df.reset_index()
     uncalibrated = {}
+    # under blockage (an entry without a finite E[eq. 18]) those rows have no eq. (18) mean
+    blocked = [lab for lab, ok in mean_finite(sub).items() if not ok]
+    rows_blocked = df[SAMPLER_DIM].isin(blocked).to_numpy() if blocked else \
+        np.zeros(len(df), bool)
     for v in var:  # an interval whose coverage was not measured to hold says so
         if f"__n_{v}" not in df:
             continue
@@ -480,14 +507,29 @@ def _summarize(ds, var, stats, where, nearest):
               zip(methods, df["gamma"], df[f"__n_{v}"], strict=True)]
         if f"{v}_mean_ci95_calibrated" in df:
             df[f"{v}_mean_ci95_calibrated"] = ok
+        if v in INFINITE_MEAN_VARS:  # no interval shown on those rows: none to flag
+            ok = [o or b for o, b in zip(ok, rows_blocked, strict=True)]
         if "ci95" in stats and not all(ok):
             uncalibrated[v] = len(ok) - sum(ok)
     for c in [c for c in cols if c.endswith("_method")]:
         df[c] = np.where(df[c].astype(bool), "control_variate", "plain")
+    notes = []
+    if rows_blocked.any():
+        for v in var:
+            if not mean_cols[v]:
+                continue
+            if v in INFINITE_MEAN_VARS:
+                for c in mean_cols[v]:
+                    df[c] = df[c].where(~rows_blocked, np.nan)
+                notes.append(f"{v} of {', '.join(blocked)}: {INFINITE_MEAN_NOTE}")
+            elif v in CONDITIONAL_MEAN_VARS:
+                notes.append(f"{v} mean of {', '.join(blocked)} (blockage): over its finite "
+                             f"trials, {CONDITIONAL_MEAN_NOTE}")
     df = df[[a for a in dims if a in df.columns] + list(cols)]
     df.attrs["nonfinite_trials"] = n_bad
     df.attrs["nearest_taken"] = taken
     df.attrs["uncalibrated_intervals"] = uncalibrated
+    df.attrs["notes"] = notes
     return df
 
 
@@ -529,6 +571,9 @@ def info(path) -> dict:
         "trials_stored": n_points * n_trials,
         "seed": ds.attrs.get("seed"),
         "samplers": specs,
+        # {label: whether E[eq. 18] is finite}: not under blockage (query and fit then report
+        # no mean of eq. 18, and eq. 23's conditional on both sides having a LOS node)
+        "mean_finite": mean_finite(ds),
         "netsense_version": ds.attrs.get("netsense_version"),
         "created_utc": ds.attrs.get("created_utc"),
         "size_on_disk_bytes": size,

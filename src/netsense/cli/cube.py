@@ -15,6 +15,7 @@ from .common import _json_default
 
 def cmd_info(args):
     """Print the cube's dims, coordinates, variables, filled points and config."""
+    from ..analysis.estimates import CONDITIONAL_MEAN_NOTE, INFINITE_MEAN_NOTE
     from ..analysis.query import info
 
     d = info(args.cube)
@@ -28,6 +29,10 @@ def cmd_info(args):
     print(f"made by    netsense {d['netsense_version']} at {d['created_utc']}; seed {d['seed']}; "
           f"format {d['format']}{' (every chunk checksummed)' if d['format'] == 3 else ''}")
     print(f"samplers   {samplers}")
+    blocked = [lab for lab, ok in d.get("mean_finite", {}).items() if not ok]
+    if blocked:
+        print(f"blockage   {', '.join(blocked)}: {INFINITE_MEAN_NOTE}; the mean of eq. (23) "
+              f"is {CONDITIONAL_MEAN_NOTE}")
     print("dims       " + ", ".join(f"{k}={v}" for k, v in d["dims"].items()))
     for a, vals in d["coords"].items():
         print(f"  {a:9s}{', '.join(f'{v:g}' if isinstance(v, float | int) else str(v) for v in vals)}")
@@ -182,6 +187,8 @@ def cmd_query(args):
     else:
         print(format_table(df, select_dims(ds), wanted))
     _say_nearest(df.attrs.get("nearest_taken", {}))
+    for note in df.attrs.get("notes", []):  # blockage: no eq. (18) mean, eq. (23)'s conditional
+        print(f"netsense: note: {note}", file=sys.stderr)
     for v, n in df.attrs.get("uncalibrated_intervals", {}).items():
         if "calibrated" not in stats:
             print(f"netsense: note: the 95% interval of {v} is not calibrated at {n} point(s): "

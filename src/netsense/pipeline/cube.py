@@ -288,6 +288,15 @@ class Entry:
 
         return sampler_from_mapping(self.spec)  # the spec's "beam" is not a sampler parameter
 
+    @property
+    def mean_finite(self) -> bool:
+        """Whether E[eq. 18] of the entry is finite: not under blockage (a side has no LOS
+        node with probability > 0, and one TX with two RXs leaves the FIM nearly singular on a
+        set of codimension one; :data:`netsense.core.mc.BLOCKAGE_MEAN_NOTE`). Its readers then
+        report the median, quantiles, coverage and localizable fraction, and E[eq. 23] only
+        conditional on both sides having a LOS node."""
+        return self.sampler.blockage_per_m == 0
+
 
 def entries(ds) -> list[Entry]:
     """The cube's sampler entries in cube order (a Dataset from :func:`open_cube`)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.distribution import quantile_estimate
 from ...pipeline.axes import PAPER_AXES, PARAM_DIMS, SAMPLER_DIM, fit_axes
 from ...pipeline.cube import entries
-from ..estimates import control_mean, estimate
+from ..estimates import INFINITE_MEAN_VARS, control_mean, estimate, mean_finite
 from .common import lam_text, plt
 
 # The three curves differ in colour, marker and line. The two Monte Carlo means are wide lines
@@ -24,6 +25,11 @@ ZORDER = {"band": 2, "mc": 3, "closed_form": 5}
 # No "--": that is Theorem 2's.
 SAMPLER_STYLE = ({"ls": "-", "mfc": None}, {"ls": "-.", "mfc": "white"},
                  {"ls": ":", "mfc": "white"}, {"ls": (0, (5, 1, 1, 1, 1, 1)), "mfc": None})
+# Under blockage (no finite E[eq. 18]; netsense.analysis.estimates.mean_finite) the entry's
+# eq. (18) curve is its median with the 95% order-statistic interval, and its eq. (23) curve the
+# mean conditional on both sides having a LOS node: their legend labels say so.
+BLOCKAGE_LABEL = {"crlb": "median of eq. (18) (blockage: mean infinite)",
+                  "jensen": "MC of eq. (23) given LOS on both sides"}
 RATIO_LABEL = "MC mean / Theorem 2 (eq. 26)  [1]"
 RATIO_LOG_ABOVE = 3.0  # a ratio panel whose curves span more than this factor is drawn on log y
 BAND_NOTE = "95% CI \u00b1{:.2g}%"  # the widest band of a ratio curve, relative to its mean
@@ -46,7 +52,11 @@ def panel_stats(ds, dim: str, ref: dict, sampler: str | None = None, control=Non
     reported estimates of :mod:`netsense.analysis.estimates` (``control``: its
     :func:`~netsense.analysis.estimates.control_mean` of ``ds``, computed when not given).
 
-    Returns {"x": values, "crlb": CVEstimate, "jensen": MeanEstimate, "closed_form": values}.
+    Returns {"x": values, "crlb": CVEstimate, "jensen": MeanEstimate, "closed_form": values,
+    "median": set()}. Under blockage (the entry has no finite E[eq. 18]) ``"crlb"`` is the
+    median instead, a :class:`~netsense.core.distribution.QuantileEstimate` (``value``,
+    ``ci_low``, ``ci_high``), and ``"median"`` is {"crlb"}; ``"jensen"`` is then the mean over
+    the finite trials (conditional on both sides having a LOS node).
     """
     if control is None:
         control = control_mean(ds)
@@ -56,8 +66,13 @@ def panel_stats(ds, dim: str, ref: dict, sampler: str | None = None, control=Non
     elif SAMPLER_DIM in ds.dims:
         sel[SAMPLER_DIM] = ds[SAMPLER_DIM].values[0]
     sub = ds.sel(sel)
-    out = {"x": sub[dim].values}
+    blocked = SAMPLER_DIM in sel and not mean_finite(ds).get(str(sel[SAMPLER_DIM]), True)
+    out = {"x": sub[dim].values, "median": set()}
     for q, v in (("crlb", "crlb_m2"), ("jensen", "jensen_m2")):
+        if blocked and v in INFINITE_MEAN_VARS:
+            out[q] = quantile_estimate(sub[v].transpose(dim, "trial").values, 0.5, axis=-1)
+            out["median"].add(q)
+            continue
         out[q] = estimate(sub, v, control, dims=[dim])
     out["closed_form"] = sub["closed_form_m2"].values
     return out
@@ -151,11 +166,13 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
             st = panel_stats(ds, dim, ref, smp, control)
             sty = SAMPLER_STYLE[si % len(SAMPLER_STYLE)]
             closed = st["closed_form"]
+            blocked = not mean_finite(ds).get(smp, True)
             for q in ("crlb", "jensen"):
-                m, lo, hi = st[q].mean, st[q].ci_low, st[q].ci_high
+                m = st[q].value if q in st["median"] else st[q].mean
+                lo, hi = st[q].ci_low, st[q].ci_high
                 # the sampler's label names its ratio panel; with it, entries stay apart in the legend
-                lab = STYLE[q]["label"] + (f", {smp}: {describe_sampler(ds, smp)}" if n > 1
-                                           else "")
+                lab = (BLOCKAGE_LABEL[q] if blocked else STYLE[q]["label"]) + \
+                    (f", {smp}: {describe_sampler(ds, smp)}" if n > 1 else "")
                 kw = dict(marker=STYLE[q]["marker"], ms=STYLE[q]["ms"], ls=sty["ls"],
                           color=STYLE[q]["color"], mfc=sty["mfc"] or STYLE[q]["color"], lw=1.8,
                           zorder=ZORDER["mc"], gid=f"{q}:{smp}")
