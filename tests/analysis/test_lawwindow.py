@@ -153,3 +153,15 @@ def test_table_columns_and_study_registration(links):
         if r["blockage_per_m"] > 0:
             mu = 2 * math.pi * r["lam_mid"] / r["blockage_per_m"] ** 2
             assert r["los_nodes_mid"] == pytest.approx(mu, rel=REL_TOL)
+
+
+def test_ratio_rows_have_no_eq18_mean_under_blockage(links):
+    """findings.json's ratios: E[eq. 18] of a blockage entry is infinite, so no mean or ratio of
+    it is reported; eq. (23)'s is labelled conditional; other entries are untouched."""
+    _, inp, _ = links
+    for r in inp.ratios:
+        if r["sampler"].endswith("-b0.05"):
+            assert math.isnan(r["crlb_ratio"]) and math.isnan(r["crlb_mean_m2"])
+            assert r["jensen_conditional"] is True and math.isfinite(r["jensen_ratio"])
+        else:
+            assert math.isfinite(r["crlb_ratio"]) and "jensen_conditional" not in r

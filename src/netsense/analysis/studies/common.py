@@ -121,7 +121,8 @@ def ratio_rows(ds, ref: dict, control=None) -> list[dict]:
     reference (M, rho_s), every (sampler, lam_t, lam_r, gamma) at the reference (M_t, M_r,
     rho_s) with separate axes, with 95% intervals: the reported estimates of
     :mod:`netsense.analysis.estimates` (``crlb_method`` says which; the plain E[eq. 18] ratio is
-    beside it as ``crlb_plain_ratio``)."""
+    beside it as ``crlb_plain_ratio``). Under blockage E[eq. 18] is infinite: its columns are NaN
+    and E[eq. 23]'s mean is over the trials with both sides usable (``jensen_conditional`` True)."""
     control = control_mean(ds) if control is None else control
     rows = []
     dims = param_dims(ds)
@@ -139,6 +140,11 @@ def ratio_rows(ds, ref: dict, control=None) -> list[dict]:
                        **{d: int(ref[d]) for d in m_dims}, "rho_s_db": float(ref["rho_s_db"]),
                        "closed_form_m2": closed}
                 for q, v in QUANTITIES.items():
+                    if q == "crlb" and not e.mean_finite:  # blockage: E[eq. 18] is infinite
+                        row.update({f"crlb_{k}": math.nan for k in (
+                            "mean_m2", "ratio", "ratio_se", "ratio_ci_low", "ratio_ci_high")})
+                        row["crlb_method"] = "none: E[eq. 18] is infinite under blockage"
+                        continue
                     est = estimate(pt, v, control)
                     r = est.over(closed)
                     if hasattr(est, "plain"):  # the control-variate estimate
@@ -155,5 +161,7 @@ def ratio_rows(ds, ref: dict, control=None) -> list[dict]:
                     row[f"{q}_ratio_ci_high"] = float(r.ci_high)
                     row[f"{q}_nonfinite"] = int(est.n_nonfinite)
                     row["trials"] = int(est.n)
+                if not e.mean_finite:
+                    row["jensen_conditional"] = True  # over N_t, N_r >= 1 only
                 rows.append(row)
     return rows
