@@ -22,7 +22,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netsense.pipeline.axes import AXES_TABLE, NETWORK_PARAMS, ORDER, SCALE, SEPARATE, SHAPE
+from netsense.pipeline.axes import (
+    AXES_TABLE,
+    LINK_PARAMS,
+    NETWORK_PARAMS,
+    ORDER,
+    SCALE,
+    SEPARATE,
+    SHAPE,
+)
 from netsense.pipeline.config import schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +87,10 @@ def test_the_table_is_consistent():
         assert a.role in (SHAPE, SCALE) and a.sets, a.name
         assert a.description and "[" in a.description, (a.name, "unit in brackets")
         assert a.tied is None or a.name in {x.name for x in SEPARATE[a.tied]}
-        assert a.factor is not None or set(a.sets) <= set(NETWORK_PARAMS), a.name
+        # Theorem 2's parameters, or the sampler's link parameters (a link axis: shape, no fit)
+        assert a.factor is not None or set(a.sets) <= set(NETWORK_PARAMS) \
+            or (set(a.sets) <= set(LINK_PARAMS) and a.role == SHAPE and a.fit is None
+                and a.default == 0.0), a.name
     # a tied axis sets what its pair sets, together
     for tied, pair in SEPARATE.items():
         t = next(a for a in AXES_TABLE if a.name == tied)

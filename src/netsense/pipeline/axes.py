@@ -6,7 +6,10 @@ parameters it sets (:attr:`Axis.sets`: Theorem 2's M_t, M_r, rho_s_db, lam_t, la
 and its *role*:
 
 * ``shape``: its values are sampled: every value gets its own networks (a cell per value, the
-  sampled blocks keyed by it). lam and gamma.
+  sampled blocks keyed by it). lam and gamma, and the link models (``height_m`` or
+  ``height_t_m`` and ``height_r_m``, ``blockage_per_m``, ``shadowing_db``): optional axes
+  (:attr:`Axis.default` 0) that set the sampler's own link parameters (:data:`LINK_PARAMS`), so
+  that a cell samples exactly what a sampler entry with those values samples.
 * ``scale``: it scales every sample exactly (S is linear in M_t M_r rho_s with full beam gain),
   so one sampled layout serves every value; the cube broadcasts the samples along it. M and
   rho_s. (A non-full beam model makes M_t shape its TX samples: the plan then samples each value,
@@ -28,11 +31,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from ..inputs import parse_density, parse_number
 
 SHAPE, SCALE = "shape", "scale"
 # Theorem 2's network parameters (eq. 26), which the axes set: per side (TX, RX) and shared.
 NETWORK_PARAMS = ("M_t", "M_r", "rho_s_db", "lam_t", "lam_r", "gamma")
+# The link models' parameters (netsense.core.links), fields of every sampler kind: a link axis
+# sets them on the cell's sampler (its entry's sampler with the cell's values,
+# netsense.pipeline.plan.Cell.sampled). Theorem 2 knows none of them.
+LINK_PARAMS = ("height_t_m", "height_r_m", "blockage_per_m", "shadowing_db")
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,8 @@ class Axis:
     role : str
         ``shape`` (sampled per value) or ``scale`` (an exact scaling of every sample).
     sets : tuple of str
-        The network parameters (:data:`NETWORK_PARAMS`) it sets: both sides' for a tied axis.
+        The network parameters (:data:`NETWORK_PARAMS`) it sets: both sides' for a tied axis;
+        or the sampler's link parameters (:data:`LINK_PARAMS`) of a link axis.
     tied : str or None
         For one of a separate pair, the tied axis it replaces (with its partner).
     paper : float
@@ -106,6 +115,15 @@ class Axis:
         return self.parse is parse_density
 
 
+def _nonnegative(field: str, value) -> float:
+    """A finite number >= 0 (a link axis: 0 is the paper's ideal link), else one line naming
+    ``field``."""
+    v = parse_number(field, value)
+    if not v >= 0:
+        raise InputError(field, value, "must be a finite number >= 0 (0 = the paper's ideal link)")
+    return v
+
+
 def _log_product(v):
     return 2.0 * np.log(np.asarray(v, float))  # log(x_t x_r) = 2 log x with x_t = x_r = x
 
@@ -127,6 +145,7 @@ def _minus_one(g):
 
 
 COUNTS = {"type": "integer", "minimum": 1}
+NONNEGATIVE = {"type": "number"}  # >= 0: the axis's parse says so in one line naming it
 DENSITIES = {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
                        {"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*/\s*[0-9.eE+-]+\s*$"}]}
 
@@ -176,6 +195,39 @@ AXES_TABLE = (
          plot_label=r"path-loss exponent $\gamma$",
          items={"type": "number", "exclusiveMinimum": 0},
          description='Path-loss exponent gamma [-]; > 2 for the plane sampler and the closed forms.'),
+    # The link models (netsense.core.links): optional shape axes (default 0, the paper's ideal
+    # link: a sweep without them has no such dim). A cell samples its entry's sampler with the
+    # cell's values set, bit for bit the sampler entry with those values; no slope is fitted
+    # along them.
+    Axis("height_m", "m", "antenna height of every TX and RX (h_t = h_r = h)", SHAPE,
+         ("height_t_m", "height_r_m"), 0.0, parse=_nonnegative, default=0.0,
+         plot_label="antenna height $h = h_t = h_r$ [m]", items=NONNEGATIVE,
+         description='Antenna height h of every TX and RX above the target\'s ground plane, '
+                     'h_t = h_r = h [m]; 0 is the paper\'s plane. Optional (default 0, no dim); '
+                     'or give both height_t_m and height_r_m instead. Not with the same key in a '
+                     'sampler entry.'),
+    Axis("height_t_m", "m", "TX antenna height", SHAPE, ("height_t_m",), 0.0, tied="height_m",
+         parse=_nonnegative, default=0.0, plot_label="TX antenna height $h_t$ [m]",
+         items=NONNEGATIVE,
+         description='TX antenna height h_t [m]; with height_r_m, instead of height_m. '
+                     'Optional (default 0).'),
+    Axis("height_r_m", "m", "RX antenna height", SHAPE, ("height_r_m",), 0.0, tied="height_m",
+         parse=_nonnegative, default=0.0, plot_label="RX antenna height $h_r$ [m]",
+         items=NONNEGATIVE,
+         description='RX antenna height h_r [m]; with height_t_m, instead of height_m. '
+                     'Optional (default 0).'),
+    Axis("blockage_per_m", "m^-1", "blockage beta (LOS probability exp(-beta r))", SHAPE,
+         ("blockage_per_m",), 0.0, parse=_nonnegative, default=0.0,
+         plot_label=r"blockage $\beta$ [m$^{-1}$]", items=NONNEGATIVE,
+         description='Blockage beta [per m]: a leg of horizontal length r is line of sight with '
+                     'probability exp(-beta r), NLOS legs unusable; 0 is none. Optional '
+                     '(default 0, no dim). Not with the same key in a sampler entry.'),
+    Axis("shadowing_db", "dB", "shadowing sigma (per-leg lognormal gain)", SHAPE,
+         ("shadowing_db",), 0.0, parse=_nonnegative, default=0.0,
+         plot_label=r"shadowing $\sigma$ [dB]", items=NONNEGATIVE,
+         description='Shadowing sigma [dB] of a per-leg lognormal gain with median 0 dB; 0 is '
+                     'none. Optional (default 0, no dim). Not with the same key in a sampler '
+                     'entry.'),
 )
 AXES = {a.name: a for a in AXES_TABLE}
 ORDER = tuple(AXES)  # the cube's order of its parameter dims
@@ -191,9 +243,10 @@ SAMPLER_DIM = "sampler"
 TRIAL_DIM = "trial"
 PARAM_DIMS = tuple(a.name for a in PAPER_AXES)  # the parameter dims of a tied paper cube
 DIMS = (SAMPLER_DIM, *PARAM_DIMS, TRIAL_DIM)
-# The axes that set a parameter of the network's antennas, or of its densities.
+# The axes that set a parameter of the network's antennas, of its densities, of its links.
 M_DIMS = tuple(a.name for a in AXES_TABLE if set(a.sets) & {"M_t", "M_r"})
 LAM_DIMS = tuple(a.name for a in AXES_TABLE if set(a.sets) & {"lam_t", "lam_r"})
+LINK_DIMS = tuple(a.name for a in AXES_TABLE if set(a.sets) & set(LINK_PARAMS))
 # Section III of [1]: the point figures and studies hold fixed by default, where on the axes.
 PAPER_POINT = {a.name: a.paper for a in AXES_TABLE}
 

@@ -30,6 +30,7 @@ from ..files import read_text
 from .axes import (
     AXES,
     LAM_DIMS,
+    LINK_DIMS,
     M_DIMS,
     PAPER_POINT,
     SAMPLER_DIM,
@@ -325,10 +326,11 @@ def _sweep_layout(sw: dict) -> tuple[str, ...]:
             raise InputError(f"sweep.{miss}", None, f"required key is missing (separate "
                              f"{tied} needs both sweep.{a.name} and sweep.{b.name}; or give "
                              f"sweep.{tied} alone)")
-        if tied not in sw and not has:
+        if tied not in sw and not has and AXES[tied].default is None:
             raise InputError(f"sweep.{tied}", None, f"required key is missing (or give both "
                              f"sweep.{a.name} and sweep.{b.name})")
-        out += [a.name, b.name] if has else [tied]
+        if has or tied in sw or AXES[tied].default is None:
+            out += [a.name, b.name] if has else [tied]
     return tuple(a.name for a in sweep_axes(out))
 
 
@@ -351,6 +353,49 @@ def _first_error(inst, sch, prefix: str = ""):
 def model_label(spec: Sampler, beam: str) -> str:
     """Label of a (sampler, beam) network model: ``plane-K64``, ``disk-R500-codebook``."""
     return spec.label() if beam == "full" else f"{spec.label()}-{beam}"
+
+
+def linked(sampler: Sampler, values: dict) -> Sampler:
+    """``sampler`` with the link parameters the link axes' ``values`` ({axis: value}) set
+    (:data:`netsense.pipeline.axes.LINK_PARAMS`): what a cell at those values samples, built by
+    the sampler's own constructor (its checks run). No link axis: ``sampler`` itself."""
+    import dataclasses
+
+    kw = {p: float(v) for a, v in values.items() if a in LINK_DIMS for p in AXES[a].sets}
+    return dataclasses.replace(sampler, **kw) if kw else sampler
+
+
+# The keys of a sampler entry each link axis sets (an entry may not give one that is swept).
+_ENTRY_KEYS = {"height_m": ("height_m", "height_t_m", "height_r_m"),
+               "blockage_per_m": ("blockage_per_m",), "shadowing_db": ("shadowing_db",)}
+
+
+def _entry_keys(axis: str) -> tuple[str, ...]:
+    return _ENTRY_KEYS[AXES[axis].tied or axis]
+
+
+def _check_links(raw_entries: list, samplers, axes: dict) -> None:
+    """A link axis is refused with a sampler entry that gives the same key, and with an entry
+    whose sampler cannot take one of its values (one line naming ``sweep.<axis>``)."""
+    links = [d for d in LINK_DIMS if d in axes]
+    for d in links:
+        for i, item in enumerate(raw_entries):
+            where = f"sampler[{i}]" if len(raw_entries) > 1 else "sampler"
+            both = [k for k in _entry_keys(d) if isinstance(item, dict) and k in item]
+            if both:
+                raise InputError(f"{where}.{both[0]}", item[both[0]], f"is also swept by "
+                                 f"sweep.{d}; give it in one place: the sweep axis or the "
+                                 "sampler entry, not both")
+    for s in samplers:
+        for point in itertools.product(*(axes[d] for d in links)):
+            try:
+                linked(s, dict(zip(links, point, strict=True)))
+            except InputError as exc:
+                named = [(d, v) for d, v in zip(links, point, strict=True) if v] \
+                    or [(links[0], point[0])]
+                d, v = named[0]
+                raise InputError(f"sweep.{d}", v, f"cannot be sampled with sampler "
+                                 f"{s.label()} ({exc})") from None
 
 
 def _samplers(doc: dict, sch: dict) -> tuple[tuple[Sampler, ...], tuple[str, ...]]:
@@ -385,6 +430,10 @@ def resolve(doc: dict) -> SweepConfig:
     sch = schema()
     _coerce_numbers(doc, sch)
     _walk_nonfinite(doc)
+    given = doc.get("sampler")
+    # the keys each sampler entry gives, before defaults fill them (_check_links)
+    raw_entries = [dict(i) if isinstance(i, dict) else i
+                   for i in (given if isinstance(given, list) else [given])]
     errors = sorted(Draft202012Validator(sch).iter_errors(doc),
                     key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
     if errors:
@@ -403,6 +452,7 @@ def resolve(doc: dict) -> SweepConfig:
             if math.isclose(x, y, rel_tol=1e-9):
                 raise InputError(f"sweep.{ax.name}", y, "values must not repeat")
         axes[ax.name] = vals
+    _check_links(raw_entries, samplers, axes)
     gamma = axes["gamma"]
     for s in samplers:
         s.check_gamma("sweep.gamma", gamma[0])

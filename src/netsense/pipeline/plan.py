@@ -29,16 +29,18 @@ from dataclasses import dataclass
 
 from ..core.blocks import Stream, fingerprints, streams
 from ..core.samplers import Sampler, sampler_from_mapping
-from .axes import AXES
-from .config import SweepConfig, model_label
+from .axes import AXES, LAM_DIMS, LINK_DIMS
+from .config import SweepConfig, linked, model_label
 
 
 @dataclass(frozen=True)
 class Cell:
     """One sampled unit: a sampler entry (sampler and beam model), a value of each shape axis of
     the sweep (``point``: (axis name, value) pairs in the cube's order, e.g. lam and gamma, or
-    lam_t, lam_r and gamma), and the TX antennas of a non-full beam model (``M_t``; ``None``
-    with full gain: the cell then serves every antenna count)."""
+    lam_t, lam_r and gamma, and the link axes where the sweep gives them), and the TX antennas
+    of a non-full beam model (``M_t``; ``None`` with full gain: the cell then serves every
+    antenna count). ``sampler`` is the entry's; the cell samples :attr:`sampled`, the entry's
+    sampler with the cell's link values set."""
 
     sampler: Sampler
     beam: str
@@ -58,10 +60,18 @@ class Cell:
         return self.param("gamma")
 
     @property
+    def sampled(self) -> Sampler:
+        """The sampler this cell samples: its entry's with the cell's values of the link axes
+        (:func:`netsense.pipeline.config.linked`); the entry's own without link axes. Its
+        streams, keys and fingerprints are those of a sampler entry with those values."""
+        return linked(self.sampler, {a: v for a, v in self.point if a in LINK_DIMS})
+
+    @property
     def sides(self) -> bool:
-        """A shape axis sets one side only (separate densities): each side is drawn from a
-        stream of its own, shared with the other cells that have its parameters."""
-        return any(AXES[axis].tied is not None for axis, _ in self.point)
+        """A density axis sets one side only (separate densities): each side is drawn from a
+        stream of its own, shared with the other cells that have its parameters. (Separate
+        heights alone keep the tied cell's one stream, as a sampler entry with two heights.)"""
+        return any(AXES[axis].tied is not None for axis, _ in self.point if axis in LAM_DIMS)
 
     @property
     def label(self) -> str:
@@ -76,7 +86,7 @@ class Cell:
     def streams(self, block_trials: int) -> tuple[Stream, ...]:
         """The streams this cell's blocks are drawn from (one per side with separate densities,
         one for both sides of a tied cell)."""
-        return streams(self.sampler, self.gamma, block_trials, self.param("lam_t"),
+        return streams(self.sampled, self.gamma, block_trials, self.param("lam_t"),
                        self.param("lam_r") if self.sides else None, self.beam, self.M_t)
 
     def stream_key(self, block_trials: int) -> str:
@@ -148,7 +158,7 @@ def side_prefix(cell: Cell, side: str) -> str:
     lam = cell.param(f"lam_{side[0]}")
     per_m = "" if cell.M_t is None or side == "rx" else f"_M{cell.M_t}"
     beam = f"-{cell.beam}" if side == "tx" and cell.beam != "full" else ""
-    return f"{side}_{cell.sampler.label()}{beam}{per_m}_lam{lam:.6g}_gamma{cell.gamma:g}_"
+    return f"{side}_{cell.sampled.label()}{beam}{per_m}_lam{lam:.6g}_gamma{cell.gamma:g}_"
 
 
 def side_id(cfg: SweepConfig, cell: Cell, side: str) -> str:

@@ -61,12 +61,14 @@ def closed_form_grid(cfg: SweepConfig) -> np.ndarray:
     dims = [d for d in cfg.dims[1:-1] if d != "gamma"]
     g = {p: v for p, v in cfg.grids(dims).items() if p in NETWORK_PARAMS and p != "gamma"}
     extra = scale_factor(cfg.values, dims)  # 1.0 unless a scale axis brings its own factor
-    shape = np.broadcast_shapes(*(v.shape for v in g.values()), np.shape(extra))
+    # every parameter dim at its length: a link axis sets none of Theorem 2's parameters (its
+    # closed form is the ideal link's at every value)
+    shape = tuple(len(cfg.values[d]) for d in dims)
     out = np.full((*shape, len(cfg.gamma)), np.nan)
     for j, gamma in enumerate(cfg.gamma):
         if gamma > 2:  # Theorem 2 needs gamma > 2; NaN (no closed form) otherwise
             cf = theorem2_m2(gamma=gamma, system=cfg.system, **g)  # eq. (26)
-            out[..., j] = cf if isinstance(extra, float) else cf * extra
+            out[..., j] = np.broadcast_to(cf if isinstance(extra, float) else cf * extra, shape)
     return np.moveaxis(out, -1, cfg.dims[1:-1].index("gamma"))  # gamma at its own dim
 
 
@@ -108,7 +110,7 @@ def control_mean_grid(cfg: SweepConfig, closed_form: np.ndarray) -> np.ndarray:
         # were computed with)
         x = [float(lemma3_inv_sum(v, g)) for v in ((lam_t,) if not cell.sides else (lam_t, lam_r))]
         f[(k, *(idx.get(d, 0) for d in params))] = g23_mean(
-            cell.sampler, float(lam_t), float(g), cell.beam, lam_r=float(lam_r)) / (
+            cell.sampled, float(lam_t), float(g), cell.beam, lam_r=float(lam_r)) / (
             2.0 * (x[0] ** 2 if len(x) == 1 else x[0] * x[1]))
     return closed_form[None, ...] * f
 
