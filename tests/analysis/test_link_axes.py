@@ -101,3 +101,55 @@ def test_separate_heights_keep_the_tied_stream(tmp_path):
     assert not any(c.sides for c in cells(ax.cfg))  # one stream per cell: densities are tied
     ent = build(_raw(entry={"height_t_m": 25, "height_r_m": 6}), tmp_path / "entry")
     _same_trials(ax, ent, {"height_t_m": 25.0, "height_r_m": 6.0})
+
+
+def test_fits_lam_slopes_per_height_none_along_it(height_cube, tmp_path):
+    from netsense.analysis.fits import fit_slopes
+
+    ds = netsense.open_cube(height_cube.path)
+    rows = fit_slopes(ds)
+    assert "height_m" not in {r["axis"] for r in rows}
+    lam = [r for r in rows if r["axis"] == "lam" and r["quantity"] == "crlb"]
+    assert sorted({r["height_m"] for r in lam}) == [0.0, 10.0]
+    # each height's lam slopes are those of the entry with that height
+    entry = netsense.open_cube(build(_raw(entry={"height_m": 10}), tmp_path / "e").path)
+    want = {(r["M"], r["rho_s_db"]): r["slope"] for r in fit_slopes(entry)
+            if r["axis"] == "lam" and r["quantity"] == "crlb"}
+    got = {(r["M"], r["rho_s_db"]): r["slope"] for r in lam if r["height_m"] == 10.0}
+    assert got == want
+
+
+def test_a_blockage_axis_has_no_mean_of_eq18_unless_selected_at_zero(tmp_path):
+    from netsense.analysis.estimates import mean_finite
+
+    ds = netsense.open_cube(build(_raw({"blockage_per_m": [0, 0.02]}), tmp_path / "b").path)
+    assert mean_finite(ds) == {"plane-K8": False}
+    assert mean_finite(ds.sel(blockage_per_m=0.0)) == {"plane-K8": True}
+    assert mean_finite(ds.sel(blockage_per_m=0.02)) == {"plane-K8": False}
+
+
+LAW = {"name": "lw", "seed": 31, "trials": 240, "block_trials": 120, "shard_blocks": 2,
+       "sweep": {"M": [4], "rho_s_db": [120], "lam": ["1/3600", "1/900", "1/225"],
+                 "gamma": [2.5, 4.0]}}
+
+
+def test_lawwindow_draws_a_height_axis_as_the_entries(tmp_path):
+    from netsense.analysis.studies import STUDIES, StudyInput
+
+    ax = copy.deepcopy(LAW)
+    ax["sweep"]["height_m"] = [0, 10]
+    ax["sampler"] = {"kind": "plane", "nearest": 8}
+    ent = copy.deepcopy(LAW)
+    ent["sampler"] = [{"kind": "plane", "nearest": 8}, {"kind": "plane", "nearest": 8,
+                                                        "height_m": 10}]
+    ref = {"M": 4, "rho_s_db": 120.0, "lam": 1 / 900, "gamma": 2.5}
+    a = STUDIES["lawwindow"].rows(StudyInput(netsense.open_cube(build(ax, tmp_path / "a").path),
+                                             {**ref, "height_m": 0.0}))
+    e = STUDIES["lawwindow"].rows(StudyInput(netsense.open_cube(build(ent, tmp_path / "e").path),
+                                             ref))
+    assert len(a) == len(e) == 2 * 2 * 2  # (height, gamma, lam pair)
+    key = lambda r: (r["height_t_m"], r["gamma"], r["lam_low"])  # noqa: E731
+    for x, y in zip(sorted(a, key=key), sorted(e, key=key), strict=True):
+        assert x["sampler"] == "plane-K8"
+        assert {k: v for k, v in x.items() if k != "sampler"} == pytest.approx(
+            {k: v for k, v in y.items() if k != "sampler"}, rel=0, abs=0, nan_ok=True)

@@ -38,7 +38,7 @@ def _raw(sweep: dict, entry: dict | None = None) -> dict:
      ("sampler.height_m", "sweep.height_t_m")),
     ({"blockage_per_m": [0.01]}, {"blockage_per_m": 0.02},
      ("sampler.blockage_per_m", "sweep.blockage_per_m")),
-    ({"shadowing_db": [4]}, {"shadowing_db": 0}, ("sampler.shadowing_db", "sweep.shadowing_db")),
+    ({"shadowing_db": [4]}, {"shadowing_db": 2}, ("sampler.shadowing_db", "sweep.shadowing_db")),
     ({"height_m": [0, -10]}, None, ("sweep.height_m[1]",)),
     ({"blockage_per_m": [-0.1]}, None, ("sweep.blockage_per_m[0]",)),
     ({"shadowing_db": [0, 50]}, None, ("sweep.shadowing_db",)),
@@ -59,9 +59,11 @@ def test_bad_link_axis_is_one_line_exit_2_nothing_written(sweep, entry, fields, 
 
 
 def test_good_link_axes_validate(tmp_path):
+    # an entry's key at its default 0 agrees with any axis (the workflow passes the filled config)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump(_raw({"height_t_m": [0, 25], "height_r_m": [6],
-                                        "blockage_per_m": [0, 0.01], "shadowing_db": [0, 8]})))
+                                        "blockage_per_m": [0, 0.01], "shadowing_db": [0, 8]},
+                                       {"height_m": 0, "blockage_per_m": 0.0})))
     proc = subprocess.run([str(NETSENSE), "validate", str(cfg)], capture_output=True,
                           text=True, timeout=SUBPROCESS_TIMEOUT_S, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -38,10 +38,15 @@ CONDITIONAL_MEAN_NOTE = f"conditional on {BOTH_SIDES_USABLE}"
 
 def mean_finite(ds) -> dict:
     """{sampler label: whether E[eq. 18] of the entry is finite} of a cube (every entry's
-    :attr:`~netsense.pipeline.cube.Entry.mean_finite`; {} for a Dataset without entries)."""
+    :attr:`~netsense.pipeline.cube.Entry.mean_finite`; {} for a Dataset without entries).
+
+    With a blockage axis (``sweep.blockage_per_m``) no entry's is, in a cube or selection that
+    holds a blockage value > 0 (select ``blockage_per_m=0`` for the means of the ideal link)."""
     if "sampler_spec" not in ds.coords and "sampler_spec" not in ds:
         return {}
-    return {e.label: e.mean_finite for e in entries(ds)}
+    blocked = "blockage_per_m" in ds.coords and bool(
+        (np.asarray(ds["blockage_per_m"].values, float) > 0).any())
+    return {e.label: e.mean_finite and not blocked for e in entries(ds)}
 
 
 def control_factor(entry, lam: float, gamma: float) -> float:

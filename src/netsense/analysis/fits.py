@@ -38,7 +38,7 @@ from ..core.stats import (
     paired_sample,
     sample_kurtosis,
 )
-from ..pipeline.axes import AXES, LAM_PRODUCT_FIT, SAMPLER_DIM, fit_axes, param_dims
+from ..pipeline.axes import AXES, LAM_PRODUCT_FIT, LINK_DIMS, SAMPLER_DIM, fit_axes, param_dims
 from ..pipeline.cube import factored
 from .estimates import CONDITIONAL_MEAN_NOTE, CONTROLS, control_mean, factor_control, mean_finite
 
@@ -49,7 +49,7 @@ COLUMNS = ["sampler", "quantity", "axis", "M", "rho_s_db", "lam", "gamma", "slop
            "ci_high", "theory", "consistent", "nonfinite", "interval_calibrated"]
 # Every column a slopes table can have; a table holds those of its cube's axes (COLUMNS: tied).
 ALL_COLUMNS = ["sampler", "quantity", "axis", "M", "M_t", "M_r", "rho_s_db", "lam", "lam_t",
-               "lam_r", "gamma", "slope", "ci_low", "ci_high", "theory", "consistent",
+               "lam_r", "gamma", *LINK_DIMS, "slope", "ci_low", "ci_high", "theory", "consistent",
                "nonfinite", "interval_calibrated"]
 # The quantity of E[eq. 23]'s slope rows of a blockage entry: its mean over the finite trials,
 # conditional on both sides having a LOS node (estimates.CONDITIONAL_MEAN_NOTE); such an entry

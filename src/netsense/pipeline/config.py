@@ -375,13 +375,16 @@ def _entry_keys(axis: str) -> tuple[str, ...]:
 
 
 def _check_links(raw_entries: list, samplers, axes: dict) -> None:
-    """A link axis is refused with a sampler entry that gives the same key, and with an entry
-    whose sampler cannot take one of its values (one line naming ``sweep.<axis>``)."""
+    """A link axis is refused with a sampler entry that gives the same key a non-zero value, and
+    with an entry whose sampler cannot take one of its values (one line naming
+    ``sweep.<axis>``)."""
     links = [d for d in LINK_DIMS if d in axes]
     for d in links:
         for i, item in enumerate(raw_entries):
             where = f"sampler[{i}]" if len(raw_entries) > 1 else "sampler"
-            both = [k for k in _entry_keys(d) if isinstance(item, dict) and k in item]
+            # a non-zero value: the filled config the workflow passes on gives every key its
+            # default 0 (the ideal link), which agrees with any axis
+            both = [k for k in _entry_keys(d) if isinstance(item, dict) and item.get(k, 0) != 0]
             if both:
                 raise InputError(f"{where}.{both[0]}", item[both[0]], f"is also swept by "
                                  f"sweep.{d}; give it in one place: the sweep axis or the "

@@ -24,6 +24,7 @@ within :data:`LAW_TOL` of -gamma/2 (:func:`law_window`).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -32,6 +33,8 @@ from ...core.distribution import quantile_estimate, quantile_slope
 from ...core.expectations import inv_sum_mean_link
 from ...core.stats import Z95, log_ratio_se
 from ...errors import InputError
+from ...pipeline.axes import LINK_DIMS, param_dims
+from ...pipeline.config import linked
 from ...pipeline.cube import entries
 from ..estimates import estimate
 from ..figures.common import plt
@@ -58,10 +61,19 @@ def check(cfg) -> None:
                          "local slope is taken between adjacent densities)")
 
 
-def _link(e) -> tuple[float, float, float, float]:
-    s = e.sampler
+def _link(e, values=None) -> tuple[float, float, float, float]:
+    """(h_t, h_r, beta, sigma) of an entry, at ``values`` ({link axis: value}) of the cube's
+    link dims where it has them (:func:`netsense.pipeline.config.linked`)."""
+    s = linked(e.sampler, values or {})
     return (float(s.height_t_m), float(s.height_r_m), float(s.blockage_per_m),
             float(s.shadowing_db))
+
+
+def _link_points(ds) -> list[dict]:
+    """Every point of the cube's link dims ({axis: value}; [{}] without link axes)."""
+    dims = [d for d in param_dims(ds) if d in LINK_DIMS]
+    return [dict(zip(dims, map(float, v), strict=True))
+            for v in itertools.product(*(ds[d].values for d in dims))]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -141,15 +153,16 @@ def rows(inp) -> list[dict]:
     ds, ref = inp.ds, inp.ref
     lams = np.sort(ds["lam"].values.astype(float))
     out = []
-    for e in entries(ds):
-        link = _link(e)
+    for e, at in ((e, at) for e in entries(ds) for at in _link_points(ds)):
+        link = _link(e, at)  # the entry's link, at a point of the link dims (sweep.height_m...)
         h_t, h_r, beta, sigma = link
         for g in map(float, ds["gamma"].values):
             window = law_window(g, link)
             limits = thresholds(g)
             trials, means = [], []
             for lam in lams:
-                pt = point(ds, ref, sampler=e.label, lam=lam, gamma=g)[["crlb_m2", "jensen_m2"]].load()
+                pt = point(ds, ref, sampler=e.label, lam=lam, gamma=g, **at)[
+                    ["crlb_m2", "jensen_m2"]].load()
                 trials.append(np.asarray(pt["crlb_m2"].values, float))
                 if beta == 0:
                     est = estimate(pt, "crlb_m2", inp.control)
@@ -190,6 +203,11 @@ def rows(inp) -> list[dict]:
     return out
 
 
+def _curve(row: dict) -> tuple:
+    return (row["sampler"], row["height_t_m"], row["height_r_m"], row["blockage_per_m"],
+            row["shadowing_db"])
+
+
 HEIGHT_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
 BLOCKAGE_STYLES = ("-", "--", ":", "-.")
 CURVE_POINTS_PER_DECADE = 8
@@ -210,8 +228,9 @@ def figure(rows: list[dict], ref: dict, path_png, title=""):
     n = round(math.log10(lam_max / lam_min) * CURVE_POINTS_PER_DECADE) + 1
     grid = np.logspace(math.log10(lam_min), math.log10(lam_max), n)
     for ax, g in zip(axes[0], gammas, strict=True):
-        for smp in dict.fromkeys(r["sampler"] for r in rows if r["gamma"] == g):
-            sub = [r for r in rows if r["gamma"] == g and r["sampler"] == smp]
+        # one curve per entry and link (an entry swept along link axes has several)
+        for smp in dict.fromkeys(_curve(r) for r in rows if r["gamma"] == g):
+            sub = [r for r in rows if r["gamma"] == g and _curve(r) == smp]
             r0 = sub[0]
             h = max(r0["height_t_m"], r0["height_r_m"])
             c = HEIGHT_COLORS[heights.index(h) % len(HEIGHT_COLORS)]
