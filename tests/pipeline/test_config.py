@@ -318,3 +318,17 @@ def test_each_dependent_guard_refuses_alone(guard, good, bad, field, rule):
 def test_a_scheduler_file_alone_makes_the_cluster_external():
     cfg = resolve(_doc(dask={"scheduler_file": "s.json"}))
     assert cfg.dask["cluster"] == "external" and cfg.dask["scheduler_file"] == "s.json"
+
+
+def test_plot_reference_takes_a_link_axis_value():
+    """plot.reference's keys are every axis of the table, the link axes too: a swept height is
+    held where the config says, and a value off the axis is one line naming the field."""
+    raw = {"name": "r", "trials": 100, "sampler": {"kind": "plane"},
+           "sweep": {"M": [4], "rho_s_db": [120], "lam": ["1/900"], "gamma": [3],
+                     "height_m": [0, 10]}}
+    assert resolve(copy.deepcopy(raw)).reference["height_m"] == 0.0  # the paper's plane
+    raw["plot"] = {"reference": {"height_m": 10}}
+    assert resolve(copy.deepcopy(raw)).reference["height_m"] == 10.0
+    raw["plot"] = {"reference": {"height_m": 5}}
+    with pytest.raises(InputError, match=r"plot\.reference\.height_m: got 5; must be one of"):
+        resolve(copy.deepcopy(raw))

@@ -29,6 +29,7 @@ from ..errors import InputError
 from ..files import read_text
 from .axes import (
     AXES,
+    AXES_TABLE,
     LAM_DIMS,
     LINK_DIMS,
     M_DIMS,
@@ -62,6 +63,10 @@ def schema() -> dict:
     from the axes table and the registries."""
     sch = schema_file()
     sch["properties"]["sweep"].update(sweep_schema())
+    # plot.reference takes a value of every axis (the link axes too), typed as one of its values
+    ref = sch["properties"]["plot"]["properties"]["reference"]["properties"]
+    for a in AXES_TABLE:
+        ref.setdefault(a.name, a.items)
     entry = sch["$defs"]["sampler"]
     entry["properties"] = {**schema_properties(), **entry.get("properties", {})}
     entry["properties"]["beam"]["enum"] = list(BEAM_MODELS)
