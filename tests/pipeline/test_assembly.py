@@ -259,3 +259,21 @@ def test_adding_a_sampler_kind_keeps_the_other_cells(tmp_path):
     cube, log = build(run, b)
     assert "4 of 8 cell(s) written from shards, 4 taken" in log
     assert_same(arrays(cube), fresh(tmp_path, run, b))
+
+
+def test_a_new_link_axis_value_writes_only_its_cells(tmp_path):
+    """A link axis (sweep.height_m) is a shape axis like lam and gamma: adding a height writes
+    only its cells and takes the others from the previous cube, identical to a fresh assembly."""
+    run = tmp_path / "run"
+    build(run, config(height_m=[0, 10]))
+    new = config(height_m=[0, 10, 25])
+    cube, log = build(run, new)
+    cfg = resolve(copy.deepcopy(new))
+    per_height = (1 + len(cfg.M)) * len(cfg.lam) * len(cfg.gamma)  # full beam + codebook per M
+    n_cells, reused = 3 * per_height, 2 * per_height
+    assert f"{n_cells - reused} of {n_cells} cell(s) written from shards, {reused} taken" in log
+    got = arrays(cube)
+    assert_same(got, fresh(tmp_path, run, new))
+    with netsense.open_cube(cube) as ds:
+        assert ds["height_m"].values.tolist() == [0.0, 10.0, 25.0]
+        assert ds["height_m"].attrs["units"] == "m"
