@@ -188,3 +188,39 @@ def test_info_and_fig1_panel(cube, ds):
         "lam", "trial").values
     np.testing.assert_allclose(st["crlb"].value, np.quantile(x, 0.5, axis=-1), rtol=1e-12)
     assert panel_stats(ds, "lam", ref, PLAIN)["median"] == set()
+
+
+def test_plot_draws_no_eq18_mean_for_the_blockage_entry_and_says_why(cube, tmp_path, capsys):
+    """netsense plot: the blockage entry's eq. (18) series is NaN (nothing drawn), its eq. (23)
+    series is drawn, and the two notes of the query are printed."""
+    from netsense.analysis.figures.plot import plot_cube
+
+    ds = netsense.open_cube(cube)
+    res = plot_cube(ds, "lam", {"M": 4}, tmp_path / "p.png")
+    assert np.isnan(res["series"][BLOCKED]["crlb_m2_mean"]).all()
+    assert np.isfinite(res["series"][BLOCKED]["jensen_m2_mean"]).all()
+    assert np.isfinite(res["series"][PLAIN]["crlb_m2_mean"]).all()
+    assert any("no mean of eq. (18) under blockage" in n for n in res["notes"])
+    out = tmp_path / "q.png"
+    assert main(["plot", str(cube), "--x", "lam", "--where", "M=4", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert out.exists() and "no mean of eq. (18) under blockage" in err
+    assert "conditional on N_t >= 1" in err
+
+
+def test_fig1_says_median_where_it_draws_one(ds, tmp_path):
+    """Fig. 1's ratio panel of a blockage entry is labelled with the median of eq. (18) it
+    draws, the plain entry's with the mean; the band's legend entry says both."""
+    from netsense.analysis.figures.fig1 import fig1
+
+    ref = {"M": 4, "rho_s_db": 120.0, "lam": 1 / 900, "gamma": 4.0}
+    fig = fig1(ds, ref, [], "", tmp_path / "f.png", None)
+    ratio = {a.get_gid(): a.get_ylabel() for a in fig.axes if (a.get_gid() or "").startswith("ratio:")}
+    assert ratio, "no ratio panel drawn"
+    for gid, label in ratio.items():
+        if gid.endswith(BLOCKED):
+            assert "eq. 18: median" in label and "MC mean" not in label
+        else:
+            assert "MC mean" in label and "median" not in label
+    texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert any("of eq. 18 under blockage: its median" in t for t in texts)

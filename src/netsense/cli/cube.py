@@ -264,6 +264,8 @@ def cmd_plot(args):
     res = plot_cube(ds, args.x, _where(args.where), out, var=var, ratio=args.ratio,
                     nearest=args.nearest)
     _say_nearest(res["nearest_taken"])
+    for note in res["notes"]:  # blockage: no eq. (18) mean to draw, eq. (23)'s conditional
+        print(f"netsense: note: {note}", file=sys.stderr)
     print(f"netsense: wrote {out} ({len(res['series'])} sampler(s), "
           f"{len(next(iter(res['series'].values()))['x'])} points)", file=sys.stderr)
 

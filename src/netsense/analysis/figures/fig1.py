@@ -31,6 +31,8 @@ SAMPLER_STYLE = ({"ls": "-", "mfc": None}, {"ls": "-.", "mfc": "white"},
 BLOCKAGE_LABEL = {"crlb": "median of eq. (18) (blockage: mean infinite)",
                   "jensen": "MC of eq. (23) given LOS on both sides"}
 RATIO_LABEL = "MC mean / Theorem 2 (eq. 26)  [1]"
+RATIO_LABEL_BLOCKED = "MC (eq. 18: median) / Theorem 2 (eq. 26)  [1]"  # under blockage
+LEGEND_TWO_COLUMNS_MAX = 90  # characters of the longest legend label for two columns
 RATIO_LOG_ABOVE = 3.0  # a ratio panel whose curves span more than this factor is drawn on log y
 BAND_NOTE = "95% CI \u00b1{:.2g}%"  # the widest band of a ratio curve, relative to its mean
 
@@ -194,7 +196,8 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
                         slope_lines.append(f"{SHORT[q]} {smp}: {sl}")
             bx.axhline(1.0, gid="closed_form", **cf_kw)
             # "MC mean / Theorem 2 (eq. 26)" on two lines (three with the sampler's label)
-            bx.set_ylabel((f"{smp}:\n" if n > 1 else "") + RATIO_LABEL.replace(" (eq", "\n(eq"),
+            ratio_label = RATIO_LABEL_BLOCKED if blocked else RATIO_LABEL
+            bx.set_ylabel((f"{smp}:\n" if n > 1 else "") + ratio_label.replace(" (eq. 26", "\n(eq. 26"),
                           fontsize=8)
         line, = ax.plot(st["x"], closed, marker=cf["marker"], ms=cf["ms"], mew=1.3, gid="closed_form",
                         **cf_kw)
@@ -230,9 +233,14 @@ def fig1(ds, ref: dict, slopes=(), title: str = "", path_png=None, path_pdf=None
                     transform=ax.transAxes, ha="right", va="top", fontsize=7, family="monospace",
                     bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.9))
     band = "shaded: 95% confidence band of the MC mean (ratio panels: its widest, \u00b1%)"
+    if not all(mean_finite(ds).get(smp, True) for smp in labels):
+        band = band.replace("MC mean", "MC mean (of eq. 18 under blockage: its median)")
     handles[band] = Patch(fc="0.5", alpha=0.3, ec="0.5", lw=0.5)
+    # two columns fit the figure's width up to ~90 characters a label (the paper's samplers);
+    # longer ones (link models, blockage) get one column rather than run off both edges
+    ncol = 2 if max(map(len, handles)) <= LEGEND_TWO_COLUMNS_MAX else 1
     fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-               ncol=2, fontsize=8.5)
+               ncol=ncol, fontsize=8.5)
     if title:
         fig.suptitle(title)
     for p in (path_png, path_pdf):

@@ -23,7 +23,8 @@ PALETTE = (("tab:blue", "tab:green"), ("tab:purple", "tab:orange"), ("tab:brown"
 def plot_data(ds, x: str, where: dict, var=("crlb_m2", "jensen_m2"), nearest: bool = False):
     """The series a plot draws: {sampler label: {"x": ..., "<var>_mean": ...,
     "<var>_mean_ci95_low": ..., "<var>_mean_ci95_high": ..., "closed_form_m2": ...}}, from
-    ``summarize``.
+    ``summarize``, the nearest values taken and summarize's notes (under blockage: no mean of
+    eq. 18, so no curve of it; eq. 23's mean conditional).
 
     Every swept axis other than ``x`` and ``sampler`` must be fixed by ``where`` (or hold one
     value); a sampler not fixed gives one series per sampler.
@@ -49,7 +50,7 @@ def plot_data(ds, x: str, where: dict, var=("crlb_m2", "jensen_m2"), nearest: bo
                            **{c: g[c].to_numpy(float) for c in g.columns
                               if c.endswith(("_mean", "_mean_ci95_low", "_mean_ci95_high"))
                               or c == "closed_form_m2"}}
-    return out, df.attrs.get("nearest_taken", {})
+    return out, df.attrs.get("nearest_taken", {}), list(df.attrs.get("notes", []))
 
 
 def plot_cube(ds, x: str, where: dict, out_png, var=("crlb_m2", "jensen_m2"),
@@ -59,7 +60,7 @@ def plot_cube(ds, x: str, where: dict, out_png, var=("crlb_m2", "jensen_m2"),
     Means with their 95% bands and Theorem 2 (eq. 26); log-log where the axis is a density or
     an antenna count, log y otherwise; ``ratio``: each mean over Theorem 2 on a linear axis.
     """
-    series, taken = plot_data(ds, x, where, var, nearest)
+    series, taken, notes = plot_data(ds, x, where, var, nearest)
     pyplot = plt()
     fig, ax = pyplot.subplots(figsize=(7.0, 4.8), constrained_layout=True)
     many = len(series) > 1
@@ -91,7 +92,7 @@ def plot_cube(ds, x: str, where: dict, out_png, var=("crlb_m2", "jensen_m2"),
     ax.legend(fontsize=8.5)
     fig.savefig(out_png, dpi=130)
     pyplot.close(fig)
-    return {"series": series, "nearest_taken": taken}
+    return {"series": series, "nearest_taken": taken, "notes": notes}
 
 
 def _fmt(v) -> str:
