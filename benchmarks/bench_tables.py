@@ -177,7 +177,7 @@ def render(res: dict) -> str:
         "Accuracy per cost (pilot runs at lam = 1/900 m^-2, M = 4, rho_s = 120 dB):", "",
         accuracy_table(res), "",
         "Where the time goes, CPU seconds by process:", "", cpu_table(res),
-        *(["", "Format 3 against format 4 (issue 28), the same shards assembled by "
+        *(["", "Format 3 against format 4, the same shards assembled by "
            f"commit {res['format4']['format3_commit']}'s code and today's, runs alternated:", "",
            format4_table(res)] if "format4" in res else []),
     ])
