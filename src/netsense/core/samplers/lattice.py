@@ -18,15 +18,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..fisher import LegStats
-from .base import Sampler, check_density, check_nonnegative_length
+from .base import Sampler, check_nonnegative_length
 from .window import (
     WINDOW_NODES,
-    check_window_gamma,
-    window_link_stats,
+    WindowedKind,
     window_nodes_per_trial,
     window_radius,
-    window_stats,
 )
 
 REACH = 6.0  # sites beyond R + REACH sigma (+ 2a, the shift) are left out
@@ -38,7 +35,7 @@ def lattice_constant(lam: float) -> float:
 
 
 @dataclass(frozen=True)
-class LatticeSampler(Sampler):
+class LatticeSampler(WindowedKind, Sampler):
     """Perturbed hexagonal lattice (random shift and rotation), window plus the far field's mean.
 
     noise_m : float
@@ -71,30 +68,13 @@ class LatticeSampler(Sampler):
     def _describe(self) -> str:
         return f"hex lattice, sigma={self.noise_m:g} m"
 
-    def check_gamma(self, field: str, gamma: float) -> None:
-        check_window_gamma(self.kind, field, gamma)
-
     def nodes_per_trial(self, lam):
         # every site up to R + REACH sigma + 2a is drawn, kept or not (lattice_points)
         reach = window_radius(lam) + REACH * self.noise_m + 2.0 * lattice_constant(lam)
         return window_nodes_per_trial(lam * math.pi * reach**2, lam, self.blockage_per_m)
 
-    def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
-        lam = check_density(lam)
-        radius = window_radius(lam)
-        owner, x, y = lattice_points(rng, lam, self.noise_m, radius, n_trials)
-        return window_stats(rng, owner, x, y, n_trials, lam, gamma, radius, self.guard_m,
-                            node_factor)
-
-    def linked_stats(self, rng, lam, gamma, n_trials, link, node_factor=None) -> LegStats:
-        lam = check_density(lam)
-        radius = window_radius(lam)
-        owner, x, y = lattice_points(rng, lam, self.noise_m, radius, n_trials)
-        return window_link_stats(rng, owner, x, y, n_trials, lam, gamma, radius, link,
-                                 self.guard_m, node_factor)
-
-    def usable_count_mean(self, lam, side="tx"):
-        return None if self.blockage_per_m > 0 else math.inf
+    def window_points(self, rng, lam, radius_m, n_trials):
+        return lattice_points(rng, lam, self.noise_m, radius_m, n_trials)
 
 
 def lattice_sites(lam: float, radius_m: float):

@@ -22,21 +22,18 @@ from typing import ClassVar
 import numpy as np
 
 from ...errors import InputError
-from ..fisher import LegStats
-from .base import Sampler, check_density, check_positive_length
+from .base import Sampler, check_positive_length
 from .window import (
     WINDOW_NODES,
-    check_window_gamma,
+    WindowedKind,
     disk_points,
-    window_link_stats,
     window_nodes_per_trial,
     window_radius,
-    window_stats,
 )
 
 
 @dataclass(frozen=True)
-class MaternSampler(Sampler):
+class MaternSampler(WindowedKind, Sampler):
     """Matérn type II hard-core process, window plus the far field's mean.
 
     hardcore_m : float
@@ -69,30 +66,13 @@ class MaternSampler(Sampler):
     def _describe(self) -> str:
         return f"Matérn II, delta={self.hardcore_m:g} m"
 
-    def check_gamma(self, field: str, gamma: float) -> None:
-        check_window_gamma(self.kind, field, gamma)
-
     def nodes_per_trial(self, lam):
         # every parent of the disk of radius R + delta is drawn (matern_points)
         return window_nodes_per_trial(parent_density(lam, self.hardcore_m) * math.pi * (
             window_radius(lam) + self.hardcore_m) ** 2, lam, self.blockage_per_m)
 
-    def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
-        lam = check_density(lam)
-        radius = window_radius(lam)
-        owner, x, y = matern_points(rng, lam, self.hardcore_m, radius, n_trials)
-        return window_stats(rng, owner, x, y, n_trials, lam, gamma, radius, self.guard_m,
-                            node_factor)
-
-    def linked_stats(self, rng, lam, gamma, n_trials, link, node_factor=None) -> LegStats:
-        lam = check_density(lam)
-        radius = window_radius(lam)
-        owner, x, y = matern_points(rng, lam, self.hardcore_m, radius, n_trials)
-        return window_link_stats(rng, owner, x, y, n_trials, lam, gamma, radius, link,
-                                 self.guard_m, node_factor)
-
-    def usable_count_mean(self, lam, side="tx"):
-        return None if self.blockage_per_m > 0 else math.inf
+    def window_points(self, rng, lam, radius_m, n_trials):
+        return matern_points(rng, lam, self.hardcore_m, radius_m, n_trials)
 
 
 def parent_density(lam: float, hardcore_m: float) -> float:

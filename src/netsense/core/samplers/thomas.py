@@ -18,16 +18,13 @@ from typing import ClassVar
 import numpy as np
 
 from ...errors import InputError
-from ..fisher import LegStats
-from .base import Sampler, check_density, check_positive_length
+from .base import Sampler, check_positive_length
 from .window import (
     WINDOW_NODES,
-    check_window_gamma,
+    WindowedKind,
     disk_points,
-    window_link_stats,
     window_nodes_per_trial,
     window_radius,
-    window_stats,
 )
 
 # Parents beyond R + REACH sigma are left out: P(|offset| > REACH sigma) = exp(-REACH^2 / 2).
@@ -35,7 +32,7 @@ REACH = 6.0
 
 
 @dataclass(frozen=True)
-class ThomasSampler(Sampler):
+class ThomasSampler(WindowedKind, Sampler):
     """Thomas cluster process, window plus the far field's mean.
 
     daughters : float
@@ -77,31 +74,14 @@ class ThomasSampler(Sampler):
     def _describe(self) -> str:
         return f"Thomas, c={self.daughters:g}, sigma={self.scatter_m:g} m"
 
-    def check_gamma(self, field: str, gamma: float) -> None:
-        check_window_gamma(self.kind, field, gamma)
-
     def nodes_per_trial(self, lam):
         # every daughter of a parent in the disk of radius R + REACH sigma is drawn
         return window_nodes_per_trial(lam * math.pi * (window_radius(lam)
                                                        + REACH * self.scatter_m) ** 2,
                                       lam, self.blockage_per_m)
 
-    def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
-        lam = check_density(lam)
-        radius = window_radius(lam)
-        owner, x, y = thomas_points(rng, lam, self.daughters, self.scatter_m, radius, n_trials)
-        return window_stats(rng, owner, x, y, n_trials, lam, gamma, radius, self.guard_m,
-                            node_factor)
-
-    def linked_stats(self, rng, lam, gamma, n_trials, link, node_factor=None) -> LegStats:
-        lam = check_density(lam)
-        radius = window_radius(lam)
-        owner, x, y = thomas_points(rng, lam, self.daughters, self.scatter_m, radius, n_trials)
-        return window_link_stats(rng, owner, x, y, n_trials, lam, gamma, radius, link,
-                                 self.guard_m, node_factor)
-
-    def usable_count_mean(self, lam, side="tx"):
-        return None if self.blockage_per_m > 0 else math.inf
+    def window_points(self, rng, lam, radius_m, n_trials):
+        return thomas_points(rng, lam, self.daughters, self.scatter_m, radius_m, n_trials)
 
 
 def check_mean_count(field: str, value) -> float:

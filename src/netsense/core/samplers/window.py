@@ -36,6 +36,7 @@ from ...errors import InputError
 from ..fisher import LegStats
 from ..links import far_field_tails, los_count_mean, los_nodes
 from .base import (
+    check_density,
     draw_factor,
     factor_mean,
     far_field_mean,
@@ -81,24 +82,34 @@ def window_nodes_per_trial(window_nodes: float, lam: float, blockage_per_m: floa
     return window_nodes + los_count_mean(lam, blockage_per_m, window_radius(lam))
 
 
-def window_link_stats(rng: np.random.Generator, owner: np.ndarray, x: np.ndarray, y: np.ndarray,
-                      n_trials: int, lam: float, gamma: float, radius_m: float, link,
-                      guard_m: float = 0.0, node_factor=None) -> LegStats:
-    """:func:`window_stats` under a non-ideal ``link`` (module docstring). Draws, after the
-    kind's positions: the LOS uniforms of the window's nodes and the LOS nodes beyond it (under
-    blockage), the shadowing gains, the node factors."""
+
+def _check_window(gamma: float, radius_m: float, guard_m: float) -> None:
     if not gamma > 2.0:
         raise InputError("gamma", gamma, "a windowed sampler needs gamma > 2 (the far field's "
                          "mean diverges otherwise)")
     if not guard_m < radius_m:
         raise InputError("sampler.guard_m", guard_m, f"must be below the window radius "
                          f"{radius_m:g} m at this density")
-    tail_factor = link_tail_factor(link, node_factor)  # checks E[factor] before drawing
+
+
+def _in_window(owner, x, y, radius_m: float, guard_m: float):
+    """(owner, r^2, u_x, u_y) of the nodes with guard_m <= r < radius_m (r > 0), u the unit
+    vector from the node to the target."""
     r2 = x * x + y * y
     keep = (r2 < radius_m * radius_m) & (r2 >= guard_m * guard_m) & (r2 > 0.0)
     owner, x, y, r2 = owner[keep], x[keep], y[keep], r2[keep]
     r = np.sqrt(r2)
-    ux, uy = -x / r, -y / r  # unit vector from the node to the target
+    return owner, r2, -x / r, -y / r
+
+def window_link_stats(rng: np.random.Generator, owner: np.ndarray, x: np.ndarray, y: np.ndarray,
+                      n_trials: int, lam: float, gamma: float, radius_m: float, link,
+                      guard_m: float = 0.0, node_factor=None) -> LegStats:
+    """:func:`window_stats` under a non-ideal ``link`` (module docstring). Draws, after the
+    kind's positions: the LOS uniforms of the window's nodes and the LOS nodes beyond it (under
+    blockage), the shadowing gains, the node factors."""
+    _check_window(gamma, radius_m, guard_m)
+    tail_factor = link_tail_factor(link, node_factor)  # checks E[factor] before drawing
+    owner, r2, ux, uy = _in_window(owner, x, y, radius_m, guard_m)
     if link.blockage_per_m > 0:
         r2, owner, ux, uy = thin_to_los(rng, link.blockage_per_m, r2, owner, ux, uy)
         f_owner, f_r2, f_ux, f_uy = los_nodes(rng, lam, link.blockage_per_m, radius_m, n_trials)
@@ -121,21 +132,47 @@ def window_stats(rng: np.random.Generator, owner: np.ndarray, x: np.ndarray, y: 
     those with r < ``guard_m``. ``node_factor`` (optional) is drawn after the positions, for
     the kept nodes in their flat order, and E[factor] scales the far field's mean.
     """
-    if not gamma > 2.0:
-        raise InputError("gamma", gamma, "a windowed sampler needs gamma > 2 (the far field's "
-                         "mean diverges otherwise)")
-    if not guard_m < radius_m:
-        raise InputError("sampler.guard_m", guard_m, f"must be below the window radius "
-                         f"{radius_m:g} m at this density")
+    _check_window(gamma, radius_m, guard_m)
     fmean = None if node_factor is None else factor_mean(node_factor)
-    r2 = x * x + y * y
-    keep = (r2 < radius_m * radius_m) & (r2 >= guard_m * guard_m) & (r2 > 0.0)
-    owner, x, y, r2 = owner[keep], x[keep], y[keep], r2[keep]
-    r = np.sqrt(r2)
-    ux, uy = -x / r, -y / r  # unit vector from the node to the target
+    owner, r2, ux, uy = _in_window(owner, x, y, radius_m, guard_m)
     w = r2 ** (-0.5 * gamma)  # path loss L = r^-gamma
     if node_factor is not None:
         w = w * draw_factor(node_factor, rng, w.shape)
     # Campbell's theorem beyond R: the term the plane sampler adds beyond r_K
     return with_far_field(ragged_stats(owner, w, ux, uy, n_trials),
                           far_field_mean(lam, gamma, radius_m ** (2.0 - gamma), fmean))
+
+
+class WindowedKind:
+    """What the kinds sampled in a window around the target share (``matern``, ``thomas``,
+    ``lattice``): a kind gives only its positions (:meth:`window_points`); the window's
+    statistics, plain (:func:`window_stats`) or under its link model
+    (:func:`window_link_stats`), its gamma range and its mean usable count follow from them.
+    Listed before :class:`~.base.Sampler` among a kind's bases."""
+
+    def window_points(self, rng: np.random.Generator, lam: float, radius_m: float,
+                      n_trials: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(owner trial, x, y) [m] of the kind's nodes of ``n_trials`` networks around the
+        window of radius ``radius_m``."""
+        raise NotImplementedError
+
+    def check_gamma(self, field: str, gamma: float) -> None:
+        check_window_gamma(self.kind, field, gamma)
+
+    def side_stats(self, rng, lam, gamma, n_trials, node_factor=None) -> LegStats:
+        lam = check_density(lam)
+        radius = window_radius(lam)
+        owner, x, y = self.window_points(rng, lam, radius, n_trials)
+        return window_stats(rng, owner, x, y, n_trials, lam, gamma, radius, self.guard_m,
+                            node_factor)
+
+    def linked_stats(self, rng, lam, gamma, n_trials, link, node_factor=None) -> LegStats:
+        lam = check_density(lam)
+        radius = window_radius(lam)
+        owner, x, y = self.window_points(rng, lam, radius, n_trials)
+        return window_link_stats(rng, owner, x, y, n_trials, lam, gamma, radius, link,
+                                 self.guard_m, node_factor)
+
+    def usable_count_mean(self, lam, side="tx"):
+        # every node of the plane is usable without blockage; with it, not known in closed form
+        return None if self.blockage_per_m > 0 else math.inf
