@@ -31,16 +31,7 @@ def plot_data(ds, x: str, where: dict, var=("crlb_m2", "jensen_m2"), nearest: bo
     """
     from ..query import summarize
 
-    axes = param_dims(ds)
-    if x not in axes:
-        raise InputError("--x", x, f"must be one of the swept axes {list(axes)}")
-    if x in where:
-        raise InputError("--where", x, f"{x} is the x axis; leave it free")
-    for a in axes:
-        if a != x and a not in where and ds.sizes[a] > 1:
-            vals = ", ".join(f"{v:g}" for v in ds[a].values)
-            raise InputError("--where", a, f"{a} has {ds.sizes[a]} values ({vals}); fix it, "
-                             f"e.g. --where {a}={ds[a].values[len(ds[a]) // 2]:g}")
+    _fixed_except(ds, x, where)
     df = summarize(ds, var=list(var), stats=["mean", "ci95", "closed_form"], where=where,
                    nearest=nearest)
     out = {}
